@@ -1,0 +1,349 @@
+//! HTTP adapter for [`Chain`]: failover across `CHAIN_API_URLS`, bounded
+//! retry with backoff, a per-request timeout, one concurrency limit (and an
+//! optional request-rate cap) shared by every call of the process, and a cap
+//! on upstream body size.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+
+use super::types::*;
+use super::{Chain, ChainError, ChainResult, EpochRef};
+use crate::ids::ParticipantId;
+
+/// Grants per authz page (the chain's default maximum page size is 100).
+const AUTHZ_PAGE: usize = 100;
+/// A granter with more pages than this is treated as a broken answer.
+const AUTHZ_MAX_PAGES: usize = 200;
+const HEIGHT_HEADER: &str = "X-Cosmos-Block-Height";
+
+#[derive(Debug, Clone)]
+pub struct HttpChainOptions {
+    pub urls: Vec<String>,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// Full passes over all URLs before giving up (at least 1).
+    pub retry_rounds: u32,
+    /// First backoff between rounds; doubles each round.
+    pub backoff: Duration,
+    pub max_rps: Option<f64>,
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpChainOptions {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            timeout: Duration::from_secs(10),
+            concurrency: 16,
+            retry_rounds: 2,
+            backoff: Duration::from_millis(100),
+            max_rps: None,
+            max_body_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Counts upstream HTTP requests (each attempt), for the warmer's summary
+/// log and the benchmarks.
+#[derive(Debug, Default)]
+pub struct ChainCallCounter(AtomicU64);
+
+impl ChainCallCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Clone)]
+pub struct HttpChain {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    urls: Vec<String>,
+    /// Index of the URL that answered last; failover moves it on.
+    preferred: AtomicUsize,
+    permits: Semaphore,
+    pacer: Option<Pacer>,
+    opts: HttpChainOptions,
+    calls: ChainCallCounter,
+}
+
+/// Spaces request starts at least `1/rps` apart.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+enum Attempt<T> {
+    Found(T),
+    NotFound,
+    /// Worth trying the next URL.
+    Retry(ChainError),
+    /// Final for this request.
+    Fail(ChainError),
+}
+
+impl HttpChain {
+    pub fn new(opts: HttpChainOptions) -> Result<Self, String> {
+        if opts.urls.is_empty() {
+            return Err("at least one chain URL is required".into());
+        }
+        let client = reqwest::Client::builder()
+            .timeout(opts.timeout)
+            .connect_timeout(opts.timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(opts.concurrency.max(1))
+            // Upstream redirects could point anywhere; we never follow them.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gonka-tracker-backend/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("building the HTTP client: {e}"))?;
+        let pacer = opts.max_rps.filter(|r| *r > 0.0).map(|rps| Pacer {
+            interval: Duration::from_secs_f64(1.0 / rps),
+            next: Mutex::new(Instant::now()),
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                urls: opts.urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
+                preferred: AtomicUsize::new(0),
+                permits: Semaphore::new(opts.concurrency.max(1)),
+                pacer,
+                opts,
+                calls: ChainCallCounter::default(),
+            }),
+        })
+    }
+
+    /// Upstream HTTP requests made so far by this client (all clones).
+    pub fn calls(&self) -> u64 {
+        self.inner.calls.get()
+    }
+
+    /// GET `path` (already built from validated values) with failover.
+    async fn get<T: DeserializeOwned>(&self, path: &str, height: Option<u64>) -> ChainResult<Option<T>> {
+        let inner = &self.inner;
+        let n = inner.urls.len();
+        let rounds = inner.opts.retry_rounds.max(1);
+        let mut last: Option<ChainError> = None;
+        let mut all_timeouts = true;
+        for round in 0..rounds {
+            if round > 0 {
+                let backoff = inner.opts.backoff * 2u32.saturating_pow(round - 1);
+                tokio::time::sleep(backoff).await;
+            }
+            let start = inner.preferred.load(Ordering::Relaxed);
+            for step in 0..n {
+                let idx = (start + step) % n;
+                match self.attempt::<T>(&inner.urls[idx], path, height).await {
+                    Attempt::Found(v) => {
+                        inner.preferred.store(idx, Ordering::Relaxed);
+                        return Ok(Some(v));
+                    }
+                    Attempt::NotFound => {
+                        inner.preferred.store(idx, Ordering::Relaxed);
+                        return Ok(None);
+                    }
+                    Attempt::Fail(e) => return Err(e),
+                    Attempt::Retry(e) => {
+                        tracing::warn!(url = %inner.urls[idx], path, error = %e, "chain request failed, trying next URL");
+                        all_timeouts &= e.is_timeout();
+                        last = Some(e);
+                    }
+                }
+            }
+        }
+        let last = last.map(|e| e.to_string()).unwrap_or_default();
+        let msg = format!("{path}: all {n} URL(s) failed after {rounds} round(s); last error: {last}");
+        Err(if all_timeouts { ChainError::Timeout(msg) } else { ChainError::Unavailable(msg) })
+    }
+
+    async fn attempt<T: DeserializeOwned>(&self, base: &str, path: &str, height: Option<u64>) -> Attempt<T> {
+        let inner = &self.inner;
+        let Ok(_permit) = inner.permits.acquire().await else {
+            return Attempt::Fail(ChainError::Unavailable("client closed".into()));
+        };
+        if let Some(p) = &inner.pacer {
+            p.wait().await;
+        }
+        inner.calls.0.fetch_add(1, Ordering::Relaxed);
+        let mut req = inner.client.get(format!("{base}{path}"));
+        if let Some(h) = height {
+            req = req.header(HEIGHT_HEADER, h.to_string());
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => return Attempt::Retry(ChainError::Timeout(format!("{base}{path}: {e}"))),
+            Err(e) => return Attempt::Retry(ChainError::Unavailable(format!("{base}{path}: {e}"))),
+        };
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Attempt::NotFound;
+        }
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Attempt::Retry(ChainError::Unavailable(format!("{base}{path}: HTTP {}", status.as_u16())));
+        }
+        if !status.is_success() {
+            return Attempt::Fail(ChainError::Rejected { status: status.as_u16(), path: path.to_owned() });
+        }
+        let body = match read_limited(resp, inner.opts.max_body_bytes).await {
+            Ok(b) => b,
+            Err(e) => return Attempt::Retry(e),
+        };
+        match serde_json::from_slice::<T>(&body) {
+            Ok(v) => Attempt::Found(v),
+            // A broken body from one node is a reason to ask another.
+            Err(e) => Attempt::Retry(ChainError::BadResponse(format!("{base}{path}: {e}"))),
+        }
+    }
+}
+
+async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ChainError> {
+    if resp.content_length().is_some_and(|len| len as usize > max) {
+        return Err(ChainError::BadResponse(format!("body larger than {max} bytes")));
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(ChainError::BadResponse(format!("body larger than {max} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => return Err(ChainError::Timeout(format!("reading body: {e}"))),
+            Err(e) => return Err(ChainError::Unavailable(format!("reading body: {e}"))),
+        }
+    }
+}
+
+/// Required answers: a 404 there means the chain is not serving what it must.
+fn required<T>(path: &str, v: Option<T>) -> ChainResult<T> {
+    v.ok_or_else(|| ChainError::BadResponse(format!("{path}: not found")))
+}
+
+impl Chain for HttpChain {
+    async fn latest_epoch(&self) -> ChainResult<LatestEpoch> {
+        let path = "/v1/epochs/latest";
+        required(path, self.get(path, None).await?)
+    }
+
+    async fn epoch_participants(&self, epoch: EpochRef) -> ChainResult<Option<ActiveParticipants>> {
+        let path = match epoch {
+            EpochRef::Current => "/v1/epochs/current/participants".to_owned(),
+            EpochRef::Number(n) => format!("/v1/epochs/{n}/participants"),
+        };
+        Ok(self.get::<EpochParticipantsResponse>(&path, None).await?.map(|r| r.active_participants))
+    }
+
+    async fn latest_height(&self) -> ChainResult<u64> {
+        let path = "/chain-rpc/status";
+        Ok(required(path, self.get::<RpcStatus>(path, None).await?)?.result.sync_info.latest_block_height)
+    }
+
+    async fn block_time(&self, height: u64) -> ChainResult<Option<String>> {
+        let path = format!("/chain-rpc/block?height={height}");
+        Ok(self.get::<RpcBlock>(&path, None).await?.map(|b| b.result.block.header.time))
+    }
+
+    async fn participant_list(&self, height: u64) -> ChainResult<Vec<ListedParticipant>> {
+        let path = "/chain-api/productscience/inference/inference/participant?pagination.limit=10000";
+        Ok(required(path, self.get::<ParticipantListResponse>(path, Some(height)).await?)?.participant)
+    }
+
+    async fn performance_summary(&self, epoch: u64, participant: &ParticipantId) -> ChainResult<Option<PerformanceSummary>> {
+        let path = format!("/chain-api/productscience/inference/inference/epoch_performance_summary/{epoch}/{participant}");
+        Ok(self.get::<PerformanceSummaryResponse>(&path, None).await?.map(|r| r.summary))
+    }
+
+    async fn authz_grants(&self, granter: &ParticipantId) -> ChainResult<Vec<Grant>> {
+        let base = format!("/chain-api/cosmos/authz/v1beta1/grants/granter/{granter}?pagination.limit={AUTHZ_PAGE}");
+        let mut grants = Vec::new();
+        let mut cursor = PageCursor::Offset(0);
+        for _ in 0..AUTHZ_MAX_PAGES {
+            let path = match &cursor {
+                PageCursor::Offset(0) => base.clone(),
+                PageCursor::Offset(k) => format!("{base}&pagination.offset={k}"),
+                PageCursor::Key(key) => format!("{base}&pagination.key={}", encode_query_value(key)),
+            };
+            // An unknown granter is a granter without grants.
+            let Some(page) = self.get::<GrantsPage>(&path, None).await? else {
+                return Ok(grants);
+            };
+            let count = page.grants.len();
+            grants.extend(page.grants);
+            let next_key = page.pagination.and_then(|p| p.next_key).filter(|k| !k.is_empty());
+            cursor = match next_key {
+                Some(key) => PageCursor::Key(key),
+                // Nodes that do not return next_key: keep paging by offset
+                // while pages come back full.
+                None if count >= AUTHZ_PAGE => PageCursor::Offset(grants.len()),
+                None => return Ok(grants),
+            };
+        }
+        Err(ChainError::BadResponse(format!("authz grants of {granter}: more than {AUTHZ_MAX_PAGES} pages")))
+    }
+
+    async fn hardware_nodes(&self, participant: &ParticipantId) -> ChainResult<Vec<HardwareNode>> {
+        let path = format!("/chain-api/productscience/inference/inference/hardware_nodes/{participant}");
+        Ok(self
+            .get::<HardwareNodesResponse>(&path, None)
+            .await?
+            .and_then(|r| r.nodes)
+            .map(|n| n.hardware_nodes)
+            .unwrap_or_default())
+    }
+}
+
+enum PageCursor {
+    Offset(usize),
+    Key(String),
+}
+
+/// Percent-encodes a base64 pagination key for a query string.
+fn encode_query_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_pagination_keys() {
+        assert_eq!(encode_query_value("AbC+/=="), "AbC%2B%2F%3D%3D");
+        assert_eq!(encode_query_value("a-b_c.d~"), "a-b_c.d~");
+    }
+
+    #[test]
+    fn refuses_empty_url_list() {
+        assert!(HttpChain::new(HttpChainOptions::default()).is_err());
+    }
+}

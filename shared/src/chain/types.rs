@@ -1,0 +1,293 @@
+//! Typed upstream responses. Unknown fields are ignored, numbers-as-strings
+//! are read (see [`super::num`]), and fields the chain may omit or null have
+//! defaults, so one odd row never fails a whole response.
+
+use serde::{Deserialize, Serialize};
+
+use super::num;
+
+/// `/v1/epochs/latest`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct LatestEpoch {
+    #[serde(deserialize_with = "num::u64")]
+    pub block_height: u64,
+    pub latest_epoch: LatestEpochRef,
+    #[serde(default)]
+    pub epoch_stages: EpochStages,
+    #[serde(default)]
+    pub next_epoch_stages: EpochStages,
+    #[serde(default)]
+    pub epoch_params: EpochParams,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct LatestEpochRef {
+    #[serde(deserialize_with = "num::u64")]
+    pub index: u64,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub poc_start_block_height: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct EpochStages {
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub epoch_index: Option<u64>,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub next_poc_start: Option<u64>,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub set_new_validators: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct EpochParams {
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub epoch_length: Option<u64>,
+}
+
+/// `/v1/epochs/{current|N}/participants`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct EpochParticipantsResponse {
+    pub active_participants: ActiveParticipants,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ActiveParticipants {
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub participants: Vec<EpochParticipant>,
+    #[serde(deserialize_with = "num::u64")]
+    pub epoch_group_id: u64,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub epoch_id: Option<u64>,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub poc_start_block_height: Option<u64>,
+    #[serde(deserialize_with = "num::u64")]
+    pub effective_block_height: u64,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub created_at_block_height: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct EpochParticipant {
+    pub index: String,
+    #[serde(default)]
+    pub validator_key: Option<String>,
+    #[serde(default, deserialize_with = "num::opt_i64")]
+    pub weight: Option<i64>,
+    #[serde(default)]
+    pub inference_url: Option<String>,
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub models: Vec<String>,
+    /// The tracker crashed on a null seed (contract 5.11); here it is optional.
+    #[serde(default)]
+    pub seed: Option<Seed>,
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub ml_nodes: Vec<MlNodeGroup>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Seed {
+    #[serde(default)]
+    pub participant: Option<String>,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub epoch_index: Option<u64>,
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct MlNodeGroup {
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub ml_nodes: Vec<MlNode>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct MlNode {
+    #[serde(default)]
+    pub node_id: Option<String>,
+    #[serde(default, deserialize_with = "num::opt_i64")]
+    pub poc_weight: Option<i64>,
+}
+
+/// `/chain-rpc/status`
+#[derive(Debug, Clone, Deserialize)]
+pub struct RpcStatus {
+    pub result: RpcStatusResult,
+}
+#[derive(Debug, Clone, Deserialize)]
+pub struct RpcStatusResult {
+    pub sync_info: SyncInfo,
+}
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncInfo {
+    #[serde(deserialize_with = "num::u64")]
+    pub latest_block_height: u64,
+}
+
+/// `/chain-rpc/block?height=N`
+#[derive(Debug, Clone, Deserialize)]
+pub struct RpcBlock {
+    pub result: RpcBlockResult,
+}
+#[derive(Debug, Clone, Deserialize)]
+pub struct RpcBlockResult {
+    pub block: RpcBlockInner,
+}
+#[derive(Debug, Clone, Deserialize)]
+pub struct RpcBlockInner {
+    pub header: RpcBlockHeader,
+}
+#[derive(Debug, Clone, Deserialize)]
+pub struct RpcBlockHeader {
+    pub time: String,
+}
+
+/// `/chain-api/productscience/inference/inference/participant`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ParticipantListResponse {
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub participant: Vec<ListedParticipant>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ListedParticipant {
+    pub index: String,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub inference_url: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub current_epoch_stats: Option<CurrentEpochStats>,
+}
+
+/// The seven counters, kept as the chain's decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentEpochStats {
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub inference_count: String,
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub missed_requests: String,
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub earned_coins: String,
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub rewarded_coins: String,
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub burned_coins: String,
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub validated_inferences: String,
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub invalidated_inferences: String,
+}
+
+fn zero() -> String {
+    "0".into()
+}
+
+impl Default for CurrentEpochStats {
+    fn default() -> Self {
+        Self {
+            inference_count: zero(),
+            missed_requests: zero(),
+            earned_coins: zero(),
+            rewarded_coins: zero(),
+            burned_coins: zero(),
+            validated_inferences: zero(),
+            invalidated_inferences: zero(),
+        }
+    }
+}
+
+/// `epoch_performance_summary/{epoch}/{participant}`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct PerformanceSummaryResponse {
+    #[serde(rename = "epochPerformanceSummary")]
+    pub summary: PerformanceSummary,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct PerformanceSummary {
+    #[serde(deserialize_with = "num::u64")]
+    pub epoch_index: u64,
+    pub participant_id: String,
+    #[serde(default = "zero", deserialize_with = "num::counter")]
+    pub rewarded_coins: String,
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub claimed: bool,
+}
+
+/// `cosmos/authz/v1beta1/grants/granter/{addr}`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct GrantsPage {
+    #[serde(deserialize_with = "num::null_default")]
+    pub grants: Vec<Grant>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Grant {
+    #[serde(default)]
+    pub granter: Option<String>,
+    pub grantee: String,
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+    #[serde(default)]
+    pub expiration: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Authorization {
+    #[serde(rename = "@type", default)]
+    pub type_url: Option<String>,
+    #[serde(default)]
+    pub msg: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct Pagination {
+    #[serde(default)]
+    pub next_key: Option<String>,
+    #[serde(default, deserialize_with = "num::opt_u64")]
+    pub total: Option<u64>,
+}
+
+/// `hardware_nodes/{addr}`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct HardwareNodesResponse {
+    #[serde(default)]
+    pub nodes: Option<HardwareNodes>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct HardwareNodes {
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub hardware_nodes: Vec<HardwareNode>,
+}
+
+/// One ML node as the chain reports it (no `poc_weight`; that comes from the
+/// epoch's `ml_nodes_map`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HardwareNode {
+    pub local_id: String,
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub status: String,
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub models: Vec<String>,
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub hardware: Vec<Hardware>,
+    #[serde(default, deserialize_with = "num::null_default")]
+    pub host: String,
+    #[serde(default, deserialize_with = "num::counter_or_empty")]
+    pub port: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hardware {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "num::u64_or_zero")]
+    pub count: u64,
+}

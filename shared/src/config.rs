@@ -1,0 +1,177 @@
+//! One configuration, read from the environment, the same in Lambda and
+//! locally. Every variable is documented in the README's table.
+
+use std::time::Duration;
+
+use crate::chain::HttpChainOptions;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `TABLE_NAME`: the cache table.
+    pub table_name: String,
+    /// `CHAIN_API_URLS`: comma-separated base URLs, tried in order on failure.
+    pub chain_api_urls: Vec<String>,
+    /// `WARMER_FUNCTION_NAME`: the function epoch-stats invokes (name or ARN).
+    pub warmer_function_name: Option<String>,
+    /// `CHAIN_TIMEOUT_MS` (default 10000): per upstream request.
+    pub chain_timeout: Duration,
+    /// `CHAIN_CONCURRENCY` (default 16): upstream requests in flight per process.
+    pub chain_concurrency: usize,
+    /// `CHAIN_MAX_RPS` (default unset): cap on upstream request starts per second.
+    pub chain_max_rps: Option<f64>,
+    /// `CHAIN_RETRY_ROUNDS` (default 2): passes over all URLs before failing.
+    pub chain_retry_rounds: u32,
+    /// `CHAIN_MAX_BODY_BYTES` (default 64 MiB): larger upstream bodies are refused.
+    pub chain_max_body_bytes: usize,
+    /// `CURRENT_EPOCH_FRESHNESS_SECS` (default 30): age at which the current
+    /// epoch's cached stats are rebuilt.
+    pub current_epoch_freshness: Duration,
+    /// `ITEM_FRESHNESS_SECS` (default 300): age at which unclaimed rewards and
+    /// the current epoch's warm keys and hardware are refetched.
+    pub item_freshness: Duration,
+    /// `WARM_GUARD_SECS` (default 60): at most one warmer trigger per epoch
+    /// per window.
+    pub warm_guard_window: Duration,
+    /// `WARMER_DEADLINE_MARGIN_MS` (default 5000): the warmer stops starting
+    /// fetches when less than this remains of its invocation.
+    pub warmer_deadline_margin: Duration,
+    /// `CORS_ALLOWED_ORIGINS` (default `*`): comma-separated origins.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads from any key-value source (tests pass a map, not the process env).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let table_name = get("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is required".into()))?;
+        let chain_api_urls = parse_urls(&get("CHAIN_API_URLS").ok_or_else(|| ConfigError("CHAIN_API_URLS is required".into()))?)?;
+        let num = |k: &str, default: u64| -> Result<u64, ConfigError> {
+            get(k).map_or(Ok(default), |v| v.parse().map_err(|_| ConfigError(format!("{k} must be a whole number, got {v:?}"))))
+        };
+        let chain_max_rps = match get("CHAIN_MAX_RPS") {
+            None => None,
+            Some(v) => match v.parse::<f64>() {
+                Ok(r) if r > 0.0 && r.is_finite() => Some(r),
+                _ => return Err(ConfigError(format!("CHAIN_MAX_RPS must be a positive number, got {v:?}"))),
+            },
+        };
+        let concurrency = num("CHAIN_CONCURRENCY", 16)?;
+        if concurrency == 0 {
+            return Err(ConfigError("CHAIN_CONCURRENCY must be at least 1".into()));
+        }
+        Ok(Self {
+            table_name,
+            chain_api_urls,
+            warmer_function_name: get("WARMER_FUNCTION_NAME"),
+            chain_timeout: Duration::from_millis(num("CHAIN_TIMEOUT_MS", 10_000)?.max(1)),
+            chain_concurrency: concurrency as usize,
+            chain_max_rps,
+            chain_retry_rounds: num("CHAIN_RETRY_ROUNDS", 2)?.clamp(1, 10) as u32,
+            chain_max_body_bytes: num("CHAIN_MAX_BODY_BYTES", 64 << 20)? as usize,
+            current_epoch_freshness: Duration::from_secs(num("CURRENT_EPOCH_FRESHNESS_SECS", 30)?),
+            item_freshness: Duration::from_secs(num("ITEM_FRESHNESS_SECS", 300)?),
+            warm_guard_window: Duration::from_secs(num("WARM_GUARD_SECS", 60)?),
+            warmer_deadline_margin: Duration::from_millis(num("WARMER_DEADLINE_MARGIN_MS", 5_000)?),
+            cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
+                .unwrap_or_else(|| "*".into())
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        })
+    }
+
+    pub fn chain_options(&self) -> HttpChainOptions {
+        HttpChainOptions {
+            urls: self.chain_api_urls.clone(),
+            timeout: self.chain_timeout,
+            concurrency: self.chain_concurrency,
+            retry_rounds: self.chain_retry_rounds,
+            max_rps: self.chain_max_rps,
+            max_body_bytes: self.chain_max_body_bytes,
+            ..HttpChainOptions::default()
+        }
+    }
+}
+
+/// Only absolute http(s) base URLs without query or fragment: each request
+/// appends a fixed path, so a base must not be able to reshape it.
+fn parse_urls(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let urls: Vec<String> = raw.split(',').map(|u| u.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty()).collect();
+    if urls.is_empty() {
+        return Err(ConfigError("CHAIN_API_URLS lists no URL".into()));
+    }
+    for u in &urls {
+        let rest = u.strip_prefix("http://").or_else(|| u.strip_prefix("https://"));
+        let ok = rest.is_some_and(|r| !r.is_empty() && !r.contains(['?', '#', ' ']));
+        if !ok {
+            return Err(ConfigError(format!("CHAIN_API_URLS entry {u:?} is not an http(s) base URL")));
+        }
+    }
+    Ok(urls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 2] = [("TABLE_NAME", "t"), ("CHAIN_API_URLS", "http://a:1/, https://b")];
+
+    #[test]
+    fn defaults() {
+        let c = load(&BASE).unwrap();
+        assert_eq!(c.chain_api_urls, vec!["http://a:1", "https://b"]);
+        assert_eq!(c.chain_timeout, Duration::from_secs(10));
+        assert_eq!(c.chain_concurrency, 16);
+        assert_eq!(c.current_epoch_freshness, Duration::from_secs(30));
+        assert_eq!(c.warm_guard_window, Duration::from_secs(60));
+        assert_eq!(c.cors_allowed_origins, vec!["*"]);
+        assert_eq!(c.warmer_function_name, None);
+        assert_eq!(c.chain_max_rps, None);
+    }
+
+    #[test]
+    fn errors() {
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![("CHAIN_API_URLS", "http://a")], "TABLE_NAME is required"),
+            (vec![("TABLE_NAME", "t")], "CHAIN_API_URLS is required"),
+            (vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", "ftp://x")], "is not an http(s) base URL"),
+            (vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", "http://x?y=1")], "is not an http(s) base URL"),
+            (vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", " , ")], "lists no URL"),
+            ([&BASE[..], &[("CHAIN_CONCURRENCY", "0")]].concat(), "at least 1"),
+            ([&BASE[..], &[("CHAIN_TIMEOUT_MS", "soon")]].concat(), "whole number"),
+            ([&BASE[..], &[("CHAIN_MAX_RPS", "-1")]].concat(), "positive number"),
+        ];
+        for (pairs, want) in cases {
+            let err = load(&pairs).unwrap_err().to_string();
+            assert!(err.contains(want), "{pairs:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn overrides() {
+        let c = load(&[
+            &BASE[..],
+            &[("CHAIN_MAX_RPS", "50"), ("CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example"), ("WARMER_FUNCTION_NAME", "warmer")],
+        ]
+        .concat())
+        .unwrap();
+        assert_eq!(c.chain_max_rps, Some(50.0));
+        assert_eq!(c.cors_allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(c.warmer_function_name.as_deref(), Some("warmer"));
+    }
+}

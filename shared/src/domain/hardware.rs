@@ -1,0 +1,99 @@
+//! `ml_nodes_map` and the `poc_weight` merge of hardware nodes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{Hardware, HardwareNode, MlNodeGroup};
+
+/// `node_id -> poc_weight` over every group's nodes. Nodes without an id or
+/// a weight are skipped; a weight of 0 is kept (it is a real value).
+pub fn ml_nodes_map(groups: &[MlNodeGroup]) -> BTreeMap<String, i64> {
+    groups
+        .iter()
+        .flat_map(|g| &g.ml_nodes)
+        .filter_map(|n| Some((n.node_id.clone()?, n.poc_weight?)))
+        .collect()
+}
+
+/// A hardware node as the modal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MlNodeView {
+    pub local_id: String,
+    pub status: String,
+    pub models: Vec<String>,
+    pub hardware: Vec<Hardware>,
+    pub host: String,
+    pub port: String,
+    pub poc_weight: Option<i64>,
+}
+
+/// Adds each node's `poc_weight` from the epoch's map: 0 stays 0 (the
+/// tracker's `or` turned it into null); null only when the node is unknown.
+pub fn merge_poc_weights(nodes: &[HardwareNode], map: Option<&BTreeMap<String, i64>>) -> Vec<MlNodeView> {
+    nodes
+        .iter()
+        .map(|n| MlNodeView {
+            local_id: n.local_id.clone(),
+            status: n.status.clone(),
+            models: n.models.clone(),
+            hardware: n.hardware.clone(),
+            host: n.host.clone(),
+            port: n.port.clone(),
+            poc_weight: map.and_then(|m| m.get(&n.local_id).copied()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::MlNode;
+
+    fn node(id: Option<&str>, w: Option<i64>) -> MlNode {
+        MlNode { node_id: id.map(Into::into), poc_weight: w }
+    }
+
+    #[test]
+    fn ml_nodes_map_cases() {
+        let cases: Vec<(Vec<MlNodeGroup>, Vec<(&str, i64)>)> = vec![
+            (vec![MlNodeGroup { ml_nodes: vec![node(Some("node1"), Some(1000))] }], vec![("node1", 1000)]),
+            (
+                vec![
+                    MlNodeGroup { ml_nodes: vec![node(Some("a"), Some(1)), node(Some("b"), Some(2))] },
+                    MlNodeGroup { ml_nodes: vec![node(Some("c"), Some(3))] },
+                ],
+                vec![("a", 1), ("b", 2), ("c", 3)],
+            ),
+            (vec![], vec![]),
+            (vec![MlNodeGroup { ml_nodes: vec![] }], vec![]),
+            (vec![MlNodeGroup { ml_nodes: vec![node(None, Some(5))] }], vec![]),
+            (vec![MlNodeGroup { ml_nodes: vec![node(Some("node1"), None)] }], vec![]),
+            (vec![MlNodeGroup { ml_nodes: vec![node(Some("node1"), Some(0))] }], vec![("node1", 0)]),
+        ];
+        for (groups, want) in cases {
+            let want: BTreeMap<String, i64> = want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            assert_eq!(ml_nodes_map(&groups), want);
+        }
+    }
+
+    #[test]
+    fn poc_weight_merge() {
+        let hw = |id: &str| HardwareNode {
+            local_id: id.into(),
+            status: "INFERENCE".into(),
+            models: vec![],
+            hardware: vec![],
+            host: "h".into(),
+            port: "8080".into(),
+        };
+        let map: BTreeMap<String, i64> = [("a".to_string(), 1500), ("z".to_string(), 0)].into();
+        let nodes = [hw("a"), hw("z"), hw("unknown")];
+        let cases: Vec<(Option<&BTreeMap<String, i64>>, Vec<Option<i64>>)> =
+            vec![(Some(&map), vec![Some(1500), Some(0), None]), (None, vec![None, None, None])];
+        for (m, want) in cases {
+            let got: Vec<Option<i64>> = merge_poc_weights(&nodes, m).iter().map(|n| n.poc_weight).collect();
+            assert_eq!(got, want);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The epoch-stats join (contract 2.1) and the `ParticipantStats` shape
+//! (contract 1.4).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::hardware::ml_nodes_map;
+use super::rates::{invalidation_rate, missed_rate};
+use crate::chain::{CurrentEpochStats, EpochParticipant, ListedParticipant};
+
+/// One row of the dashboard's table. Field order follows the tracker's
+/// serialization (computed rates last). Jail and health fields are out of
+/// scope (contract 0) and always null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantStats {
+    pub index: String,
+    pub address: String,
+    pub weight: i64,
+    pub validator_key: Option<String>,
+    pub inference_url: Option<String>,
+    pub status: Option<String>,
+    pub models: Vec<String>,
+    pub current_epoch_stats: CurrentEpochStats,
+    #[serde(default)]
+    pub is_jailed: Option<bool>,
+    #[serde(default)]
+    pub jailed_until: Option<String>,
+    #[serde(default)]
+    pub ready_to_unjail: Option<bool>,
+    #[serde(default)]
+    pub moniker: Option<String>,
+    #[serde(default)]
+    pub identity: Option<String>,
+    #[serde(default)]
+    pub keybase_username: Option<String>,
+    #[serde(default)]
+    pub keybase_picture_url: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    #[serde(default)]
+    pub validator_consensus_key: Option<String>,
+    #[serde(default)]
+    pub consensus_key_mismatch: Option<bool>,
+    #[serde(default)]
+    pub node_healthy: Option<bool>,
+    #[serde(default)]
+    pub node_health_checked_at: Option<String>,
+    pub seed_signature: Option<String>,
+    pub ml_nodes_map: Option<BTreeMap<String, i64>>,
+    pub missed_rate: f64,
+    pub invalidation_rate: f64,
+}
+
+fn counter(s: &str) -> u64 {
+    s.trim().parse().unwrap_or(0)
+}
+
+impl ParticipantStats {
+    /// Builds a row from the epoch entry and the participant-list entry.
+    pub fn from_sources(epoch: &EpochParticipant, listed: &ListedParticipant) -> Self {
+        let stats = listed.current_epoch_stats.clone().unwrap_or_default();
+        let inference_count = counter(&stats.inference_count);
+        Self {
+            index: listed.index.clone(),
+            address: listed.address.clone().unwrap_or_else(|| listed.index.clone()),
+            weight: epoch.weight.unwrap_or(0),
+            validator_key: epoch.validator_key.clone(),
+            inference_url: listed.inference_url.clone(),
+            status: listed.status.clone(),
+            models: epoch.models.clone(),
+            missed_rate: missed_rate(counter(&stats.missed_requests), inference_count),
+            invalidation_rate: invalidation_rate(counter(&stats.invalidated_inferences), inference_count),
+            current_epoch_stats: stats,
+            is_jailed: None,
+            jailed_until: None,
+            ready_to_unjail: None,
+            moniker: None,
+            identity: None,
+            keybase_username: None,
+            keybase_picture_url: None,
+            website: None,
+            validator_consensus_key: None,
+            consensus_key_mismatch: None,
+            node_healthy: None,
+            node_health_checked_at: None,
+            seed_signature: epoch.seed.as_ref().and_then(|s| s.signature.clone()),
+            ml_nodes_map: Some(ml_nodes_map(&epoch.ml_nodes)),
+        }
+    }
+}
+
+/// Keeps the participant-list entries whose `index` is in the epoch, in list
+/// order, joined with their epoch entry. Entries of the list that are not in
+/// the epoch are dropped; so are epoch members missing from the list.
+pub fn join_epoch_stats(epoch: &[EpochParticipant], list: &[ListedParticipant]) -> Vec<ParticipantStats> {
+    let by_index: HashMap<&str, &EpochParticipant> = epoch.iter().map(|p| (p.index.as_str(), p)).collect();
+    let mut seen = std::collections::HashSet::new();
+    list.iter()
+        .filter_map(|listed| {
+            let entry = by_index.get(listed.index.as_str())?;
+            // A node answering with duplicate rows must not duplicate a participant.
+            seen.insert(listed.index.as_str()).then(|| ParticipantStats::from_sources(entry, listed))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{MlNode, MlNodeGroup, Seed};
+
+    fn epoch_entry(index: &str, weight: Option<i64>) -> EpochParticipant {
+        EpochParticipant {
+            index: index.into(),
+            validator_key: Some(format!("vk-{index}")),
+            weight,
+            inference_url: Some("http://epoch-entry".into()),
+            models: vec!["m1".into()],
+            seed: Some(Seed { participant: Some(index.into()), epoch_index: Some(56), signature: Some(format!("sig-{index}")) }),
+            ml_nodes: vec![MlNodeGroup { ml_nodes: vec![MlNode { node_id: Some("n1".into()), poc_weight: Some(0) }] }],
+        }
+    }
+
+    fn listed(index: &str, missed: &str, count: &str, invalid: &str) -> ListedParticipant {
+        ListedParticipant {
+            index: index.into(),
+            address: Some(index.into()),
+            inference_url: Some(format!("http://{index}")),
+            status: Some("ACTIVE".into()),
+            current_epoch_stats: Some(CurrentEpochStats {
+                inference_count: count.into(),
+                missed_requests: missed.into(),
+                invalidated_inferences: invalid.into(),
+                ..CurrentEpochStats::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn join_keeps_list_order_and_epoch_members_only() {
+        let epoch = vec![epoch_entry("b", Some(10)), epoch_entry("a", None), epoch_entry("only-epoch", Some(3))];
+        let list = vec![listed("a", "2", "8", "0"), listed("x", "0", "0", "0"), listed("b", "1", "1106", "8"), listed("a", "9", "9", "9")];
+        let rows = join_epoch_stats(&epoch, &list);
+        let cases = [
+            // (index, weight, missed_rate, invalidation_rate)
+            ("a", 0, 0.2, 0.0),
+            ("b", 10, 0.0009, 0.0072),
+        ];
+        assert_eq!(rows.len(), cases.len());
+        for (row, (index, weight, missed, invalid)) in rows.iter().zip(cases) {
+            assert_eq!(row.index, index);
+            assert_eq!(row.weight, weight);
+            assert_eq!(row.missed_rate, missed);
+            assert_eq!(row.invalidation_rate, invalid);
+            assert_eq!(row.inference_url.as_deref(), Some(format!("http://{index}").as_str()), "inference_url comes from the list");
+            assert_eq!(row.validator_key.as_deref(), Some(format!("vk-{index}").as_str()), "validator_key comes from the epoch");
+            assert_eq!(row.seed_signature.as_deref(), Some(format!("sig-{index}").as_str()));
+            assert_eq!(row.ml_nodes_map.as_ref().unwrap().get("n1"), Some(&0), "poc_weight 0 stays 0");
+        }
+    }
+
+    #[test]
+    fn serializes_every_contract_field_in_order() {
+        let row = ParticipantStats::from_sources(&epoch_entry("a", Some(1)), &listed("a", "0", "0", "0"));
+        let json = serde_json::to_value(&row).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let expected = [
+            "index", "address", "weight", "validator_key", "inference_url", "status", "models", "current_epoch_stats",
+            "is_jailed", "jailed_until", "ready_to_unjail", "moniker", "identity", "keybase_username",
+            "keybase_picture_url", "website", "validator_consensus_key", "consensus_key_mismatch", "node_healthy",
+            "node_health_checked_at", "seed_signature", "ml_nodes_map", "missed_rate", "invalidation_rate",
+        ];
+        let mut sorted_expected = expected.to_vec();
+        sorted_expected.sort();
+        let mut sorted_keys = keys.clone();
+        sorted_keys.sort();
+        assert_eq!(sorted_keys, sorted_expected);
+        assert!(json["is_jailed"].is_null() && json["node_healthy"].is_null());
+        assert_eq!(json["current_epoch_stats"]["inference_count"], "0");
+    }
+
+    #[test]
+    fn missing_seed_and_stats_do_not_fail_the_row() {
+        let mut entry = epoch_entry("a", Some(5));
+        entry.seed = None;
+        entry.ml_nodes.clear();
+        let mut row_src = listed("a", "0", "0", "0");
+        row_src.current_epoch_stats = None;
+        let row = ParticipantStats::from_sources(&entry, &row_src);
+        assert_eq!(row.seed_signature, None);
+        assert_eq!(row.ml_nodes_map, Some(BTreeMap::new()));
+        assert_eq!(row.current_epoch_stats, CurrentEpochStats::default());
+        assert_eq!(row.missed_rate, 0.0);
+    }
+}
+
+/// The order rows are served in, fresh or cached alike (so both give the
+/// same body and ETag): the dashboard's order, weight descending, then id.
+pub fn sort_for_display(rows: &mut [ParticipantStats]) {
+    rows.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.index.cmp(&b.index)));
+}

@@ -1,0 +1,14 @@
+//! Shared core of the Gonka tracker backend: identifiers, domain rules, the
+//! chain client, the DynamoDB cache table, configuration and logging. The
+//! Lambda crates under `functions/` only wire these together.
+
+pub mod chain;
+pub mod config;
+pub mod domain;
+pub mod ids;
+pub mod logging;
+pub mod table;
+pub mod time;
+
+pub use config::Config;
+pub use ids::ParticipantId;

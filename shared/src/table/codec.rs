@@ -1,0 +1,30 @@
+//! Chunk bodies: participant rows as gzip-compressed JSON. A 10,000-row
+//! epoch is ~10 MB of JSON; compressed and split it fits DynamoDB's 400 KB
+//! item limit with a wide margin.
+
+use std::io::{Read, Write};
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use super::{TableError, TableResult};
+use crate::domain::ParticipantStats;
+
+/// Refuse to inflate a chunk beyond this (a corrupt or hostile item).
+const MAX_INFLATED: u64 = 64 << 20;
+
+pub fn encode_rows(rows: &[&ParticipantStats]) -> TableResult<Vec<u8>> {
+    let json = serde_json::to_vec(rows).map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;
+    let mut enc = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
+    enc.write_all(&json).and_then(|_| enc.finish()).map_err(|e| TableError::Corrupt(format!("compressing rows: {e}")))
+}
+
+pub fn decode_rows(bytes: &[u8]) -> TableResult<Vec<ParticipantStats>> {
+    let mut json = Vec::new();
+    GzDecoder::new(bytes)
+        .take(MAX_INFLATED)
+        .read_to_end(&mut json)
+        .map_err(|e| TableError::Corrupt(format!("inflating rows: {e}")))?;
+    serde_json::from_slice(&json).map_err(|e| TableError::Corrupt(format!("decoding rows: {e}")))
+}

@@ -1,0 +1,304 @@
+//! What the cache table holds, as domain values, and the pure rules about
+//! them: keys, freshness, finality and when a write may replace an item.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::HardwareNode;
+use crate::domain::{ParticipantStats, WarmKey};
+use crate::ids::ParticipantId;
+
+/// The three per-participant, per-epoch items the modal shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Reward,
+    WarmKeys,
+    Hardware,
+}
+
+impl ItemKind {
+    pub const ALL: [ItemKind; 3] = [ItemKind::Reward, ItemKind::WarmKeys, ItemKind::Hardware];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Reward => "reward",
+            ItemKind::WarmKeys => "warm_keys",
+            ItemKind::Hardware => "hardware",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemKey {
+    pub participant: ParticipantId,
+    pub epoch: u64,
+    pub kind: ItemKind,
+}
+
+impl ItemKey {
+    pub fn new(participant: ParticipantId, epoch: u64, kind: ItemKind) -> Self {
+        Self { participant, epoch, kind }
+    }
+}
+
+/// A participant's reward for one epoch, as the chain's summary gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardRecord {
+    pub rewarded_coins: String,
+    pub claimed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemData {
+    /// `None`: the chain has no summary for that epoch (HTTP 404), which is
+    /// remembered too, so the modal does not ask again on every open.
+    Reward(Option<RewardRecord>),
+    WarmKeys(Vec<WarmKey>),
+    Hardware(Vec<HardwareNode>),
+}
+
+impl ItemData {
+    pub fn kind(&self) -> ItemKind {
+        match self {
+            ItemData::Reward(_) => ItemKind::Reward,
+            ItemData::WarmKeys(_) => ItemKind::WarmKeys,
+            ItemData::Hardware(_) => ItemKind::Hardware,
+        }
+    }
+}
+
+/// What the warmer needs to know about a stored item without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemMeta {
+    pub fetched_at_ms: i64,
+    /// Never replaced: a claimed reward, or warm keys / hardware of a
+    /// finished epoch.
+    pub is_final: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedItem {
+    pub key: ItemKey,
+    pub meta: ItemMeta,
+    pub data: ItemData,
+}
+
+/// How a conditional write ended. Losing is normal: another writer stored
+/// the same or a better item first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Written,
+    LostRace,
+}
+
+/// Whether a freshly fetched item is final as written.
+pub fn is_final_on_write(data: &ItemData, epoch_finished: bool) -> bool {
+    match data {
+        ItemData::Reward(Some(r)) => r.claimed,
+        // A missing summary may still appear (e.g. just after the epoch ends).
+        ItemData::Reward(None) => false,
+        ItemData::WarmKeys(_) | ItemData::Hardware(_) => epoch_finished,
+    }
+}
+
+/// The single replacement rule every conditional put enforces: a new item
+/// is written when nothing is stored, or the stored one is neither final
+/// nor fresher. (In DynamoDB: `attribute_not_exists(pk) OR (final = false
+/// AND fetched_at < :new_fetched_at)`.)
+pub fn may_replace(existing: Option<ItemMeta>, new: ItemMeta) -> bool {
+    existing.is_none_or(|e| !e.is_final && e.fetched_at_ms < new.fetched_at_ms)
+}
+
+/// Whether an item must be fetched from the chain: it is missing, or it is
+/// a refreshable item older than the freshness window. Unclaimed rewards
+/// refresh in any epoch; warm keys and hardware only while their epoch is
+/// current (a finished epoch's are kept as first seen).
+pub fn needs_fetch(kind: ItemKind, stored: Option<ItemMeta>, epoch_is_current: bool, now_ms: i64, freshness: Duration) -> bool {
+    let Some(meta) = stored else { return true };
+    if meta.is_final {
+        return false;
+    }
+    let stale = now_ms.saturating_sub(meta.fetched_at_ms) > freshness.as_millis() as i64;
+    match kind {
+        ItemKind::Reward => stale,
+        ItemKind::WarmKeys | ItemKind::Hardware => epoch_is_current && stale,
+    }
+}
+
+/// Which stored copy of an epoch's stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatsSlot {
+    /// The latest snapshot of whichever epoch is current (one global item,
+    /// so `/current` is one read).
+    Current,
+    /// A finished epoch at its canonical height: immutable.
+    Final(u64),
+    /// A finished epoch at a requested height below the canonical one.
+    AtHeight(u64, u64),
+}
+
+/// The fields of the `/v1/inference/current` response that describe the
+/// chain's tip rather than the epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct BlockInfo {
+    pub current_block_height: Option<u64>,
+    pub current_block_timestamp: Option<String>,
+    pub avg_block_time: Option<f64>,
+    pub next_poc_start_block: Option<u64>,
+    pub set_new_validators_block: Option<u64>,
+}
+
+/// Everything stored about an epoch's stats except the participant rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotHeader {
+    pub epoch_id: u64,
+    pub height: u64,
+    pub fetched_at_ms: i64,
+    pub is_finished: bool,
+    pub effective_block_height: u64,
+    pub canonical_height: Option<u64>,
+    #[serde(default)]
+    pub block: BlockInfo,
+    pub participant_count: u64,
+    /// Identifies this snapshot's row chunks (written before the header).
+    pub version: String,
+    /// Rows are spread over this many chunks by [`bucket_of`].
+    pub buckets: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochSnapshot {
+    pub header: SnapshotHeader,
+    pub participants: Vec<ParticipantStats>,
+}
+
+impl EpochSnapshot {
+    pub fn participant(&self, id: &str) -> Option<&ParticipantStats> {
+        self.participants.iter().find(|p| p.index == id)
+    }
+}
+
+/// Rows per chunk: small enough that one modal reads little, large enough
+/// that a 10,000-participant epoch is a few hundred items.
+pub const ROWS_PER_BUCKET: usize = 64;
+
+pub fn bucket_count(participants: usize) -> u32 {
+    participants.div_ceil(ROWS_PER_BUCKET).max(1) as u32
+}
+
+/// A participant's chunk: FNV-1a of its id, stable across processes and
+/// releases (std's hasher is not guaranteed to be).
+pub fn bucket_of(participant: &str, buckets: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in participant.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % u64::from(buckets.max(1))) as u32
+}
+
+/// Splits rows into `buckets` chunks by [`bucket_of`], keeping row order
+/// within each chunk.
+pub fn split_into_buckets(rows: &[ParticipantStats], buckets: u32) -> Vec<Vec<&ParticipantStats>> {
+    let mut out: Vec<Vec<&ParticipantStats>> = vec![Vec::new(); buckets.max(1) as usize];
+    for row in rows {
+        out[bucket_of(&row.index, buckets) as usize].push(row);
+    }
+    out
+}
+
+/// A finished epoch's `total_assigned_rewards_gnk`, once every reward is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochTotal {
+    pub epoch_id: u64,
+    pub total_assigned_rewards_gnk: u64,
+    pub rewarded_coins_sum: String,
+    pub participants: u64,
+}
+
+/// Rewards grouped by epoch for a participant's modal.
+pub type RewardsByEpoch = BTreeMap<u64, Option<RewardRecord>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW: Duration = Duration::from_secs(300);
+    const NOW: i64 = 1_000_000_000;
+
+    fn meta(age_s: i64, is_final: bool) -> Option<ItemMeta> {
+        Some(ItemMeta { fetched_at_ms: NOW - age_s * 1000, is_final })
+    }
+
+    #[test]
+    fn needs_fetch_cases() {
+        use ItemKind::*;
+        let cases = [
+            // (kind, stored, epoch current, expected)
+            (Reward, None, false, true),
+            (Reward, meta(10, false), false, false),
+            (Reward, meta(301, false), false, true),
+            (Reward, meta(301, false), true, true),
+            (Reward, meta(99_999, true), false, false),
+            (WarmKeys, None, true, true),
+            (WarmKeys, meta(301, false), true, true),
+            (WarmKeys, meta(10, false), true, false),
+            (WarmKeys, meta(99_999, false), false, false),
+            (Hardware, meta(301, false), true, true),
+            (Hardware, meta(301, false), false, false),
+            (Hardware, meta(99_999, true), true, false),
+        ];
+        for (kind, stored, current, want) in cases {
+            assert_eq!(needs_fetch(kind, stored, current, NOW, WINDOW), want, "{kind:?} {stored:?} current={current}");
+        }
+    }
+
+    #[test]
+    fn replacement_rule() {
+        let m = |t: i64, f: bool| ItemMeta { fetched_at_ms: t, is_final: f };
+        let cases = [
+            (None, m(1, false), true),
+            (Some(m(1, false)), m(2, false), true),
+            (Some(m(2, false)), m(1, false), false),
+            (Some(m(2, false)), m(2, false), false),
+            (Some(m(1, true)), m(2, true), false),
+            (Some(m(1, true)), m(2, false), false),
+            (Some(m(1, false)), m(2, true), true),
+        ];
+        for (existing, new, want) in cases {
+            assert_eq!(may_replace(existing, new), want, "{existing:?} <- {new:?}");
+        }
+    }
+
+    #[test]
+    fn finality_cases() {
+        let reward = |claimed| ItemData::Reward(Some(RewardRecord { rewarded_coins: "1".into(), claimed }));
+        let cases = [
+            (reward(true), false, true),
+            (reward(false), true, false),
+            (ItemData::Reward(None), true, false),
+            (ItemData::WarmKeys(vec![]), true, true),
+            (ItemData::WarmKeys(vec![]), false, false),
+            (ItemData::Hardware(vec![]), true, true),
+            (ItemData::Hardware(vec![]), false, false),
+        ];
+        for (data, finished, want) in cases {
+            assert_eq!(is_final_on_write(&data, finished), want, "{data:?} finished={finished}");
+        }
+    }
+
+    #[test]
+    fn buckets_are_stable_and_cover_everything() {
+        assert_eq!(bucket_count(0), 1);
+        assert_eq!(bucket_count(64), 1);
+        assert_eq!(bucket_count(65), 2);
+        assert_eq!(bucket_count(10_000), 157);
+        // Pinned values: a change would orphan every stored chunk.
+        assert_eq!(bucket_of("gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364", 157), bucket_of("gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364", 157));
+        assert_eq!(bucket_of("a", 1), 0);
+        assert_eq!(bucket_of("", 1000), (0xcbf2_9ce4_8422_2325u64 % 1000) as u32);
+    }
+}

@@ -1,0 +1,129 @@
+//! In-memory [`CacheTable`] for unit tests of handlers: the same
+//! replacement, guard and write-once rules as the DynamoDB adapter (the
+//! adapter itself is tested against DynamoDB Local).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use super::items::*;
+use super::{CacheTable, ModalBundle, TableError, TableResult};
+use crate::domain::ParticipantStats;
+use crate::ids::ParticipantId;
+
+#[derive(Default)]
+pub struct MemoryTable {
+    state: Mutex<State>,
+    round_trips: AtomicU64,
+    /// When set, every call fails as if the table were unreachable.
+    pub fail: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    stats: HashMap<StatsSlot, EpochSnapshot>,
+    items: HashMap<ItemKey, CachedItem>,
+    guards: HashMap<u64, i64>,
+    totals: HashMap<u64, EpochTotal>,
+}
+
+impl MemoryTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls made so far (each is one round trip in the real adapter).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    pub fn items(&self) -> Vec<CachedItem> {
+        self.state.lock().unwrap().items.values().cloned().collect()
+    }
+
+    fn enter(&self) -> TableResult<std::sync::MutexGuard<'_, State>> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        if self.fail.load(Ordering::Relaxed) {
+            return Err(TableError::Unavailable("memory table set to fail".into()));
+        }
+        Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl CacheTable for MemoryTable {
+    async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
+        Ok(self.enter()?.stats.get(&slot).cloned())
+    }
+
+    async fn store_stats(&self, slot: StatsSlot, snapshot: &EpochSnapshot) -> TableResult<PutOutcome> {
+        let mut state = self.enter()?;
+        let replace = match (slot, state.stats.get(&slot)) {
+            (_, None) => true,
+            (StatsSlot::Current, Some(old)) => old.header.fetched_at_ms < snapshot.header.fetched_at_ms,
+            _ => false,
+        };
+        if !replace {
+            return Ok(PutOutcome::LostRace);
+        }
+        let mut stored = snapshot.clone();
+        stored.header.buckets = bucket_count(stored.participants.len());
+        stored.header.participant_count = stored.participants.len() as u64;
+        state.stats.insert(slot, stored);
+        Ok(PutOutcome::Written)
+    }
+
+    async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
+        let state = self.enter()?;
+        Ok(keys.iter().filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.meta))).collect())
+    }
+
+    async fn put_item(&self, item: &CachedItem) -> TableResult<PutOutcome> {
+        let mut state = self.enter()?;
+        if !may_replace(state.items.get(&item.key).map(|i| i.meta), item.meta) {
+            return Ok(PutOutcome::LostRace);
+        }
+        state.items.insert(item.key.clone(), item.clone());
+        Ok(PutOutcome::Written)
+    }
+
+    async fn load_modal_bundle(&self, slots: &[StatsSlot], items: &[ItemKey]) -> TableResult<ModalBundle> {
+        let state = self.enter()?;
+        Ok(ModalBundle {
+            headers: slots.iter().filter_map(|s| state.stats.get(s).map(|snap| (*s, snap.header.clone()))).collect(),
+            items: items.iter().filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone()))).collect(),
+        })
+    }
+
+    async fn load_participant_row(&self, header: &SnapshotHeader, participant: &ParticipantId) -> TableResult<Option<ParticipantStats>> {
+        let state = self.enter()?;
+        Ok(state
+            .stats
+            .values()
+            .find(|s| s.header.epoch_id == header.epoch_id && s.header.height == header.height && s.header.fetched_at_ms == header.fetched_at_ms)
+            .and_then(|s| s.participant(participant.as_str()).cloned()))
+    }
+
+    async fn claim_warm_guard(&self, epoch: u64, now_ms: i64, window_ms: i64) -> TableResult<bool> {
+        let mut state = self.enter()?;
+        match state.guards.get(&epoch) {
+            Some(until) if *until > now_ms => Ok(false),
+            _ => {
+                state.guards.insert(epoch, now_ms + window_ms);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {
+        Ok(self.enter()?.totals.get(&epoch).cloned())
+    }
+
+    async fn store_total(&self, total: &EpochTotal) -> TableResult<PutOutcome> {
+        let mut state = self.enter()?;
+        if state.totals.contains_key(&total.epoch_id) {
+            return Ok(PutOutcome::LostRace);
+        }
+        state.totals.insert(total.epoch_id, total.clone());
+        Ok(PutOutcome::Written)
+    }
+}

@@ -1,0 +1,76 @@
+//! The cache table: one DynamoDB table for everything (item design in the
+//! README). [`CacheTable`] is the port; [`DynamoTable`] the real adapter,
+//! [`MemoryTable`] an in-memory fake with the same rules for unit tests.
+
+mod codec;
+mod dynamo;
+pub mod items;
+mod memory;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+pub use dynamo::{create_table, DynamoTable, TableCounters};
+pub use items::*;
+pub use memory::MemoryTable;
+
+use crate::domain::ParticipantStats;
+use crate::ids::ParticipantId;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// The table cannot be reached, does not exist, or kept throttling.
+    #[error("cache table unavailable: {0}")]
+    Unavailable(String),
+    /// A stored item cannot be decoded (or one to store cannot be encoded).
+    #[error("cache item unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type TableResult<T> = Result<T, TableError>;
+
+/// What the modal's first read returns: the stats headers asked for and the
+/// participant's items that exist.
+#[derive(Debug, Clone, Default)]
+pub struct ModalBundle {
+    pub headers: HashMap<StatsSlotKey, SnapshotHeader>,
+    pub items: HashMap<ItemKey, CachedItem>,
+}
+
+/// `StatsSlot` as a map key (`StatsSlot` itself is `Copy + Hash`).
+pub type StatsSlotKey = StatsSlot;
+
+pub trait CacheTable: Send + Sync {
+    /// A whole epoch snapshot: the header, then its chunks.
+    fn load_stats(&self, slot: StatsSlot) -> impl Future<Output = TableResult<Option<EpochSnapshot>>> + Send;
+
+    /// Writes the chunks, then the header. `Final` and `AtHeight` are
+    /// written once (first write wins); `Current` only replaces an older
+    /// snapshot.
+    fn store_stats(&self, slot: StatsSlot, snapshot: &EpochSnapshot) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// Freshness of the given items that exist (keys-only reads, batched).
+    fn item_meta(&self, keys: &[ItemKey]) -> impl Future<Output = TableResult<HashMap<ItemKey, ItemMeta>>> + Send;
+
+    /// Conditional put under [`may_replace`].
+    fn put_item(&self, item: &CachedItem) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// One round trip: the stats headers of `slots` and the full `items`.
+    fn load_modal_bundle(&self, slots: &[StatsSlot], items: &[ItemKey]) -> impl Future<Output = TableResult<ModalBundle>> + Send;
+
+    /// One round trip: the row of `participant` in the snapshot `header` describes.
+    fn load_participant_row(
+        &self,
+        header: &SnapshotHeader,
+        participant: &ParticipantId,
+    ) -> impl Future<Output = TableResult<Option<ParticipantStats>>> + Send;
+
+    /// Claims the epoch's warm guard until `now_ms + window_ms`; false when
+    /// another claim is still running.
+    fn claim_warm_guard(&self, epoch: u64, now_ms: i64, window_ms: i64) -> impl Future<Output = TableResult<bool>> + Send;
+
+    fn load_total(&self, epoch: u64) -> impl Future<Output = TableResult<Option<EpochTotal>>> + Send;
+
+    /// Written once; a true 0 is a valid total.
+    fn store_total(&self, total: &EpochTotal) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+}
