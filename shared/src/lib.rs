@@ -2,6 +2,7 @@
 //! chain client, the DynamoDB cache table, configuration and logging. The
 //! Lambda crates under `functions/` only wire these together.
 
+pub mod aws;
 pub mod chain;
 pub mod config;
 pub mod domain;

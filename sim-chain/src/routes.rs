@@ -1,0 +1,435 @@
+//! HTTP layer: request classification, accounting, latency, fault
+//! injection, the control endpoints, and a small cache of the big bodies.
+//!
+//! Chain paths are matched by hand in one fallback handler instead of
+//! through axum's router, so that every request (including malformed
+//! arguments and unknown paths) is counted exactly once and answered with
+//! the chain's own error shapes rather than axum's plain-text rejections.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+use tokio::sync::OnceCell;
+
+use crate::config::{ConfigPatch, EffectiveConfig, EndpointKind, FaultMode, SimConfig};
+use crate::faults::FaultInjector;
+use crate::model::Model;
+use crate::render::{self, PageRequest, Reply, MAX_AUTHZ_PAGE_LIMIT};
+use crate::stats::StatsRecorder;
+
+/// Header selecting the state height of a Cosmos REST query.
+const HEIGHT_HEADER: &str = "x-cosmos-block-height";
+const INFERENCE_PREFIX: [&str; 4] = ["chain-api", "productscience", "inference", "inference"];
+
+/// Shared state of one running simulator.
+pub(crate) struct AppState {
+    model: RwLock<Model>,
+    latency: Mutex<Duration>,
+    pub(crate) faults: FaultInjector,
+    pub(crate) stats: StatsRecorder,
+    epoch_bodies: BodyCache<u64>,
+    list_bodies: BodyCache<(u64, PageRequest)>,
+}
+
+impl AppState {
+    pub(crate) fn new(config: &SimConfig) -> AppState {
+        AppState {
+            model: RwLock::new(Model::new(config)),
+            latency: Mutex::new(config.latency),
+            faults: FaultInjector::new(config.seed, config.faults.clone()),
+            stats: StatsRecorder::default(),
+            // Bodies depend only on the epoch / height, never on the current
+            // epoch, so they stay valid across epoch transitions.
+            epoch_bodies: BodyCache::new(16),
+            list_bodies: BodyCache::new(6),
+        }
+    }
+
+    pub(crate) fn model(&self) -> Model {
+        self.model.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_current_epoch(&self, epoch: u64) {
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        *model = model.with_current_epoch(epoch);
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        *self.latency.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        *self.latency.lock().unwrap_or_else(|e| e.into_inner()) = latency;
+    }
+
+    pub(crate) fn effective_config(&self) -> EffectiveConfig {
+        let model = self.model();
+        EffectiveConfig {
+            participants: model.participant_count(),
+            current_epoch: model.current_epoch(),
+            seed: model.seed(),
+            epoch_length: model.epoch_length(),
+            latency_ms: self.latency().as_millis() as u64,
+            faults: self.faults.all(),
+        }
+    }
+}
+
+/// A small LRU of rendered bodies. Concurrent requests for the same key
+/// share one render (a `OnceCell`), which runs on the blocking pool so a
+/// multi-megabyte list never stalls the async workers.
+struct BodyCache<K> {
+    capacity: usize,
+    entries: Mutex<VecDeque<(K, Arc<OnceCell<Bytes>>)>>,
+}
+
+impl<K: PartialEq + Clone> BodyCache<K> {
+    fn new(capacity: usize) -> Self {
+        BodyCache {
+            capacity,
+            entries: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    async fn get_or_render(
+        &self,
+        key: K,
+        render: impl FnOnce() -> Bytes + Send + 'static,
+    ) -> Result<Bytes, String> {
+        let cell = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let cell = match entries.iter().position(|(k, _)| *k == key) {
+                Some(pos) => entries.remove(pos).map(|(_, cell)| cell),
+                None => None,
+            }
+            .unwrap_or_default();
+            entries.push_back((key, Arc::clone(&cell)));
+            while entries.len() > self.capacity {
+                entries.pop_front();
+            }
+            cell
+        };
+        cell.get_or_try_init(|| async {
+            tokio::task::spawn_blocking(render)
+                .await
+                .map_err(|e| format!("render failed: {e}"))
+        })
+        .await
+        .cloned()
+    }
+}
+
+/// A chain request, classified by path (arguments still raw).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    Latest,
+    EpochParticipants { epoch: String },
+    Status,
+    Block,
+    ParticipantList,
+    Summary { epoch: String, participant: String },
+    Authz { granter: String },
+    Hardware { participant: String },
+    Unknown,
+}
+
+impl Route {
+    pub(crate) fn classify(method: &Method, path: &str) -> Route {
+        if method != Method::GET {
+            return Route::Unknown;
+        }
+        let Some(path) = path.strip_prefix('/') else {
+            return Route::Unknown;
+        };
+        let segments: Vec<&str> = path.split('/').collect();
+        let owned = |s: &str| s.to_string();
+        match segments.as_slice() {
+            ["v1", "epochs", "latest"] => Route::Latest,
+            ["v1", "epochs", epoch, "participants"] => Route::EpochParticipants { epoch: owned(epoch) },
+            ["chain-rpc", "status"] => Route::Status,
+            ["chain-rpc", "block"] => Route::Block,
+            ["chain-api", "cosmos", "authz", "v1beta1", "grants", "granter", granter] => Route::Authz {
+                granter: owned(granter),
+            },
+            [a, b, c, d, rest @ ..] if [*a, *b, *c, *d] == INFERENCE_PREFIX => match rest {
+                ["participant"] => Route::ParticipantList,
+                ["epoch_performance_summary", epoch, participant] => Route::Summary {
+                    epoch: owned(epoch),
+                    participant: owned(participant),
+                },
+                ["hardware_nodes", participant] => Route::Hardware {
+                    participant: owned(participant),
+                },
+                _ => Route::Unknown,
+            },
+            _ => Route::Unknown,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> Option<EndpointKind> {
+        Some(match self {
+            Route::Latest => EndpointKind::Latest,
+            Route::EpochParticipants { .. } => EndpointKind::EpochParticipants,
+            Route::Status => EndpointKind::Status,
+            Route::Block => EndpointKind::Block,
+            Route::ParticipantList => EndpointKind::ParticipantList,
+            Route::Summary { .. } => EndpointKind::Summary,
+            Route::Authz { .. } => EndpointKind::Authz,
+            Route::Hardware { .. } => EndpointKind::Hardware,
+            Route::Unknown => return None,
+        })
+    }
+
+    /// The `by_key` entry: the kind plus the arguments that select the data.
+    fn stats_key(&self, req: &RequestInfo) -> String {
+        match self {
+            Route::Latest => "latest".into(),
+            Route::Status => "status".into(),
+            Route::EpochParticipants { epoch } => format!("epoch_participants:{epoch}"),
+            Route::Block => format!(
+                "block:{}",
+                req.query.get("height").map_or("latest", String::as_str)
+            ),
+            Route::ParticipantList => {
+                format!("participant_list:{}", req.height.as_deref().unwrap_or("latest"))
+            }
+            Route::Summary { epoch, participant } => format!("summary:{epoch}:{participant}"),
+            Route::Authz { granter } => format!("authz:{granter}"),
+            Route::Hardware { participant } => format!("hardware:{participant}"),
+            Route::Unknown => format!("unknown:{}", req.path),
+        }
+    }
+}
+
+/// The parts of a request the chain routes look at.
+struct RequestInfo {
+    path: String,
+    query: HashMap<String, String>,
+    /// Raw `X-Cosmos-Block-Height` value.
+    height: Option<String>,
+}
+
+impl RequestInfo {
+    fn from_request(req: &Request) -> Self {
+        let uri: &Uri = req.uri();
+        RequestInfo {
+            path: uri.path().to_string(),
+            query: Query::<HashMap<String, String>>::try_from_uri(uri)
+                .map(|q| q.0)
+                .unwrap_or_default(),
+            height: req
+                .headers()
+                .get(HEIGHT_HEADER)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        }
+    }
+}
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/__health", get(|| async { json_response(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}")) }))
+        .route("/__stats", get(get_stats))
+        .route("/__stats/reset", post(reset_stats))
+        .route("/__config", get(get_config).post(post_config))
+        .fallback(chain)
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        json_response(self.status, self.body)
+    }
+}
+
+async fn get_stats(State(state): State<Arc<AppState>>) -> Response {
+    json_response(StatusCode::OK, render::to_bytes(&state.stats.snapshot()))
+}
+
+async fn reset_stats(State(state): State<Arc<AppState>>) -> Response {
+    state.stats.reset();
+    json_response(StatusCode::OK, render::to_bytes(&state.stats.snapshot()))
+}
+
+async fn get_config(State(state): State<Arc<AppState>>) -> Response {
+    json_response(StatusCode::OK, render::to_bytes(&state.effective_config()))
+}
+
+/// `POST /__config` with a partial [`ConfigPatch`]; answers the effective config.
+async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let bad_request = |message: String| {
+        json_response(StatusCode::BAD_REQUEST, render::to_bytes(&json!({"error": message})))
+    };
+    let patch: ConfigPatch = match serde_json::from_slice(&body) {
+        Ok(patch) => patch,
+        Err(e) => return bad_request(format!("invalid config patch: {e}")),
+    };
+    if patch.current_epoch == Some(0) {
+        return bad_request("current_epoch must be >= 1".into());
+    }
+    let faults = patch.faults.unwrap_or_default();
+    for fault in faults.values().flatten() {
+        if let Err(e) = fault.validate() {
+            return bad_request(e);
+        }
+    }
+    if let Some(ms) = patch.latency_ms {
+        state.set_latency(Duration::from_millis(ms));
+    }
+    if let Some(epoch) = patch.current_epoch {
+        state.set_current_epoch(epoch);
+    }
+    for (kind, fault) in faults {
+        state.faults.set(kind, fault);
+    }
+    json_response(StatusCode::OK, render::to_bytes(&state.effective_config()))
+}
+
+/// Every non-control request lands here.
+async fn chain(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let route = Route::classify(req.method(), req.uri().path());
+    let info = RequestInfo::from_request(&req);
+    let kind = route.kind();
+    state
+        .stats
+        .record(kind.map_or("unknown", EndpointKind::as_str), route.stats_key(&info));
+    tracing::debug!(path = %info.path, ?route, "chain request");
+
+    let latency = state.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let fault = kind.and_then(|k| state.faults.draw(k));
+    if fault.is_some() {
+        state.stats.record_fault();
+    }
+    match fault {
+        Some(FaultMode::Status503) => {
+            return render::grpc_error(StatusCode::SERVICE_UNAVAILABLE, 14, "service unavailable (injected fault)")
+                .into_response()
+        }
+        Some(FaultMode::Status500) => {
+            return render::grpc_error(StatusCode::INTERNAL_SERVER_ERROR, 13, "internal error (injected fault)")
+                .into_response()
+        }
+        Some(FaultMode::WrongShape) => {
+            return json_response(StatusCode::OK, Bytes::from_static(b"{\"unexpected\":true}"))
+        }
+        Some(FaultMode::Hang(d)) => tokio::time::sleep(d).await,
+        Some(FaultMode::Truncated) | None => {}
+    }
+
+    let reply = answer(&state, route, &info).await;
+    match fault {
+        Some(FaultMode::Truncated) => reply.truncated().into_response(),
+        _ => reply.into_response(),
+    }
+}
+
+/// The normal (fault-free) answer to a chain request.
+async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
+    let model = state.model();
+    match route {
+        Route::Latest => render::latest(&model),
+        Route::Status => render::status(&model),
+        Route::Block => render::block(&model, info.query.get("height").map(String::as_str)),
+        Route::EpochParticipants { epoch } => {
+            let current = model.current_epoch();
+            let epoch = match epoch.as_str() {
+                "current" => current,
+                raw => match raw.parse::<u64>() {
+                    Ok(0) => return render::invalid_argument("epoch id must be >= 1"),
+                    Ok(e) => e,
+                    Err(_) => return render::invalid_argument(format!("invalid epoch id {raw:?}")),
+                },
+            };
+            if epoch > current {
+                return render::not_found(format!("epoch {epoch} not found"));
+            }
+            let body = state
+                .epoch_bodies
+                .get_or_render(epoch, move || render::epoch_participants_body(&model, epoch))
+                .await;
+            body_reply(body)
+        }
+        Route::ParticipantList => {
+            let height = match render::query_height(&model, info.height.as_deref()) {
+                Ok(h) => h,
+                Err(reply) => return reply,
+            };
+            let mut page = match PageRequest::parse(&info.query, usize::MAX) {
+                Ok(page) => page,
+                Err(reply) => return reply,
+            };
+            // Every limit that covers the whole list renders the same body.
+            if page.offset == 0 && page.limit >= model.participant_count() {
+                page.limit = model.participant_count().max(1);
+            }
+            let body = state
+                .list_bodies
+                .get_or_render((height, page), move || {
+                    render::participant_list_body(&model, height, page)
+                })
+                .await;
+            body_reply(body)
+        }
+        Route::Summary { epoch, participant } => render::summary(&model, &epoch, &participant),
+        Route::Authz { granter } => match PageRequest::parse(&info.query, MAX_AUTHZ_PAGE_LIMIT) {
+            Ok(page) => render::grants(&model, &granter, page),
+            Err(reply) => reply,
+        },
+        Route::Hardware { participant } => render::hardware(&model, &participant),
+        Route::Unknown => render::not_implemented(),
+    }
+}
+
+fn body_reply(body: Result<Bytes, String>) -> Reply {
+    match body {
+        Ok(body) => Reply::ok(body),
+        Err(e) => render::grpc_error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_paths() {
+        let get = |p: &str| Route::classify(&Method::GET, p);
+        assert_eq!(get("/v1/epochs/latest"), Route::Latest);
+        assert_eq!(
+            get("/v1/epochs/56/participants"),
+            Route::EpochParticipants { epoch: "56".into() }
+        );
+        assert_eq!(
+            get("/chain-api/productscience/inference/inference/epoch_performance_summary/5/gonka1x"),
+            Route::Summary {
+                epoch: "5".into(),
+                participant: "gonka1x".into()
+            }
+        );
+        assert_eq!(get("/chain-api/productscience/inference/inference/participant"), Route::ParticipantList);
+        assert_eq!(get("/chain-api/productscience/inference/inference/participant/"), Route::Unknown);
+        assert_eq!(get("/v1/epochs/latest/"), Route::Unknown);
+        assert_eq!(get("/chain-rpc/status/../status"), Route::Unknown);
+        assert_eq!(Route::classify(&Method::POST, "/chain-rpc/status"), Route::Unknown);
+    }
+}
