@@ -39,6 +39,8 @@ pub struct Config {
     /// `WARMER_DEADLINE_MARGIN_MS` (default 5000): the warmer stops starting
     /// fetches when less than this remains of its invocation.
     pub warmer_deadline_margin: Duration,
+    /// `WARMER_CONCURRENCY` (default 16): item fetches in flight in one warm run.
+    pub warmer_concurrency: usize,
     /// `CORS_ALLOWED_ORIGINS` (default `*`): comma-separated origins.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -80,6 +82,7 @@ impl Config {
             item_freshness: Duration::from_secs(num("ITEM_FRESHNESS_SECS", 300)?),
             warm_guard_window: Duration::from_secs(num("WARM_GUARD_SECS", 60)?),
             warmer_deadline_margin: Duration::from_millis(num("WARMER_DEADLINE_MARGIN_MS", 5_000)?),
+            warmer_concurrency: num("WARMER_CONCURRENCY", 16)?.clamp(1, 1024) as usize,
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .unwrap_or_else(|| "*".into())
                 .split(',')

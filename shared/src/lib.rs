@@ -9,7 +9,9 @@ pub mod domain;
 pub mod ids;
 pub mod logging;
 pub mod table;
+pub mod service;
 pub mod time;
+pub mod web;
 
 pub use config::Config;
 pub use ids::ParticipantId;

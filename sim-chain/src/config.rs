@@ -129,7 +129,10 @@ impl FromStr for EndpointKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = EndpointKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown endpoint kind {s:?} (expected one of {})", names.join(", "))
+                format!(
+                    "unknown endpoint kind {s:?} (expected one of {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -151,7 +154,10 @@ impl Fault {
         if (0.0..=1.0).contains(&self.rate) {
             Ok(())
         } else {
-            Err(format!("fault rate must be within 0..=1, got {}", self.rate))
+            Err(format!(
+                "fault rate must be within 0..=1, got {}",
+                self.rate
+            ))
         }
     }
 }
@@ -285,7 +291,10 @@ mod tests {
             )
         );
         assert_eq!(
-            parse_fault_spec("participant_list=0:wrong_shape").unwrap().1.mode,
+            parse_fault_spec("participant_list=0:wrong_shape")
+                .unwrap()
+                .1
+                .mode,
             FaultMode::WrongShape
         );
         assert!(parse_fault_spec("summary=1.5:503").is_err());

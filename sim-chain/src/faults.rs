@@ -73,8 +73,14 @@ mod tests {
         assert!((2_700..3_300).contains(&hits), "{hits}");
         assert_eq!(injector.draw(EndpointKind::Authz), None);
 
-        injector.set(EndpointKind::Summary, Some(Fault::new(1.0, FaultMode::Truncated)));
-        assert_eq!(injector.draw(EndpointKind::Summary), Some(FaultMode::Truncated));
+        injector.set(
+            EndpointKind::Summary,
+            Some(Fault::new(1.0, FaultMode::Truncated)),
+        );
+        assert_eq!(
+            injector.draw(EndpointKind::Summary),
+            Some(FaultMode::Truncated)
+        );
         injector.set(EndpointKind::Summary, None);
         assert_eq!(injector.draw(EndpointKind::Summary), None);
     }

@@ -107,7 +107,9 @@ fn parse_cli(
             "--host" => cli.host = parse_value("--host", &value()?)?,
             "--port" => cli.port = parse_value("--port", &value()?)?,
             "--participants" => cli.config.participants = parse_value("--participants", &value()?)?,
-            "--current-epoch" => cli.config.current_epoch = parse_value("--current-epoch", &value()?)?,
+            "--current-epoch" => {
+                cli.config.current_epoch = parse_value("--current-epoch", &value()?)?
+            }
             "--epoch-length" => cli.config.epoch_length = parse_value("--epoch-length", &value()?)?,
             "--latency-ms" => latency_ms = parse_value("--latency-ms", &value()?)?,
             "--seed" => cli.config.seed = parse_value("--seed", &value()?)?,
@@ -225,7 +227,10 @@ mod tests {
         assert_eq!(cli.config.participants, 50);
         assert_eq!(cli.config.current_epoch, 61);
         assert_eq!(cli.config.latency, Duration::from_millis(20));
-        assert_eq!(cli.config.faults[&EndpointKind::Summary].mode, FaultMode::Status503);
+        assert_eq!(
+            cli.config.faults[&EndpointKind::Summary].mode,
+            FaultMode::Status503
+        );
         assert_eq!(
             cli.config.faults[&EndpointKind::Authz].mode,
             FaultMode::Hang(Duration::from_millis(250))
@@ -235,9 +240,15 @@ mod tests {
     #[test]
     fn rejects_bad_input_clearly() {
         let none = |_: &str| None;
-        assert!(parse_cli(args("--port"), none).unwrap_err().contains("needs a value"));
-        assert!(parse_cli(args("--port abc"), none).unwrap_err().contains("--port"));
-        assert!(parse_cli(args("--bogus 1"), none).unwrap_err().contains("unknown argument"));
+        assert!(parse_cli(args("--port"), none)
+            .unwrap_err()
+            .contains("needs a value"));
+        assert!(parse_cli(args("--port abc"), none)
+            .unwrap_err()
+            .contains("--port"));
+        assert!(parse_cli(args("--bogus 1"), none)
+            .unwrap_err()
+            .contains("unknown argument"));
         assert!(parse_cli(args("--current-epoch 0"), none).is_err());
         assert!(parse_cli(args("--fault summary=2:503"), none).is_err());
         assert!(parse_cli(args("--help"), none).unwrap().is_none());

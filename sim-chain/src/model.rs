@@ -547,7 +547,8 @@ impl Model {
     /// genesis plus up to 0.9 s of jitter, so times strictly increase.
     pub fn block_time_unix(&self, h: u64) -> (i64, u32) {
         let jitter_ns = Rng::new(self.universe.seed, Purpose::BlockTime, &[h]).below(900_000_000);
-        let total_ns = u128::from(h) * u128::from(BLOCK_INTERVAL_MS) * 1_000_000 + u128::from(jitter_ns);
+        let total_ns =
+            u128::from(h) * u128::from(BLOCK_INTERVAL_MS) * 1_000_000 + u128::from(jitter_ns);
         let secs = GENESIS_UNIX_SECS + (total_ns / 1_000_000_000) as i64;
         (secs, (total_ns % 1_000_000_000) as u32)
     }
@@ -599,14 +600,20 @@ impl Model {
 
     /// About 90% of the universe takes part in each epoch >= 1.
     fn member(&self, epoch: u64, i: usize) -> bool {
-        epoch >= 1 && Rng::new(self.universe.seed, Purpose::Membership, &[epoch, i as u64]).below(10) != 0
+        epoch >= 1
+            && Rng::new(self.universe.seed, Purpose::Membership, &[epoch, i as u64]).below(10) != 0
     }
 
     fn members_in_order(&self, epoch: u64) -> Vec<usize> {
         let seed = self.universe.seed;
         let mut members: Vec<(u64, usize)> = (0..self.participant_count())
             .filter(|&i| self.member(epoch, i))
-            .map(|i| (hash(&[seed, Purpose::EpochOrder as u64, epoch, i as u64]), i))
+            .map(|i| {
+                (
+                    hash(&[seed, Purpose::EpochOrder as u64, epoch, i as u64]),
+                    i,
+                )
+            })
             .collect();
         members.sort_unstable();
         members.into_iter().map(|(_, i)| i).collect()
@@ -614,7 +621,8 @@ impl Model {
 
     /// True if `address` is among the participants of `epoch`.
     pub fn is_in_epoch(&self, epoch: u64, address: &str) -> bool {
-        self.index_of(address).is_some_and(|i| self.member(epoch, i))
+        self.index_of(address)
+            .is_some_and(|i| self.member(epoch, i))
     }
 
     /// Addresses of the participants of `epoch`, in the order the epoch
@@ -629,10 +637,18 @@ impl Model {
     }
 
     fn node_weight(&self, epoch: u64, i: usize, k: usize) -> (i64, bool) {
-        let mut r = Rng::new(self.universe.seed, Purpose::NodeWeight, &[epoch, i as u64, k as u64]);
+        let mut r = Rng::new(
+            self.universe.seed,
+            Purpose::NodeWeight,
+            &[epoch, i as u64, k as u64],
+        );
         let zero = r.percent(8);
         let scale = self.participant(i).weight_scale;
-        let weight = if zero { 0 } else { (scale * r.range(80, 120) / 100).max(1) };
+        let weight = if zero {
+            0
+        } else {
+            (scale * r.range(80, 120) / 100).max(1)
+        };
         (weight as i64, r.percent(50))
     }
 
@@ -645,7 +661,12 @@ impl Model {
     fn epoch_entry(&self, epoch: u64, i: usize) -> EpochParticipant {
         let p = self.participant(i);
         let groups = p.models.len().min(p.node_ids.len()).max(1);
-        let mut ml_nodes = vec![MlNodeGroup { ml_nodes: Vec::new() }; groups];
+        let mut ml_nodes = vec![
+            MlNodeGroup {
+                ml_nodes: Vec::new()
+            };
+            groups
+        ];
         for (k, node_id) in p.node_ids.iter().enumerate() {
             let (poc_weight, second_slot) = self.node_weight(epoch, i, k);
             ml_nodes[k % groups].ml_nodes.push(MlNode {
@@ -801,7 +822,8 @@ impl Model {
         let registered = member || r.percent(50);
         let stats = if member {
             // Counters grow linearly through the epoch.
-            let elapsed = (h - self.effective_block_height(epoch) + 1).min(self.universe.epoch_length);
+            let elapsed =
+                (h - self.effective_block_height(epoch) + 1).min(self.universe.epoch_length);
             let scale = |v: u64| v * elapsed / self.universe.epoch_length;
             let t = self.totals(epoch, i);
             EpochStats {
@@ -815,7 +837,11 @@ impl Model {
             EpochStats::default()
         };
         let last_inference_height = h.saturating_sub(r.below(50)).max(1);
-        let coin_balance = if r.percent(80) { 0 } else { r.range(1, 10_000_000_000) };
+        let coin_balance = if r.percent(80) {
+            0
+        } else {
+            r.range(1, 10_000_000_000)
+        };
         let consecutive_invalid = if stats.invalidated_inferences > 0 && r.percent(30) {
             r.range(1, 3)
         } else {
@@ -841,10 +867,18 @@ impl Model {
             } else {
                 0
             },
-            inference_url: if registered { p.inference_url.clone() } else { String::new() },
+            inference_url: if registered {
+                p.inference_url.clone()
+            } else {
+                String::new()
+            },
             status: status.to_string(),
             coin_balance,
-            validator_key: if registered { p.validator_key.clone() } else { String::new() },
+            validator_key: if registered {
+                p.validator_key.clone()
+            } else {
+                String::new()
+            },
             consecutive_invalid_inferences: consecutive_invalid,
             worker_public_key,
             epochs_completed: (1..epoch).filter(|&e| self.member(e, i)).count() as u64,
@@ -863,7 +897,12 @@ impl Model {
     }
 
     /// One page of the participant list at height `h`.
-    pub fn participant_list_page(&self, h: u64, offset: usize, limit: usize) -> Vec<ListParticipant> {
+    pub fn participant_list_page(
+        &self,
+        h: u64,
+        offset: usize,
+        limit: usize,
+    ) -> Vec<ListParticipant> {
         self.universe
             .list_order
             .iter()
@@ -882,7 +921,7 @@ impl Model {
             return Vec::new();
         };
         let mut grantees = self.grantees(i);
-        grantees.sort_by(|a, b| a.bytes.cmp(&b.bytes));
+        grantees.sort_by_key(|g| g.bytes);
         grantees
             .into_iter()
             .flat_map(|g| {
@@ -915,7 +954,7 @@ impl Model {
             .into_iter()
             .filter(|g| WARM_KEY_MSG_TYPES.iter().all(|t| g.msgs.contains(t)))
             .collect();
-        keys.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+        keys.sort_by_key(|g| std::cmp::Reverse(g.expires_at));
         keys.into_iter()
             .map(|g| WarmKey {
                 grantee_address: g.address,
@@ -1082,16 +1121,27 @@ mod tests {
             assert!(is_valid_address(a), "{a}");
         }
         assert!(!is_valid_address("gonka1abc"));
-        assert!(!is_valid_address("cosmos1qqyc9gsld2666kpunherra8rx2efwg4v8wafg3"));
+        assert!(!is_valid_address(
+            "cosmos1qqyc9gsld2666kpunherra8rx2efwg4v8wafg3"
+        ));
     }
 
     #[test]
     fn heights_follow_the_epoch_grid() {
         let m = model(10);
         let l = m.epoch_length();
-        assert_eq!(m.effective_block_height(56) - m.poc_start_block_height(56), 187);
-        assert_eq!(m.created_at_block_height(56) - m.poc_start_block_height(56), 185);
-        assert_eq!(m.latest_block_height(), m.effective_block_height(60) + l / 2);
+        assert_eq!(
+            m.effective_block_height(56) - m.poc_start_block_height(56),
+            187
+        );
+        assert_eq!(
+            m.created_at_block_height(56) - m.poc_start_block_height(56),
+            185
+        );
+        assert_eq!(
+            m.latest_block_height(),
+            m.effective_block_height(60) + l / 2
+        );
         for e in 1..70 {
             assert_eq!(m.epoch_at_height(m.effective_block_height(e)), e);
             assert_eq!(m.epoch_at_height(m.effective_block_height(e) - 1), e - 1);
@@ -1121,7 +1171,10 @@ mod tests {
             let nodes: Vec<&MlNode> = entry.ml_nodes.iter().flat_map(|g| &g.ml_nodes).collect();
             assert!((1..=8).contains(&nodes.len()));
             assert!((1..=2).contains(&entry.ml_nodes.len()));
-            assert_eq!(entry.weight, nodes.iter().map(|n| n.poc_weight).sum::<i64>());
+            assert_eq!(
+                entry.weight,
+                nodes.iter().map(|n| n.poc_weight).sum::<i64>()
+            );
             saw_zero_node |= nodes.iter().any(|n| n.poc_weight == 0);
             assert_eq!(entry.seed.signature.len(), 128);
         }
@@ -1161,7 +1214,10 @@ mod tests {
             let grants = m.grants(a);
             let mut by_grantee: HashMap<&str, Vec<&str>> = HashMap::new();
             for g in &grants {
-                by_grantee.entry(&g.grantee).or_default().push(&g.authorization.msg);
+                by_grantee
+                    .entry(&g.grantee)
+                    .or_default()
+                    .push(&g.authorization.msg);
             }
             by_grantee.values().any(|msgs| {
                 msgs.contains(&"/inference.inference.MsgJoinTrainingStatus")
@@ -1170,7 +1226,8 @@ mod tests {
         }));
         for a in &all {
             let keys = m.warm_keys(a);
-            let expirations: std::collections::HashSet<_> = keys.iter().map(|k| &k.granted_at).collect();
+            let expirations: std::collections::HashSet<_> =
+                keys.iter().map(|k| &k.granted_at).collect();
             assert_eq!(expirations.len(), keys.len());
         }
     }

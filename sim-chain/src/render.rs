@@ -134,7 +134,9 @@ impl PageRequest {
         let limit = number("pagination.limit")?;
         let offset = number("pagination.offset")?;
         let key = query.get("pagination.key").filter(|k| !k.is_empty());
-        let mut count_total = query.get("pagination.count_total").is_some_and(|v| v == "true");
+        let mut count_total = query
+            .get("pagination.count_total")
+            .is_some_and(|v| v == "true");
 
         let offset = match (key, offset) {
             (Some(_), Some(o)) if o > 0 => {
@@ -410,7 +412,8 @@ pub(crate) fn query_height(model: &Model, header: Option<&str>) -> Result<u64, R
 struct ParticipantListBody {
     participant: Vec<ListParticipant>,
     pagination: Value,
-    block_height: u64,
+    /// A string, as recorded (the gateway's int64 encoding).
+    block_height: String,
 }
 
 /// Body of the participant list at height `h` (one page of it).
@@ -418,7 +421,7 @@ pub(crate) fn participant_list_body(model: &Model, h: u64, page: PageRequest) ->
     to_bytes(&ParticipantListBody {
         participant: model.participant_list_page(h, page.offset, page.limit),
         pagination: page.response(model.participant_count()),
-        block_height: h,
+        block_height: h.to_string(),
     })
 }
 
@@ -448,7 +451,9 @@ struct GrantsBody<'a> {
 /// address is rejected, an unknown one has no grants.
 pub(crate) fn grants(model: &Model, granter: &str, page: PageRequest) -> Reply {
     if !is_valid_address(granter) {
-        return invalid_argument(format!("invalid granter address {granter:?}: decoding bech32 failed"));
+        return invalid_argument(format!(
+            "invalid granter address {granter:?}: decoding bech32 failed"
+        ));
     }
     let all = model.grants(granter);
     let start = page.offset.min(all.len());
@@ -479,13 +484,19 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn page_keys_round_trip() {
         for offset in [0, 1, 100, 123_456] {
-            assert_eq!(decode_page_key(&encode_page_key(offset)), Some(offset as u64));
+            assert_eq!(
+                decode_page_key(&encode_page_key(offset)),
+                Some(offset as u64)
+            );
         }
         assert_eq!(decode_page_key("not base64!"), None);
         assert_eq!(decode_page_key(&STANDARD.encode(b"short")), None);

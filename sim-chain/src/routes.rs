@@ -153,12 +153,16 @@ impl Route {
         let owned = |s: &str| s.to_string();
         match segments.as_slice() {
             ["v1", "epochs", "latest"] => Route::Latest,
-            ["v1", "epochs", epoch, "participants"] => Route::EpochParticipants { epoch: owned(epoch) },
+            ["v1", "epochs", epoch, "participants"] => Route::EpochParticipants {
+                epoch: owned(epoch),
+            },
             ["chain-rpc", "status"] => Route::Status,
             ["chain-rpc", "block"] => Route::Block,
-            ["chain-api", "cosmos", "authz", "v1beta1", "grants", "granter", granter] => Route::Authz {
-                granter: owned(granter),
-            },
+            ["chain-api", "cosmos", "authz", "v1beta1", "grants", "granter", granter] => {
+                Route::Authz {
+                    granter: owned(granter),
+                }
+            }
             [a, b, c, d, rest @ ..] if [*a, *b, *c, *d] == INFERENCE_PREFIX => match rest {
                 ["participant"] => Route::ParticipantList,
                 ["epoch_performance_summary", epoch, participant] => Route::Summary {
@@ -199,7 +203,10 @@ impl Route {
                 req.query.get("height").map_or("latest", String::as_str)
             ),
             Route::ParticipantList => {
-                format!("participant_list:{}", req.height.as_deref().unwrap_or("latest"))
+                format!(
+                    "participant_list:{}",
+                    req.height.as_deref().unwrap_or("latest")
+                )
             }
             Route::Summary { epoch, participant } => format!("summary:{epoch}:{participant}"),
             Route::Authz { granter } => format!("authz:{granter}"),
@@ -235,7 +242,12 @@ impl RequestInfo {
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/__health", get(|| async { json_response(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}")) }))
+        .route(
+            "/__health",
+            get(|| async {
+                json_response(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}"))
+            }),
+        )
         .route("/__stats", get(get_stats))
         .route("/__stats/reset", post(reset_stats))
         .route("/__config", get(get_config).post(post_config))
@@ -246,9 +258,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 fn json_response(status: StatusCode, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -274,7 +287,10 @@ async fn get_config(State(state): State<Arc<AppState>>) -> Response {
 /// `POST /__config` with a partial [`ConfigPatch`]; answers the effective config.
 async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let bad_request = |message: String| {
-        json_response(StatusCode::BAD_REQUEST, render::to_bytes(&json!({"error": message})))
+        json_response(
+            StatusCode::BAD_REQUEST,
+            render::to_bytes(&json!({"error": message})),
+        )
     };
     let patch: ConfigPatch = match serde_json::from_slice(&body) {
         Ok(patch) => patch,
@@ -306,9 +322,10 @@ async fn chain(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let route = Route::classify(req.method(), req.uri().path());
     let info = RequestInfo::from_request(&req);
     let kind = route.kind();
-    state
-        .stats
-        .record(kind.map_or("unknown", EndpointKind::as_str), route.stats_key(&info));
+    state.stats.record(
+        kind.map_or("unknown", EndpointKind::as_str),
+        route.stats_key(&info),
+    );
     tracing::debug!(path = %info.path, ?route, "chain request");
 
     let latency = state.latency();
@@ -322,12 +339,20 @@ async fn chain(State(state): State<Arc<AppState>>, req: Request) -> Response {
     }
     match fault {
         Some(FaultMode::Status503) => {
-            return render::grpc_error(StatusCode::SERVICE_UNAVAILABLE, 14, "service unavailable (injected fault)")
-                .into_response()
+            return render::grpc_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                14,
+                "service unavailable (injected fault)",
+            )
+            .into_response()
         }
         Some(FaultMode::Status500) => {
-            return render::grpc_error(StatusCode::INTERNAL_SERVER_ERROR, 13, "internal error (injected fault)")
-                .into_response()
+            return render::grpc_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                13,
+                "internal error (injected fault)",
+            )
+            .into_response()
         }
         Some(FaultMode::WrongShape) => {
             return json_response(StatusCode::OK, Bytes::from_static(b"{\"unexpected\":true}"))
@@ -365,7 +390,9 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             }
             let body = state
                 .epoch_bodies
-                .get_or_render(epoch, move || render::epoch_participants_body(&model, epoch))
+                .get_or_render(epoch, move || {
+                    render::epoch_participants_body(&model, epoch)
+                })
                 .await;
             body_reply(body)
         }
@@ -420,16 +447,27 @@ mod tests {
             Route::EpochParticipants { epoch: "56".into() }
         );
         assert_eq!(
-            get("/chain-api/productscience/inference/inference/epoch_performance_summary/5/gonka1x"),
+            get(
+                "/chain-api/productscience/inference/inference/epoch_performance_summary/5/gonka1x"
+            ),
             Route::Summary {
                 epoch: "5".into(),
                 participant: "gonka1x".into()
             }
         );
-        assert_eq!(get("/chain-api/productscience/inference/inference/participant"), Route::ParticipantList);
-        assert_eq!(get("/chain-api/productscience/inference/inference/participant/"), Route::Unknown);
+        assert_eq!(
+            get("/chain-api/productscience/inference/inference/participant"),
+            Route::ParticipantList
+        );
+        assert_eq!(
+            get("/chain-api/productscience/inference/inference/participant/"),
+            Route::Unknown
+        );
         assert_eq!(get("/v1/epochs/latest/"), Route::Unknown);
         assert_eq!(get("/chain-rpc/status/../status"), Route::Unknown);
-        assert_eq!(Route::classify(&Method::POST, "/chain-rpc/status"), Route::Unknown);
+        assert_eq!(
+            Route::classify(&Method::POST, "/chain-rpc/status"),
+            Route::Unknown
+        );
     }
 }

@@ -11,7 +11,11 @@ pub(crate) fn rfc3339_nanos(unix_secs: i64, nanos: u32) -> String {
     let days = unix_secs.div_euclid(86_400);
     let secs_of_day = unix_secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let (hh, mm, ss) = (secs_of_day / 3600, secs_of_day % 3600 / 60, secs_of_day % 60);
+    let (hh, mm, ss) = (
+        secs_of_day / 3600,
+        secs_of_day % 3600 / 60,
+        secs_of_day % 60,
+    );
     let frac = if nanos == 0 {
         String::new()
     } else {
@@ -48,7 +52,10 @@ mod tests {
             rfc3339_nanos(1_760_777_790, 707_918_730),
             "2025-10-18T08:56:30.70791873Z"
         );
-        assert_eq!(rfc3339_nanos(1_760_777_790, 5), "2025-10-18T08:56:30.000000005Z");
+        assert_eq!(
+            rfc3339_nanos(1_760_777_790, 5),
+            "2025-10-18T08:56:30.000000005Z"
+        );
         assert_eq!(rfc3339_nanos(-1, 0), "1969-12-31T23:59:59Z");
     }
 }

@@ -243,6 +243,10 @@ fn required<T>(path: &str, v: Option<T>) -> ChainResult<T> {
 }
 
 impl Chain for HttpChain {
+    fn upstream_calls(&self) -> u64 {
+        self.calls()
+    }
+
     async fn latest_epoch(&self) -> ChainResult<LatestEpoch> {
         let path = "/v1/epochs/latest";
         required(path, self.get(path, None).await?)

@@ -47,6 +47,10 @@ pub enum EpochRef {
 /// Every upstream read the functions need. `Ok(None)` means the chain
 /// answered "not found" (HTTP 404), which is an answer, not a failure.
 pub trait Chain: Send + Sync {
+    /// Upstream HTTP requests made so far (for logs and benchmarks).
+    fn upstream_calls(&self) -> u64 {
+        0
+    }
     fn latest_epoch(&self) -> impl Future<Output = ChainResult<LatestEpoch>> + Send;
     fn epoch_participants(
         &self,

@@ -424,6 +424,19 @@ fn encode_chunks(rows: &[ParticipantStats]) -> TableResult<(u32, Vec<Vec<u8>>)> 
 }
 
 impl CacheTable for DynamoTable {
+    fn requests(&self) -> u64 {
+        self.counters.requests()
+    }
+
+    async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for item in self.batch_get(keys.iter().map(item_key).collect(), None).await? {
+            let cached = decode_cached_item(item)?;
+            out.insert(cached.key.clone(), cached);
+        }
+        Ok(out)
+    }
+
     async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
         let Some(item) = self.get_item(slot_key(slot)).await? else { return Ok(None) };
         let header = decode_header(item)?;

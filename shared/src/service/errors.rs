@@ -1,0 +1,79 @@
+//! Typed errors of the API and the one place they become HTTP statuses.
+
+use crate::chain::ChainError;
+use crate::table::TableError;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed or out-of-range input: 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The epoch or participant does not exist: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// The chain could not answer and nothing usable is cached: 502, or 504
+    /// when it timed out.
+    #[error("{context}: {source}")]
+    Upstream { context: String, source: ChainError },
+    /// The cache table is unreachable: 503.
+    #[error("cache unavailable: {0}")]
+    Storage(#[from] TableError),
+}
+
+impl ApiError {
+    pub fn upstream(context: impl Into<String>, source: ChainError) -> Self {
+        ApiError::Upstream { context: context.into(), source }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::NotFound(_) => 404,
+            ApiError::Upstream { source, .. } if source.is_timeout() => 504,
+            ApiError::Upstream { .. } => 502,
+            ApiError::Storage(_) => 503,
+        }
+    }
+
+    /// The `detail` shown to callers. Upstream and storage errors say what
+    /// failed without internal URLs or SDK dumps (those go to the log).
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
+            ApiError::Upstream { context, source } => match source {
+                ChainError::Timeout(_) => format!("{context}: the chain node timed out"),
+                ChainError::BadResponse(_) => format!("{context}: the chain node sent an unreadable answer"),
+                ChainError::Rejected { status, .. } => format!("{context}: the chain node refused the request (HTTP {status})"),
+                ChainError::Unavailable(_) => format!("{context}: the chain node is unreachable"),
+            },
+            ApiError::Storage(_) => "Cache temporarily unavailable, please retry".into(),
+        }
+    }
+}
+
+impl From<crate::domain::HeightError> for ApiError {
+    fn from(e: crate::domain::HeightError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        let cases = [
+            (ApiError::BadRequest("Invalid epoch ID".into()), 400, "Invalid epoch ID"),
+            (ApiError::NotFound("Epoch 99 not found".into()), 404, "Epoch 99 not found"),
+            (ApiError::upstream("Failed to fetch epoch 5 stats", ChainError::Unavailable("http://10.0.0.1 refused".into())), 502, "Failed to fetch epoch 5 stats: the chain node is unreachable"),
+            (ApiError::upstream("x", ChainError::Timeout("slow".into())), 504, "x: the chain node timed out"),
+            (ApiError::upstream("x", ChainError::BadResponse("eof".into())), 502, "x: the chain node sent an unreadable answer"),
+            (ApiError::Storage(TableError::Unavailable("ResourceNotFound".into())), 503, "Cache temporarily unavailable, please retry"),
+        ];
+        for (err, status, detail) in cases {
+            assert_eq!((err.status(), err.detail()), (status, detail.to_string()));
+            assert!(!err.detail().contains("10.0.0.1"), "no internal addresses in details");
+        }
+    }
+}

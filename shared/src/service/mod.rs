@@ -1,0 +1,32 @@
+//! The functions' logic, over the ports ([`Chain`], [`CacheTable`],
+//! [`WarmerInvoker`]). Each Lambda's `main.rs` only builds the adapters.
+
+pub mod epochs;
+pub mod errors;
+pub mod invoke;
+pub mod items;
+pub mod participant;
+pub mod responses;
+pub mod warm;
+
+pub use errors::ApiError;
+pub use invoke::{LambdaInvoker, RecordingInvoker, WarmRequest, WarmerInvoker};
+
+use std::sync::Arc;
+
+use crate::chain::Chain;
+use crate::config::Config;
+use crate::table::CacheTable;
+
+/// What every service call needs: the chain, the table and the settings.
+pub struct Ctx<C, T> {
+    pub chain: C,
+    pub table: T,
+    pub config: Arc<Config>,
+}
+
+impl<C: Chain, T: CacheTable> Ctx<C, T> {
+    pub fn new(chain: C, table: T, config: Config) -> Self {
+        Self { chain, table, config: Arc::new(config) }
+    }
+}
