@@ -28,5 +28,9 @@ pub fn timeout_config() -> TimeoutConfig {
 }
 
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config()).timeout_config(timeout_config()).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .load()
+        .await
 }

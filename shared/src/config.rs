@@ -52,17 +52,32 @@ impl Config {
 
     /// Reads from any key-value source (tests pass a map, not the process env).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let table_name = get("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is required".into()))?;
-        let chain_api_urls = parse_urls(&get("CHAIN_API_URLS").ok_or_else(|| ConfigError("CHAIN_API_URLS is required".into()))?)?;
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let table_name =
+            get("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is required".into()))?;
+        let chain_api_urls = parse_urls(
+            &get("CHAIN_API_URLS")
+                .ok_or_else(|| ConfigError("CHAIN_API_URLS is required".into()))?,
+        )?;
         let num = |k: &str, default: u64| -> Result<u64, ConfigError> {
-            get(k).map_or(Ok(default), |v| v.parse().map_err(|_| ConfigError(format!("{k} must be a whole number, got {v:?}"))))
+            get(k).map_or(Ok(default), |v| {
+                v.parse()
+                    .map_err(|_| ConfigError(format!("{k} must be a whole number, got {v:?}")))
+            })
         };
         let chain_max_rps = match get("CHAIN_MAX_RPS") {
             None => None,
             Some(v) => match v.parse::<f64>() {
                 Ok(r) if r > 0.0 && r.is_finite() => Some(r),
-                _ => return Err(ConfigError(format!("CHAIN_MAX_RPS must be a positive number, got {v:?}"))),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "CHAIN_MAX_RPS must be a positive number, got {v:?}"
+                    )))
+                }
             },
         };
         let concurrency = num("CHAIN_CONCURRENCY", 16)?;
@@ -108,15 +123,23 @@ impl Config {
 /// Only absolute http(s) base URLs without query or fragment: each request
 /// appends a fixed path, so a base must not be able to reshape it.
 fn parse_urls(raw: &str) -> Result<Vec<String>, ConfigError> {
-    let urls: Vec<String> = raw.split(',').map(|u| u.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty()).collect();
+    let urls: Vec<String> = raw
+        .split(',')
+        .map(|u| u.trim().trim_end_matches('/').to_owned())
+        .filter(|u| !u.is_empty())
+        .collect();
     if urls.is_empty() {
         return Err(ConfigError("CHAIN_API_URLS lists no URL".into()));
     }
     for u in &urls {
-        let rest = u.strip_prefix("http://").or_else(|| u.strip_prefix("https://"));
+        let rest = u
+            .strip_prefix("http://")
+            .or_else(|| u.strip_prefix("https://"));
         let ok = rest.is_some_and(|r| !r.is_empty() && !r.contains(['?', '#', ' ']));
         if !ok {
-            return Err(ConfigError(format!("CHAIN_API_URLS entry {u:?} is not an http(s) base URL")));
+            return Err(ConfigError(format!(
+                "CHAIN_API_URLS entry {u:?} is not an http(s) base URL"
+            )));
         }
     }
     Ok(urls)
@@ -128,11 +151,17 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
-    const BASE: [(&str, &str); 2] = [("TABLE_NAME", "t"), ("CHAIN_API_URLS", "http://a:1/, https://b")];
+    const BASE: [(&str, &str); 2] = [
+        ("TABLE_NAME", "t"),
+        ("CHAIN_API_URLS", "http://a:1/, https://b"),
+    ];
 
     #[test]
     fn defaults() {
@@ -150,14 +179,35 @@ mod tests {
     #[test]
     fn errors() {
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-            (vec![("CHAIN_API_URLS", "http://a")], "TABLE_NAME is required"),
+            (
+                vec![("CHAIN_API_URLS", "http://a")],
+                "TABLE_NAME is required",
+            ),
             (vec![("TABLE_NAME", "t")], "CHAIN_API_URLS is required"),
-            (vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", "ftp://x")], "is not an http(s) base URL"),
-            (vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", "http://x?y=1")], "is not an http(s) base URL"),
-            (vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", " , ")], "lists no URL"),
-            ([&BASE[..], &[("CHAIN_CONCURRENCY", "0")]].concat(), "at least 1"),
-            ([&BASE[..], &[("CHAIN_TIMEOUT_MS", "soon")]].concat(), "whole number"),
-            ([&BASE[..], &[("CHAIN_MAX_RPS", "-1")]].concat(), "positive number"),
+            (
+                vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", "ftp://x")],
+                "is not an http(s) base URL",
+            ),
+            (
+                vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", "http://x?y=1")],
+                "is not an http(s) base URL",
+            ),
+            (
+                vec![("TABLE_NAME", "t"), ("CHAIN_API_URLS", " , ")],
+                "lists no URL",
+            ),
+            (
+                [&BASE[..], &[("CHAIN_CONCURRENCY", "0")]].concat(),
+                "at least 1",
+            ),
+            (
+                [&BASE[..], &[("CHAIN_TIMEOUT_MS", "soon")]].concat(),
+                "whole number",
+            ),
+            (
+                [&BASE[..], &[("CHAIN_MAX_RPS", "-1")]].concat(),
+                "positive number",
+            ),
         ];
         for (pairs, want) in cases {
             let err = load(&pairs).unwrap_err().to_string();
@@ -167,14 +217,26 @@ mod tests {
 
     #[test]
     fn overrides() {
-        let c = load(&[
-            &BASE[..],
-            &[("CHAIN_MAX_RPS", "50"), ("CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example"), ("WARMER_FUNCTION_NAME", "warmer")],
-        ]
-        .concat())
+        let c = load(
+            &[
+                &BASE[..],
+                &[
+                    ("CHAIN_MAX_RPS", "50"),
+                    (
+                        "CORS_ALLOWED_ORIGINS",
+                        "https://a.example, https://b.example",
+                    ),
+                    ("WARMER_FUNCTION_NAME", "warmer"),
+                ],
+            ]
+            .concat(),
+        )
         .unwrap();
         assert_eq!(c.chain_max_rps, Some(50.0));
-        assert_eq!(c.cors_allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            c.cors_allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
         assert_eq!(c.warmer_function_name.as_deref(), Some("warmer"));
     }
 }

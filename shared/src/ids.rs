@@ -49,8 +49,8 @@ impl ParticipantId {
         if input.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(IdError::NotLowercase);
         }
-        let checked = CheckedHrpstring::new::<Bech32>(input)
-            .map_err(|e| IdError::Bech32(e.to_string()))?;
+        let checked =
+            CheckedHrpstring::new::<Bech32>(input).map_err(|e| IdError::Bech32(e.to_string()))?;
         let hrp = checked.hrp();
         if hrp != Hrp::parse_unchecked(ACCOUNT_HRP) {
             return Err(IdError::WrongPrefix(hrp.to_string()));
@@ -104,8 +104,10 @@ mod tests {
     fn accepts_and_rejects() {
         let long = format!("gonka1{}", "q".repeat(2000));
         let cosmos = bech32::encode::<Bech32>(Hrp::parse("cosmos").unwrap(), &[7u8; 20]).unwrap();
-        let bech32m = bech32::encode::<bech32::Bech32m>(Hrp::parse("gonka").unwrap(), &[7u8; 20]).unwrap();
-        let short_payload = bech32::encode::<Bech32>(Hrp::parse("gonka").unwrap(), &[7u8; 8]).unwrap();
+        let bech32m =
+            bech32::encode::<bech32::Bech32m>(Hrp::parse("gonka").unwrap(), &[7u8; 20]).unwrap();
+        let short_payload =
+            bech32::encode::<Bech32>(Hrp::parse("gonka").unwrap(), &[7u8; 8]).unwrap();
         let mut flipped = FIXTURE_ID.to_string();
         flipped.replace_range(10..11, "q");
         let cases: Vec<(&str, Result<(), IdError>)> = vec![
@@ -113,15 +115,33 @@ mod tests {
             ("gonka1tt6mlr3r50uey8kxkktlxv8ht9zyrd4dtnvemu", Ok(())),
             ("", Err(IdError::Empty)),
             (&long, Err(IdError::TooLong(2006))),
-            ("GONKA14CU38XPSD8PZ5ZDKKZWF0JWTPC0VV309AKE364", Err(IdError::NotLowercase)),
+            (
+                "GONKA14CU38XPSD8PZ5ZDKKZWF0JWTPC0VV309AKE364",
+                Err(IdError::NotLowercase),
+            ),
             (&cosmos, Err(IdError::WrongPrefix("cosmos".into()))),
             (&short_payload, Err(IdError::BadLength(8))),
         ];
         for (input, expected) in cases {
-            assert_eq!(ParticipantId::parse(input).map(|_| ()), expected, "input {input:?}");
+            assert_eq!(
+                ParticipantId::parse(input).map(|_| ()),
+                expected,
+                "input {input:?}"
+            );
         }
-        for bad in ["../../x", "gonka1", "gonka1/../../etc", "gonka1%2e%2e", &flipped, &bech32m, "gonka1ü"] {
-            assert!(matches!(ParticipantId::parse(bad), Err(IdError::Bech32(_))), "{bad:?} must be rejected");
+        for bad in [
+            "../../x",
+            "gonka1",
+            "gonka1/../../etc",
+            "gonka1%2e%2e",
+            &flipped,
+            &bech32m,
+            "gonka1ü",
+        ] {
+            assert!(
+                matches!(ParticipantId::parse(bad), Err(IdError::Bech32(_))),
+                "{bad:?} must be rejected"
+            );
         }
     }
 

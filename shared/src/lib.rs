@@ -3,13 +3,14 @@
 //! Lambda crates under `functions/` only wire these together.
 
 pub mod aws;
+pub mod bootstrap;
 pub mod chain;
 pub mod config;
 pub mod domain;
 pub mod ids;
 pub mod logging;
-pub mod table;
 pub mod service;
+pub mod table;
 pub mod time;
 pub mod web;
 

@@ -10,13 +10,23 @@ static INIT: Once = Once::new();
 
 pub fn init_tracing() {
     INIT.call_once(|| {
-        let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").unwrap_or_else(|_| "info".into()).to_lowercase();
+        let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+            .unwrap_or_else(|_| "info".into())
+            .to_lowercase();
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-        let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        let json =
+            std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
         // Lambda adds its own timestamps to CloudWatch lines.
         let result = if json {
-            builder.json().with_current_span(false).with_span_list(false).without_time().try_init()
+            builder
+                .json()
+                .with_current_span(false)
+                .with_span_list(false)
+                .without_time()
+                .try_init()
         } else {
             builder.with_target(false).try_init()
         };

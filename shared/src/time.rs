@@ -9,14 +9,20 @@ pub fn now_ms() -> i64 {
 
 /// `cached_at` as the API shows it: RFC 3339, UTC, `Z`, microseconds.
 pub fn rfc3339_ms(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH).to_rfc3339_opts(SecondsFormat::Micros, true)
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+        .to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn formats_with_z() {
-        assert_eq!(super::rfc3339_ms(1_760_843_520_123), "2025-10-19T03:12:00.123000Z");
+        assert_eq!(
+            super::rfc3339_ms(1_760_843_520_123),
+            "2025-10-19T03:12:00.123000Z"
+        );
         assert_eq!(super::rfc3339_ms(0), "1970-01-01T00:00:00.000000Z");
     }
 }

@@ -47,7 +47,9 @@ fn api_path(path: &str) -> &str {
 
 /// First value of each query parameter, percent-decoded.
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn parse_positive(raw: &str, max: u64, what: &str) -> Result<u64, ApiError> {
@@ -67,7 +69,8 @@ pub fn parse_epoch_id(raw: &str) -> Result<u64, ApiError> {
 }
 
 pub fn parse_height(raw: Option<String>) -> Result<Option<u64>, ApiError> {
-    raw.map(|h| parse_positive(&h, MAX_HEIGHT, "height")).transpose()
+    raw.map(|h| parse_positive(&h, MAX_HEIGHT, "height"))
+        .transpose()
 }
 
 pub fn route_epoch_stats(path: &str, query: Option<&str>) -> Result<EpochRoute, ApiError> {
@@ -76,22 +79,38 @@ pub fn route_epoch_stats(path: &str, query: Option<&str>) -> Result<EpochRoute, 
             let reload = match query_param(query, "reload").as_deref() {
                 None | Some("false") | Some("0") => false,
                 Some("true") | Some("1") => true,
-                Some(_) => return Err(ApiError::BadRequest("Invalid reload: must be true or false".into())),
+                Some(_) => {
+                    return Err(ApiError::BadRequest(
+                        "Invalid reload: must be true or false".into(),
+                    ))
+                }
             };
             Ok(EpochRoute::Current { reload })
         }
         p => match p.strip_prefix("/v1/inference/epochs/") {
-            Some(id) if !id.contains('/') => Ok(EpochRoute::Epoch { epoch: parse_epoch_id(id)?, height: parse_height(query_param(query, "height"))? }),
+            Some(id) if !id.contains('/') => Ok(EpochRoute::Epoch {
+                epoch: parse_epoch_id(id)?,
+                height: parse_height(query_param(query, "height"))?,
+            }),
             _ => Err(ApiError::NotFound("Not Found".into())),
         },
     }
 }
 
 pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantRoute, ApiError> {
-    let raw = api_path(path).strip_prefix("/v1/participants/").filter(|id| !id.contains('/')).ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
-    let participant = ParticipantId::parse(raw).map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))?;
-    let epoch = query_param(query, "epoch_id").ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
-    Ok(ParticipantRoute { participant, epoch: parse_epoch_id(&epoch)?, height: parse_height(query_param(query, "height"))? })
+    let raw = api_path(path)
+        .strip_prefix("/v1/participants/")
+        .filter(|id| !id.contains('/'))
+        .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
+    let participant = ParticipantId::parse(raw)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))?;
+    let epoch = query_param(query, "epoch_id")
+        .ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
+    Ok(ParticipantRoute {
+        participant,
+        epoch: parse_epoch_id(&epoch)?,
+        height: parse_height(query_param(query, "height"))?,
+    })
 }
 
 /// A response before content negotiation.
@@ -104,8 +123,14 @@ pub struct Reply {
 
 impl Reply {
     pub fn error(err: &ApiError) -> Self {
-        let body = serde_json::to_vec(&serde_json::json!({ "detail": err.detail() })).unwrap_or_default();
-        Reply { status: err.status(), body, cache_control: "no-store".into(), etag: None }
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "detail": err.detail() })).unwrap_or_default();
+        Reply {
+            status: err.status(),
+            body,
+            cache_control: "no-store".into(),
+            etag: None,
+        }
     }
 }
 
@@ -117,12 +142,18 @@ fn log_error(err: &ApiError, path: &str) {
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|enc| {
-        let mut parts = enc.split(';').map(str::trim);
-        let name = parts.next().unwrap_or("");
-        let refused = parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    })
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|enc| {
+            let mut parts = enc.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused =
+                parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
@@ -141,7 +172,10 @@ fn cors_origin(req_headers: &HeaderMap, allowed: &[String]) -> Option<String> {
         return Some("*".into());
     }
     let origin = req_headers.get(header::ORIGIN)?.to_str().ok()?;
-    allowed.iter().any(|o| o == origin).then(|| origin.to_owned())
+    allowed
+        .iter()
+        .any(|o| o == origin)
+        .then(|| origin.to_owned())
 }
 
 /// Turns a reply into the HTTP response: 304 on a matching ETag, gzip when
@@ -152,22 +186,37 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
         .header(header::CACHE_CONTROL, &reply.cache_control)
         .header(header::VARY, "Accept-Encoding, Origin");
     if let Some(origin) = cors_origin(req_headers, cors) {
-        builder = builder.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin).header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag");
+        builder = builder
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag");
     }
     if let Some(etag) = &reply.etag {
         builder = builder.header(header::ETAG, etag);
         if reply.status == 200 && etag_matches(req_headers, etag) {
-            return builder.status(StatusCode::NOT_MODIFIED).body(Body::Empty).unwrap_or_default();
+            return builder
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::Empty)
+                .unwrap_or_default();
         }
     }
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if reply.body.len() >= GZIP_MIN_BYTES && accepts_gzip(req_headers) {
-        let mut enc = GzEncoder::new(Vec::with_capacity(reply.body.len() / 5), Compression::fast());
+        let mut enc = GzEncoder::new(
+            Vec::with_capacity(reply.body.len() / 5),
+            Compression::fast(),
+        );
         if let Ok(gz) = enc.write_all(&reply.body).and_then(|_| enc.finish()) {
-            return builder.status(status).header(header::CONTENT_ENCODING, "gzip").body(Body::Binary(gz)).unwrap_or_default();
+            return builder
+                .status(status)
+                .header(header::CONTENT_ENCODING, "gzip")
+                .body(Body::Binary(gz))
+                .unwrap_or_default();
         }
     }
-    builder.status(status).body(Body::Binary(reply.body)).unwrap_or_default()
+    builder
+        .status(status)
+        .body(Body::Binary(reply.body))
+        .unwrap_or_default()
 }
 
 /// `OPTIONS` preflight (API Gateway answers it itself when CORS is
@@ -176,13 +225,21 @@ fn preflight(req: &Request, cors: &[String]) -> Option<Response<Body>> {
     if req.method() != Method::OPTIONS {
         return None;
     }
-    let mut builder = Response::builder().status(StatusCode::NO_CONTENT).header(header::VARY, "Origin");
+    let mut builder = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header(header::VARY, "Origin");
     if let Some(origin) = cors_origin(req.headers(), cors) {
         builder = builder
             .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
             .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS")
-            .header(header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, If-None-Match")
-            .header(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+            .header(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Content-Type, If-None-Match",
+            )
+            .header(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("86400"),
+            );
     }
     Some(builder.body(Body::Empty).unwrap_or_default())
 }
@@ -213,14 +270,29 @@ pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Reply {
         total.map_or("none".to_owned(), |t| t.to_string()),
         if view.is_current { "c" } else { "p" }
     );
-    match serde_json::to_vec(&InferenceResponse::new(&view.snapshot, view.is_current, total)) {
-        Ok(body) => Reply { status: 200, body, cache_control, etag: Some(etag) },
-        Err(e) => Reply::error(&ApiError::BadRequest(format!("cannot encode the response: {e}"))),
+    match serde_json::to_vec(&InferenceResponse::new(
+        &view.snapshot,
+        view.is_current,
+        total,
+    )) {
+        Ok(body) => Reply {
+            status: 200,
+            body,
+            cache_control,
+            etag: Some(etag),
+        },
+        Err(e) => Reply::error(&ApiError::BadRequest(format!(
+            "cannot encode the response: {e}"
+        ))),
     }
 }
 
 /// `GET /v1/inference/current` and `GET /v1/inference/epochs/{id}`.
-pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(ctx: &Ctx<C, T>, invoker: &W, req: &Request) -> Response<Body> {
+pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
+    ctx: &Ctx<C, T>,
+    invoker: &W,
+    req: &Request,
+) -> Response<Body> {
     let cors = &ctx.config.cors_allowed_origins;
     if let Some(resp) = preflight(req, cors) {
         return resp;
@@ -244,12 +316,18 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(ctx: 
     // The warmer trigger's I/O overlaps the rendering, and completes before
     // the handler returns (Lambda freezes the process after the response).
     let freshness = ctx.config.current_epoch_freshness.as_secs();
-    let (_, reply) = tokio::join!(ctx.trigger_warm(invoker, view.snapshot.header.epoch_id, !view.is_current), async { render_epoch(&view, freshness) });
+    let (_, reply) = tokio::join!(
+        ctx.trigger_warm(invoker, view.snapshot.header.epoch_id, !view.is_current),
+        async { render_epoch(&view, freshness) }
+    );
     respond(req.headers(), cors, reply)
 }
 
 /// `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
-pub async fn handle_participant<C: Chain, T: CacheTable>(ctx: &Ctx<C, T>, req: &Request) -> Response<Body> {
+pub async fn handle_participant<C: Chain, T: CacheTable>(
+    ctx: &Ctx<C, T>,
+    req: &Request,
+) -> Response<Body> {
     let cors = &ctx.config.cors_allowed_origins;
     if let Some(resp) = preflight(req, cors) {
         return resp;
@@ -258,16 +336,24 @@ pub async fn handle_participant<C: Chain, T: CacheTable>(ctx: &Ctx<C, T>, req: &
     let result = async {
         method_check(req)?;
         let route = route_participant(path, req.uri().query())?;
-        ctx.participant_details(&route.participant, route.epoch, route.height).await
+        ctx.participant_details(&route.participant, route.epoch, route.height)
+            .await
     }
     .await;
     let reply = match result {
         Ok((details, meta)) => match serde_json::to_vec(&details) {
             Ok(body) => {
                 let etag = format!("W/\"{:016x}\"", fnv1a(&body));
-                Reply { status: 200, body, cache_control: details_cache_control(meta, ctx), etag: Some(etag) }
+                Reply {
+                    status: 200,
+                    body,
+                    cache_control: details_cache_control(meta, ctx),
+                    etag: Some(etag),
+                }
             }
-            Err(e) => Reply::error(&ApiError::BadRequest(format!("cannot encode the response: {e}"))),
+            Err(e) => Reply::error(&ApiError::BadRequest(format!(
+                "cannot encode the response: {e}"
+            ))),
         },
         Err(e) => {
             log_error(&e, path);
@@ -281,7 +367,10 @@ fn details_cache_control<C: Chain, T: CacheTable>(meta: DetailsMeta, ctx: &Ctx<C
     if !meta.complete {
         "no-store".into()
     } else if meta.is_current {
-        format!("public, max-age={}", ctx.config.current_epoch_freshness.as_secs())
+        format!(
+            "public, max-age={}",
+            ctx.config.current_epoch_freshness.as_secs()
+        )
     } else if meta.all_final {
         "public, max-age=86400".into()
     } else {
@@ -290,7 +379,9 @@ fn details_cache_control<C: Chain, T: CacheTable>(meta: DetailsMeta, ctx: &Ctx<C
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -300,24 +391,87 @@ mod tests {
     #[test]
     fn epoch_routes() {
         let ok = |p: &str, q: Option<&str>| route_epoch_stats(p, q).unwrap();
-        assert_eq!(ok("/v1/inference/current", None), EpochRoute::Current { reload: false });
-        assert_eq!(ok("/v1/inference/current/", Some("reload=true")), EpochRoute::Current { reload: true });
-        assert_eq!(ok("/prod/v1/inference/epochs/56", Some("height=887711")), EpochRoute::Epoch { epoch: 56, height: Some(887711) });
-        assert_eq!(ok("/v1/inference/epochs/56", Some("x=1")), EpochRoute::Epoch { epoch: 56, height: None });
+        assert_eq!(
+            ok("/v1/inference/current", None),
+            EpochRoute::Current { reload: false }
+        );
+        assert_eq!(
+            ok("/v1/inference/current/", Some("reload=true")),
+            EpochRoute::Current { reload: true }
+        );
+        assert_eq!(
+            ok("/prod/v1/inference/epochs/56", Some("height=887711")),
+            EpochRoute::Epoch {
+                epoch: 56,
+                height: Some(887711)
+            }
+        );
+        assert_eq!(
+            ok("/v1/inference/epochs/56", Some("x=1")),
+            EpochRoute::Epoch {
+                epoch: 56,
+                height: None
+            }
+        );
         let cases: [(&str, Option<&str>, u16, &str); 14] = [
-            ("/v1/inference/epochs/0", None, 400, "Invalid epoch ID: must be at least 1"),
-            ("/v1/inference/epochs/-1", None, 400, "Invalid epoch ID: must be a positive integer"),
-            ("/v1/inference/epochs/abc", None, 400, "Invalid epoch ID: must be a positive integer"),
+            (
+                "/v1/inference/epochs/0",
+                None,
+                400,
+                "Invalid epoch ID: must be at least 1",
+            ),
+            (
+                "/v1/inference/epochs/-1",
+                None,
+                400,
+                "Invalid epoch ID: must be a positive integer",
+            ),
+            (
+                "/v1/inference/epochs/abc",
+                None,
+                400,
+                "Invalid epoch ID: must be a positive integer",
+            ),
             ("/v1/inference/epochs/1.5", None, 400, "Invalid epoch ID"),
             ("/v1/inference/epochs/+5", None, 400, "Invalid epoch ID"),
-            ("/v1/inference/epochs/99999999999999999999999", None, 400, "Invalid epoch ID: must be a positive integer"),
-            ("/v1/inference/epochs/18446744073709551615", None, 400, "Invalid epoch ID: too large"),
+            (
+                "/v1/inference/epochs/99999999999999999999999",
+                None,
+                400,
+                "Invalid epoch ID: must be a positive integer",
+            ),
+            (
+                "/v1/inference/epochs/18446744073709551615",
+                None,
+                400,
+                "Invalid epoch ID: too large",
+            ),
             ("/v1/inference/epochs/", None, 404, "Not Found"),
             ("/v1/inference/epochs/5/x", None, 404, "Not Found"),
-            ("/v1/inference/epochs/5", Some("height=0"), 400, "Invalid height: must be at least 1"),
-            ("/v1/inference/epochs/5", Some("height=-100"), 400, "Invalid height"),
-            ("/v1/inference/epochs/5", Some("height=abc"), 400, "Invalid height"),
-            ("/v1/inference/current", Some("reload=maybe"), 400, "Invalid reload"),
+            (
+                "/v1/inference/epochs/5",
+                Some("height=0"),
+                400,
+                "Invalid height: must be at least 1",
+            ),
+            (
+                "/v1/inference/epochs/5",
+                Some("height=-100"),
+                400,
+                "Invalid height",
+            ),
+            (
+                "/v1/inference/epochs/5",
+                Some("height=abc"),
+                400,
+                "Invalid height",
+            ),
+            (
+                "/v1/inference/current",
+                Some("reload=maybe"),
+                400,
+                "Invalid reload",
+            ),
             ("/v2/other", None, 404, "Not Found"),
         ];
         for (path, query, status, detail) in cases {
@@ -330,17 +484,57 @@ mod tests {
     #[test]
     fn participant_routes() {
         let id = "gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364";
-        let r = route_participant(&format!("/v1/participants/{id}"), Some("epoch_id=56&height=10")).unwrap();
-        assert_eq!((r.participant.as_str(), r.epoch, r.height), (id, 56, Some(10)));
+        let r = route_participant(
+            &format!("/v1/participants/{id}"),
+            Some("epoch_id=56&height=10"),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.participant.as_str(), r.epoch, r.height),
+            (id, 56, Some(10))
+        );
         let long = format!("/v1/participants/gonka1{}", "q".repeat(2000));
-        let cosmos = format!("/v1/participants/{}", "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu");
+        let cosmos = format!(
+            "/v1/participants/{}",
+            "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"
+        );
         let cases = [
-            (format!("/v1/participants/{id}"), None, 400, "epoch_id is required"),
-            (format!("/v1/participants/{id}"), Some("epoch_id=abc"), 400, "Invalid epoch ID"),
-            (format!("/v1/participants/{id}"), Some("epoch_id=0"), 400, "Invalid epoch ID"),
-            (format!("/v1/participants/{id}"), Some("epoch_id=5&height=0"), 400, "Invalid height"),
-            ("/v1/participants/..%2F..%2Fx".to_string(), Some("epoch_id=5"), 400, "Invalid participant ID"),
-            ("/v1/participants/../../x".to_string(), Some("epoch_id=5"), 404, "Not Found"),
+            (
+                format!("/v1/participants/{id}"),
+                None,
+                400,
+                "epoch_id is required",
+            ),
+            (
+                format!("/v1/participants/{id}"),
+                Some("epoch_id=abc"),
+                400,
+                "Invalid epoch ID",
+            ),
+            (
+                format!("/v1/participants/{id}"),
+                Some("epoch_id=0"),
+                400,
+                "Invalid epoch ID",
+            ),
+            (
+                format!("/v1/participants/{id}"),
+                Some("epoch_id=5&height=0"),
+                400,
+                "Invalid height",
+            ),
+            (
+                "/v1/participants/..%2F..%2Fx".to_string(),
+                Some("epoch_id=5"),
+                400,
+                "Invalid participant ID",
+            ),
+            (
+                "/v1/participants/../../x".to_string(),
+                Some("epoch_id=5"),
+                404,
+                "Not Found",
+            ),
             (long, Some("epoch_id=5"), 400, "Invalid participant ID"),
             (cosmos, Some("epoch_id=5"), 400, "Invalid participant ID"),
         ];
@@ -352,14 +546,25 @@ mod tests {
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (lambda_http::http::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    lambda_http::http::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                )
+            })
+            .collect()
     }
 
     #[test]
     fn negotiation() {
         let cases = [
             (headers(&[("accept-encoding", "gzip, deflate, br")]), true),
-            (headers(&[("accept-encoding", "br;q=1.0, gzip;q=0.8")]), true),
+            (
+                headers(&[("accept-encoding", "br;q=1.0, gzip;q=0.8")]),
+                true,
+            ),
             (headers(&[("accept-encoding", "gzip;q=0")]), false),
             (headers(&[("accept-encoding", "identity")]), false),
             (headers(&[]), false),
@@ -367,12 +572,30 @@ mod tests {
         for (h, want) in cases {
             assert_eq!(accepts_gzip(&h), want, "{h:?}");
         }
-        assert!(etag_matches(&headers(&[("if-none-match", "W/\"a\", W/\"b\"")]), "W/\"b\""));
-        assert!(etag_matches(&headers(&[("if-none-match", "\"b\"")]), "W/\"b\""));
-        assert!(!etag_matches(&headers(&[("if-none-match", "W/\"c\"")]), "W/\"b\""));
+        assert!(etag_matches(
+            &headers(&[("if-none-match", "W/\"a\", W/\"b\"")]),
+            "W/\"b\""
+        ));
+        assert!(etag_matches(
+            &headers(&[("if-none-match", "\"b\"")]),
+            "W/\"b\""
+        ));
+        assert!(!etag_matches(
+            &headers(&[("if-none-match", "W/\"c\"")]),
+            "W/\"b\""
+        ));
         let allowed = vec!["https://tracker.example".to_string()];
-        assert_eq!(cors_origin(&headers(&[("origin", "https://tracker.example")]), &allowed).as_deref(), Some("https://tracker.example"));
-        assert_eq!(cors_origin(&headers(&[("origin", "https://evil.example")]), &allowed), None);
-        assert_eq!(cors_origin(&headers(&[]), &["*".to_string()]).as_deref(), Some("*"));
+        assert_eq!(
+            cors_origin(&headers(&[("origin", "https://tracker.example")]), &allowed).as_deref(),
+            Some("https://tracker.example")
+        );
+        assert_eq!(
+            cors_origin(&headers(&[("origin", "https://evil.example")]), &allowed),
+            None
+        );
+        assert_eq!(
+            cors_origin(&headers(&[]), &["*".to_string()]).as_deref(),
+            Some("*")
+        );
     }
 }

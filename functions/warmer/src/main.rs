@@ -1,1 +1,23 @@
-fn main() {}
+//! warmer: invoked asynchronously (InvocationType Event) by epoch-stats with
+//! `{"epoch_id": N, "finished": bool}`. Wiring only; the logic is in `shared`.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use shared::bootstrap::live_context;
+use shared::service::warm::handle_warm_event;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::logging::init_tracing();
+    let (ctx, _sdk) = live_context().await?;
+    let ctx = Arc::new(ctx);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let ctx = ctx.clone();
+        async move {
+            let deadline_ms = i64::try_from(event.context.deadline).ok();
+            Ok::<_, Error>(handle_warm_event(&ctx, &event.payload, deadline_ms).await)
+        }
+    }))
+    .await
+}

@@ -124,7 +124,11 @@ impl HttpChain {
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
-                urls: opts.urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect(),
+                urls: opts
+                    .urls
+                    .iter()
+                    .map(|u| u.trim_end_matches('/').to_owned())
+                    .collect(),
                 preferred: AtomicUsize::new(0),
                 permits: Semaphore::new(opts.concurrency.max(1)),
                 pacer,
@@ -140,7 +144,11 @@ impl HttpChain {
     }
 
     /// GET `path` (already built from validated values) with failover.
-    async fn get<T: DeserializeOwned>(&self, path: &str, height: Option<u64>) -> ChainResult<Option<T>> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        height: Option<u64>,
+    ) -> ChainResult<Option<T>> {
         let inner = &self.inner;
         let n = inner.urls.len();
         let rounds = inner.opts.retry_rounds.max(1);
@@ -173,11 +181,21 @@ impl HttpChain {
             }
         }
         let last = last.map(|e| e.to_string()).unwrap_or_default();
-        let msg = format!("{path}: all {n} URL(s) failed after {rounds} round(s); last error: {last}");
-        Err(if all_timeouts { ChainError::Timeout(msg) } else { ChainError::Unavailable(msg) })
+        let msg =
+            format!("{path}: all {n} URL(s) failed after {rounds} round(s); last error: {last}");
+        Err(if all_timeouts {
+            ChainError::Timeout(msg)
+        } else {
+            ChainError::Unavailable(msg)
+        })
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, base: &str, path: &str, height: Option<u64>) -> Attempt<T> {
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        path: &str,
+        height: Option<u64>,
+    ) -> Attempt<T> {
         let inner = &self.inner;
         let Ok(_permit) = inner.permits.acquire().await else {
             return Attempt::Fail(ChainError::Unavailable("client closed".into()));
@@ -192,7 +210,9 @@ impl HttpChain {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return Attempt::Retry(ChainError::Timeout(format!("{base}{path}: {e}"))),
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry(ChainError::Timeout(format!("{base}{path}: {e}")))
+            }
             Err(e) => return Attempt::Retry(ChainError::Unavailable(format!("{base}{path}: {e}"))),
         };
         let status = resp.status();
@@ -200,10 +220,16 @@ impl HttpChain {
             return Attempt::NotFound;
         }
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Attempt::Retry(ChainError::Unavailable(format!("{base}{path}: HTTP {}", status.as_u16())));
+            return Attempt::Retry(ChainError::Unavailable(format!(
+                "{base}{path}: HTTP {}",
+                status.as_u16()
+            )));
         }
         if !status.is_success() {
-            return Attempt::Fail(ChainError::Rejected { status: status.as_u16(), path: path.to_owned() });
+            return Attempt::Fail(ChainError::Rejected {
+                status: status.as_u16(),
+                path: path.to_owned(),
+            });
         }
         let body = match read_limited(resp, inner.opts.max_body_bytes).await {
             Ok(b) => b,
@@ -219,19 +245,25 @@ impl HttpChain {
 
 async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ChainError> {
     if resp.content_length().is_some_and(|len| len as usize > max) {
-        return Err(ChainError::BadResponse(format!("body larger than {max} bytes")));
+        return Err(ChainError::BadResponse(format!(
+            "body larger than {max} bytes"
+        )));
     }
     let mut body = Vec::new();
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > max {
-                    return Err(ChainError::BadResponse(format!("body larger than {max} bytes")));
+                    return Err(ChainError::BadResponse(format!(
+                        "body larger than {max} bytes"
+                    )));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) if e.is_timeout() => return Err(ChainError::Timeout(format!("reading body: {e}"))),
+            Err(e) if e.is_timeout() => {
+                return Err(ChainError::Timeout(format!("reading body: {e}")))
+            }
             Err(e) => return Err(ChainError::Unavailable(format!("reading body: {e}"))),
         }
     }
@@ -257,27 +289,49 @@ impl Chain for HttpChain {
             EpochRef::Current => "/v1/epochs/current/participants".to_owned(),
             EpochRef::Number(n) => format!("/v1/epochs/{n}/participants"),
         };
-        Ok(self.get::<EpochParticipantsResponse>(&path, None).await?.map(|r| r.active_participants))
+        Ok(self
+            .get::<EpochParticipantsResponse>(&path, None)
+            .await?
+            .map(|r| r.active_participants))
     }
 
     async fn latest_height(&self) -> ChainResult<u64> {
         let path = "/chain-rpc/status";
-        Ok(required(path, self.get::<RpcStatus>(path, None).await?)?.result.sync_info.latest_block_height)
+        Ok(required(path, self.get::<RpcStatus>(path, None).await?)?
+            .result
+            .sync_info
+            .latest_block_height)
     }
 
     async fn block_time(&self, height: u64) -> ChainResult<Option<String>> {
         let path = format!("/chain-rpc/block?height={height}");
-        Ok(self.get::<RpcBlock>(&path, None).await?.map(|b| b.result.block.header.time))
+        Ok(self
+            .get::<RpcBlock>(&path, None)
+            .await?
+            .map(|b| b.result.block.header.time))
     }
 
     async fn participant_list(&self, height: u64) -> ChainResult<Vec<ListedParticipant>> {
-        let path = "/chain-api/productscience/inference/inference/participant?pagination.limit=10000";
-        Ok(required(path, self.get::<ParticipantListResponse>(path, Some(height)).await?)?.participant)
+        let path =
+            "/chain-api/productscience/inference/inference/participant?pagination.limit=10000";
+        Ok(required(
+            path,
+            self.get::<ParticipantListResponse>(path, Some(height))
+                .await?,
+        )?
+        .participant)
     }
 
-    async fn performance_summary(&self, epoch: u64, participant: &ParticipantId) -> ChainResult<Option<PerformanceSummary>> {
+    async fn performance_summary(
+        &self,
+        epoch: u64,
+        participant: &ParticipantId,
+    ) -> ChainResult<Option<PerformanceSummary>> {
         let path = format!("/chain-api/productscience/inference/inference/epoch_performance_summary/{epoch}/{participant}");
-        Ok(self.get::<PerformanceSummaryResponse>(&path, None).await?.map(|r| r.summary))
+        Ok(self
+            .get::<PerformanceSummaryResponse>(&path, None)
+            .await?
+            .map(|r| r.summary))
     }
 
     async fn authz_grants(&self, granter: &ParticipantId) -> ChainResult<Vec<Grant>> {
@@ -288,7 +342,9 @@ impl Chain for HttpChain {
             let path = match &cursor {
                 PageCursor::Offset(0) => base.clone(),
                 PageCursor::Offset(k) => format!("{base}&pagination.offset={k}"),
-                PageCursor::Key(key) => format!("{base}&pagination.key={}", encode_query_value(key)),
+                PageCursor::Key(key) => {
+                    format!("{base}&pagination.key={}", encode_query_value(key))
+                }
             };
             // An unknown granter is a granter without grants.
             let Some(page) = self.get::<GrantsPage>(&path, None).await? else {
@@ -296,20 +352,30 @@ impl Chain for HttpChain {
             };
             let count = page.grants.len();
             grants.extend(page.grants);
-            let next_key = page.pagination.and_then(|p| p.next_key).filter(|k| !k.is_empty());
-            cursor = match next_key {
-                Some(key) => PageCursor::Key(key),
-                // Nodes that do not return next_key: keep paging by offset
+            let next_key = page
+                .pagination
+                .and_then(|p| p.next_key)
+                .filter(|k| !k.is_empty());
+            cursor = match (next_key, &cursor) {
+                (Some(key), _) => PageCursor::Key(key),
+                // A node that pages by key ends the list with a null key.
+                (None, PageCursor::Key(_)) => return Ok(grants),
+                // Nodes that never return next_key: keep paging by offset
                 // while pages come back full.
-                None if count >= AUTHZ_PAGE => PageCursor::Offset(grants.len()),
-                None => return Ok(grants),
+                (None, PageCursor::Offset(_)) if count >= AUTHZ_PAGE => {
+                    PageCursor::Offset(grants.len())
+                }
+                (None, PageCursor::Offset(_)) => return Ok(grants),
             };
         }
-        Err(ChainError::BadResponse(format!("authz grants of {granter}: more than {AUTHZ_MAX_PAGES} pages")))
+        Err(ChainError::BadResponse(format!(
+            "authz grants of {granter}: more than {AUTHZ_MAX_PAGES} pages"
+        )))
     }
 
     async fn hardware_nodes(&self, participant: &ParticipantId) -> ChainResult<Vec<HardwareNode>> {
-        let path = format!("/chain-api/productscience/inference/inference/hardware_nodes/{participant}");
+        let path =
+            format!("/chain-api/productscience/inference/inference/hardware_nodes/{participant}");
         Ok(self
             .get::<HardwareNodesResponse>(&path, None)
             .await?
@@ -329,7 +395,9 @@ fn encode_query_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for b in v.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

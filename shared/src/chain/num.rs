@@ -18,7 +18,9 @@ impl<'de> Visitor<'de> for FlexInt {
         Ok(v.into())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<i128, E> {
-        v.trim().parse().map_err(|_| E::custom(format!("not an integer: {v:?}")))
+        v.trim()
+            .parse()
+            .map_err(|_| E::custom(format!("not an integer: {v:?}")))
     }
 }
 

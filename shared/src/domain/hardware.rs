@@ -30,7 +30,10 @@ pub struct MlNodeView {
 
 /// Adds each node's `poc_weight` from the epoch's map: 0 stays 0 (the
 /// tracker's `or` turned it into null); null only when the node is unknown.
-pub fn merge_poc_weights(nodes: &[HardwareNode], map: Option<&BTreeMap<String, i64>>) -> Vec<MlNodeView> {
+pub fn merge_poc_weights(
+    nodes: &[HardwareNode],
+    map: Option<&BTreeMap<String, i64>>,
+) -> Vec<MlNodeView> {
     nodes
         .iter()
         .map(|n| MlNodeView {
@@ -51,28 +54,56 @@ mod tests {
     use crate::chain::MlNode;
 
     fn node(id: Option<&str>, w: Option<i64>) -> MlNode {
-        MlNode { node_id: id.map(Into::into), poc_weight: w }
+        MlNode {
+            node_id: id.map(Into::into),
+            poc_weight: w,
+        }
     }
 
     #[test]
     fn ml_nodes_map_cases() {
         let cases: Vec<(Vec<MlNodeGroup>, Vec<(&str, i64)>)> = vec![
-            (vec![MlNodeGroup { ml_nodes: vec![node(Some("node1"), Some(1000))] }], vec![("node1", 1000)]),
+            (
+                vec![MlNodeGroup {
+                    ml_nodes: vec![node(Some("node1"), Some(1000))],
+                }],
+                vec![("node1", 1000)],
+            ),
             (
                 vec![
-                    MlNodeGroup { ml_nodes: vec![node(Some("a"), Some(1)), node(Some("b"), Some(2))] },
-                    MlNodeGroup { ml_nodes: vec![node(Some("c"), Some(3))] },
+                    MlNodeGroup {
+                        ml_nodes: vec![node(Some("a"), Some(1)), node(Some("b"), Some(2))],
+                    },
+                    MlNodeGroup {
+                        ml_nodes: vec![node(Some("c"), Some(3))],
+                    },
                 ],
                 vec![("a", 1), ("b", 2), ("c", 3)],
             ),
             (vec![], vec![]),
             (vec![MlNodeGroup { ml_nodes: vec![] }], vec![]),
-            (vec![MlNodeGroup { ml_nodes: vec![node(None, Some(5))] }], vec![]),
-            (vec![MlNodeGroup { ml_nodes: vec![node(Some("node1"), None)] }], vec![]),
-            (vec![MlNodeGroup { ml_nodes: vec![node(Some("node1"), Some(0))] }], vec![("node1", 0)]),
+            (
+                vec![MlNodeGroup {
+                    ml_nodes: vec![node(None, Some(5))],
+                }],
+                vec![],
+            ),
+            (
+                vec![MlNodeGroup {
+                    ml_nodes: vec![node(Some("node1"), None)],
+                }],
+                vec![],
+            ),
+            (
+                vec![MlNodeGroup {
+                    ml_nodes: vec![node(Some("node1"), Some(0))],
+                }],
+                vec![("node1", 0)],
+            ),
         ];
         for (groups, want) in cases {
-            let want: BTreeMap<String, i64> = want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let want: BTreeMap<String, i64> =
+                want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
             assert_eq!(ml_nodes_map(&groups), want);
         }
     }
@@ -89,10 +120,15 @@ mod tests {
         };
         let map: BTreeMap<String, i64> = [("a".to_string(), 1500), ("z".to_string(), 0)].into();
         let nodes = [hw("a"), hw("z"), hw("unknown")];
-        let cases: Vec<(Option<&BTreeMap<String, i64>>, Vec<Option<i64>>)> =
-            vec![(Some(&map), vec![Some(1500), Some(0), None]), (None, vec![None, None, None])];
+        let cases: Vec<(Option<&BTreeMap<String, i64>>, Vec<Option<i64>>)> = vec![
+            (Some(&map), vec![Some(1500), Some(0), None]),
+            (None, vec![None, None, None]),
+        ];
         for (m, want) in cases {
-            let got: Vec<Option<i64>> = merge_poc_weights(&nodes, m).iter().map(|n| n.poc_weight).collect();
+            let got: Vec<Option<i64>> = merge_poc_weights(&nodes, m)
+                .iter()
+                .map(|n| n.poc_weight)
+                .collect();
             assert_eq!(got, want);
         }
     }

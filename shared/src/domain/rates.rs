@@ -62,8 +62,16 @@ mod tests {
             (3, 0, 0, 1.0, 0.0),
         ];
         for (missed, count, invalid, want_missed, want_invalid) in cases {
-            assert_eq!(missed_rate(missed, count), want_missed, "missed {missed}/{count}");
-            assert_eq!(invalidation_rate(invalid, count), want_invalid, "invalid {invalid}/{count}");
+            assert_eq!(
+                missed_rate(missed, count),
+                want_missed,
+                "missed {missed}/{count}"
+            );
+            assert_eq!(
+                invalidation_rate(invalid, count),
+                want_invalid,
+                "invalid {invalid}/{count}"
+            );
         }
     }
 

@@ -22,14 +22,21 @@ pub fn assigned_reward_gnk(rewarded_coins: &str) -> u64 {
 /// The epoch's total: the sum of coins first, then the floor division (the
 /// sum of per-row floors would differ).
 pub fn total_assigned_rewards_gnk<'a>(rewarded_coins: impl IntoIterator<Item = &'a str>) -> u64 {
-    let sum: u128 = rewarded_coins.into_iter().map(|c| c.trim().parse::<u128>().unwrap_or(0)).fold(0, u128::saturating_add);
+    let sum: u128 = rewarded_coins
+        .into_iter()
+        .map(|c| c.trim().parse::<u128>().unwrap_or(0))
+        .fold(0, u128::saturating_add);
     u64::try_from(sum / NGNK_PER_GNK).unwrap_or(u64::MAX)
 }
 
 /// Epochs whose rewards the modal shows, newest first: the current epoch C
 /// gives C-1..C-5; a finished epoch E gives E..E-5. Epochs <= 0 are dropped.
 pub fn rewards_window(epoch: u64, is_current: bool) -> Vec<u64> {
-    let newest = if is_current { epoch.saturating_sub(1) } else { epoch };
+    let newest = if is_current {
+        epoch.saturating_sub(1)
+    } else {
+        epoch
+    };
     let oldest = epoch.saturating_sub(5).max(1);
     (oldest..=newest).rev().collect()
 }
@@ -51,7 +58,11 @@ mod tests {
             (6, false, &[6, 5, 4, 3, 2, 1]),
         ];
         for (epoch, current, want) in cases {
-            assert_eq!(rewards_window(epoch, current), want, "epoch {epoch} current {current}");
+            assert_eq!(
+                rewards_window(epoch, current),
+                want,
+                "epoch {epoch} current {current}"
+            );
         }
     }
 
@@ -81,7 +92,11 @@ mod tests {
             (&["0", "0"], 0),
         ];
         for (coins, want) in cases {
-            assert_eq!(total_assigned_rewards_gnk(coins.iter().copied()), want, "{coins:?}");
+            assert_eq!(
+                total_assigned_rewards_gnk(coins.iter().copied()),
+                want,
+                "{coins:?}"
+            );
         }
     }
 }

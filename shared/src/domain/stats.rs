@@ -63,14 +63,20 @@ impl ParticipantStats {
         let inference_count = counter(&stats.inference_count);
         Self {
             index: listed.index.clone(),
-            address: listed.address.clone().unwrap_or_else(|| listed.index.clone()),
+            address: listed
+                .address
+                .clone()
+                .unwrap_or_else(|| listed.index.clone()),
             weight: epoch.weight.unwrap_or(0),
             validator_key: epoch.validator_key.clone(),
             inference_url: listed.inference_url.clone(),
             status: listed.status.clone(),
             models: epoch.models.clone(),
             missed_rate: missed_rate(counter(&stats.missed_requests), inference_count),
-            invalidation_rate: invalidation_rate(counter(&stats.invalidated_inferences), inference_count),
+            invalidation_rate: invalidation_rate(
+                counter(&stats.invalidated_inferences),
+                inference_count,
+            ),
             current_epoch_stats: stats,
             is_jailed: None,
             jailed_until: None,
@@ -93,14 +99,19 @@ impl ParticipantStats {
 /// Keeps the participant-list entries whose `index` is in the epoch, in list
 /// order, joined with their epoch entry. Entries of the list that are not in
 /// the epoch are dropped; so are epoch members missing from the list.
-pub fn join_epoch_stats(epoch: &[EpochParticipant], list: &[ListedParticipant]) -> Vec<ParticipantStats> {
-    let by_index: HashMap<&str, &EpochParticipant> = epoch.iter().map(|p| (p.index.as_str(), p)).collect();
+pub fn join_epoch_stats(
+    epoch: &[EpochParticipant],
+    list: &[ListedParticipant],
+) -> Vec<ParticipantStats> {
+    let by_index: HashMap<&str, &EpochParticipant> =
+        epoch.iter().map(|p| (p.index.as_str(), p)).collect();
     let mut seen = std::collections::HashSet::new();
     list.iter()
         .filter_map(|listed| {
             let entry = by_index.get(listed.index.as_str())?;
             // A node answering with duplicate rows must not duplicate a participant.
-            seen.insert(listed.index.as_str()).then(|| ParticipantStats::from_sources(entry, listed))
+            seen.insert(listed.index.as_str())
+                .then(|| ParticipantStats::from_sources(entry, listed))
         })
         .collect()
 }
@@ -117,8 +128,17 @@ mod tests {
             weight,
             inference_url: Some("http://epoch-entry".into()),
             models: vec!["m1".into()],
-            seed: Some(Seed { participant: Some(index.into()), epoch_index: Some(56), signature: Some(format!("sig-{index}")) }),
-            ml_nodes: vec![MlNodeGroup { ml_nodes: vec![MlNode { node_id: Some("n1".into()), poc_weight: Some(0) }] }],
+            seed: Some(Seed {
+                participant: Some(index.into()),
+                epoch_index: Some(56),
+                signature: Some(format!("sig-{index}")),
+            }),
+            ml_nodes: vec![MlNodeGroup {
+                ml_nodes: vec![MlNode {
+                    node_id: Some("n1".into()),
+                    poc_weight: Some(0),
+                }],
+            }],
         }
     }
 
@@ -139,8 +159,17 @@ mod tests {
 
     #[test]
     fn join_keeps_list_order_and_epoch_members_only() {
-        let epoch = vec![epoch_entry("b", Some(10)), epoch_entry("a", None), epoch_entry("only-epoch", Some(3))];
-        let list = vec![listed("a", "2", "8", "0"), listed("x", "0", "0", "0"), listed("b", "1", "1106", "8"), listed("a", "9", "9", "9")];
+        let epoch = vec![
+            epoch_entry("b", Some(10)),
+            epoch_entry("a", None),
+            epoch_entry("only-epoch", Some(3)),
+        ];
+        let list = vec![
+            listed("a", "2", "8", "0"),
+            listed("x", "0", "0", "0"),
+            listed("b", "1", "1106", "8"),
+            listed("a", "9", "9", "9"),
+        ];
         let rows = join_epoch_stats(&epoch, &list);
         let cases = [
             // (index, weight, missed_rate, invalidation_rate)
@@ -153,23 +182,64 @@ mod tests {
             assert_eq!(row.weight, weight);
             assert_eq!(row.missed_rate, missed);
             assert_eq!(row.invalidation_rate, invalid);
-            assert_eq!(row.inference_url.as_deref(), Some(format!("http://{index}").as_str()), "inference_url comes from the list");
-            assert_eq!(row.validator_key.as_deref(), Some(format!("vk-{index}").as_str()), "validator_key comes from the epoch");
-            assert_eq!(row.seed_signature.as_deref(), Some(format!("sig-{index}").as_str()));
-            assert_eq!(row.ml_nodes_map.as_ref().unwrap().get("n1"), Some(&0), "poc_weight 0 stays 0");
+            assert_eq!(
+                row.inference_url.as_deref(),
+                Some(format!("http://{index}").as_str()),
+                "inference_url comes from the list"
+            );
+            assert_eq!(
+                row.validator_key.as_deref(),
+                Some(format!("vk-{index}").as_str()),
+                "validator_key comes from the epoch"
+            );
+            assert_eq!(
+                row.seed_signature.as_deref(),
+                Some(format!("sig-{index}").as_str())
+            );
+            assert_eq!(
+                row.ml_nodes_map.as_ref().unwrap().get("n1"),
+                Some(&0),
+                "poc_weight 0 stays 0"
+            );
         }
     }
 
     #[test]
     fn serializes_every_contract_field_in_order() {
-        let row = ParticipantStats::from_sources(&epoch_entry("a", Some(1)), &listed("a", "0", "0", "0"));
+        let row =
+            ParticipantStats::from_sources(&epoch_entry("a", Some(1)), &listed("a", "0", "0", "0"));
         let json = serde_json::to_value(&row).unwrap();
-        let keys: Vec<&str> = json.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         let expected = [
-            "index", "address", "weight", "validator_key", "inference_url", "status", "models", "current_epoch_stats",
-            "is_jailed", "jailed_until", "ready_to_unjail", "moniker", "identity", "keybase_username",
-            "keybase_picture_url", "website", "validator_consensus_key", "consensus_key_mismatch", "node_healthy",
-            "node_health_checked_at", "seed_signature", "ml_nodes_map", "missed_rate", "invalidation_rate",
+            "index",
+            "address",
+            "weight",
+            "validator_key",
+            "inference_url",
+            "status",
+            "models",
+            "current_epoch_stats",
+            "is_jailed",
+            "jailed_until",
+            "ready_to_unjail",
+            "moniker",
+            "identity",
+            "keybase_username",
+            "keybase_picture_url",
+            "website",
+            "validator_consensus_key",
+            "consensus_key_mismatch",
+            "node_healthy",
+            "node_health_checked_at",
+            "seed_signature",
+            "ml_nodes_map",
+            "missed_rate",
+            "invalidation_rate",
         ];
         let mut sorted_expected = expected.to_vec();
         sorted_expected.sort();

@@ -55,10 +55,19 @@ pub fn warm_keys(grants: &[Grant]) -> Vec<WarmKey> {
     // grantee -> (first-seen position, first expiration, covered types)
     let mut by_grantee: BTreeMap<&str, (usize, String, HashSet<&str>)> = BTreeMap::new();
     for (pos, grant) in grants.iter().enumerate() {
-        let entry = by_grantee
-            .entry(grant.grantee.as_str())
-            .or_insert_with(|| (pos, grant.expiration.clone().unwrap_or_default(), HashSet::new()));
-        if let Some(name) = grant.authorization.as_ref().and_then(|a| a.msg.as_deref()).map(msg_type_name) {
+        let entry = by_grantee.entry(grant.grantee.as_str()).or_insert_with(|| {
+            (
+                pos,
+                grant.expiration.clone().unwrap_or_default(),
+                HashSet::new(),
+            )
+        });
+        if let Some(name) = grant
+            .authorization
+            .as_ref()
+            .and_then(|a| a.msg.as_deref())
+            .map(msg_type_name)
+        {
             if required.contains(name) {
                 entry.2.insert(name);
             }
@@ -67,7 +76,15 @@ pub fn warm_keys(grants: &[Grant]) -> Vec<WarmKey> {
     let mut keys: Vec<(usize, WarmKey)> = by_grantee
         .into_iter()
         .filter(|(_, (_, _, covered))| covered.len() == required.len())
-        .map(|(grantee, (pos, granted_at, _))| (pos, WarmKey { grantee_address: grantee.to_owned(), granted_at }))
+        .map(|(grantee, (pos, granted_at, _))| {
+            (
+                pos,
+                WarmKey {
+                    grantee_address: grantee.to_owned(),
+                    granted_at,
+                },
+            )
+        })
         .collect();
     keys.sort_by(|(pa, a), (pb, b)| b.granted_at.cmp(&a.granted_at).then(pa.cmp(pb)));
     keys.into_iter().map(|(_, k)| k).collect()
@@ -82,13 +99,19 @@ mod tests {
         Grant {
             granter: Some("g".into()),
             grantee: grantee.into(),
-            authorization: Some(Authorization { type_url: None, msg: Some(msg.into()) }),
+            authorization: Some(Authorization {
+                type_url: None,
+                msg: Some(msg.into()),
+            }),
             expiration: Some(exp.into()),
         }
     }
 
     fn full_set(grantee: &str, exp: &str) -> Vec<Grant> {
-        REQUIRED_MSG_TYPES.iter().map(|m| grant(grantee, &format!("/inference.inference.{m}"), exp)).collect()
+        REQUIRED_MSG_TYPES
+            .iter()
+            .map(|m| grant(grantee, &format!("/inference.inference.{m}"), exp))
+            .collect()
     }
 
     #[test]
@@ -96,7 +119,15 @@ mod tests {
         let without = |grantee: &str, skip: &str, extra: Option<&str>| {
             let mut g: Vec<Grant> = full_set(grantee, "2026-01-01T00:00:00Z")
                 .into_iter()
-                .filter(|g| !g.authorization.as_ref().unwrap().msg.as_ref().unwrap().ends_with(&format!(".{skip}")))
+                .filter(|g| {
+                    !g.authorization
+                        .as_ref()
+                        .unwrap()
+                        .msg
+                        .as_ref()
+                        .unwrap()
+                        .ends_with(&format!(".{skip}"))
+                })
                 .collect();
             if let Some(extra) = extra {
                 g.push(grant(grantee, extra, "2026-01-01T00:00:00Z"));
@@ -104,21 +135,57 @@ mod tests {
             g
         };
         let cases: Vec<(&str, Vec<Grant>, Vec<&str>)> = vec![
-            ("full set", full_set("k1", "2026-01-01T00:00:00Z"), vec!["k1"]),
+            (
+                "full set",
+                full_set("k1", "2026-01-01T00:00:00Z"),
+                vec!["k1"],
+            ),
             ("empty", vec![], vec![]),
             ("one missing", without("k1", "MsgSetBarrier", None), vec![]),
             // Substring matching would accept these; exact names must not.
-            ("status is not join", without("k1", "MsgJoinTraining", Some("/inference.inference.MsgJoinTrainingStatus")), vec![]),
-            ("prefix of a name", without("k1", "MsgValidation", Some("/inference.inference.MsgValidationX")), vec![]),
-            ("extra unrelated", [full_set("k1", "2026-01-01T00:00:00Z"), vec![grant("k1", "/cosmos.bank.v1beta1.MsgSend", "x")]].concat(), vec!["k1"]),
+            (
+                "status is not join",
+                without(
+                    "k1",
+                    "MsgJoinTraining",
+                    Some("/inference.inference.MsgJoinTrainingStatus"),
+                ),
+                vec![],
+            ),
+            (
+                "prefix of a name",
+                without(
+                    "k1",
+                    "MsgValidation",
+                    Some("/inference.inference.MsgValidationX"),
+                ),
+                vec![],
+            ),
+            (
+                "extra unrelated",
+                [
+                    full_set("k1", "2026-01-01T00:00:00Z"),
+                    vec![grant("k1", "/cosmos.bank.v1beta1.MsgSend", "x")],
+                ]
+                .concat(),
+                vec!["k1"],
+            ),
             (
                 "sorted by granted_at desc",
-                [full_set("old", "2025-01-01T00:00:00Z"), full_set("new", "2027-01-01T00:00:00Z"), without("half", "MsgSubmitSeed", None)].concat(),
+                [
+                    full_set("old", "2025-01-01T00:00:00Z"),
+                    full_set("new", "2027-01-01T00:00:00Z"),
+                    without("half", "MsgSubmitSeed", None),
+                ]
+                .concat(),
                 vec!["new", "old"],
             ),
         ];
         for (name, grants, want) in cases {
-            let got: Vec<String> = warm_keys(&grants).into_iter().map(|k| k.grantee_address).collect();
+            let got: Vec<String> = warm_keys(&grants)
+                .into_iter()
+                .map(|k| k.grantee_address)
+                .collect();
             assert_eq!(got, want, "{name}");
         }
     }

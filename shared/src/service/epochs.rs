@@ -2,7 +2,10 @@
 //! when not (contract 1.1-1.4, 2.1, 2.2 with section 0's decisions).
 
 use crate::chain::{Chain, ChainError, EpochRef};
-use crate::domain::{avg_block_time, canonical_height, heights::AVG_BLOCK_WINDOW, join_epoch_stats, resolve_past_height, stats::sort_for_display};
+use crate::domain::{
+    avg_block_time, canonical_height, heights::AVG_BLOCK_WINDOW, join_epoch_stats,
+    resolve_past_height, stats::sort_for_display,
+};
 use crate::table::{BlockInfo, CacheTable, EpochSnapshot, SnapshotHeader, StatsSlot};
 use crate::time::now_ms;
 
@@ -30,7 +33,8 @@ pub enum Source {
 
 impl<C: Chain, T: CacheTable> Ctx<C, T> {
     fn is_fresh(&self, header: &SnapshotHeader) -> bool {
-        now_ms().saturating_sub(header.fetched_at_ms) < self.config.current_epoch_freshness.as_millis() as i64
+        now_ms().saturating_sub(header.fetched_at_ms)
+            < self.config.current_epoch_freshness.as_millis() as i64
     }
 
     /// `GET /v1/inference/current[?reload=true]`.
@@ -38,7 +42,12 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         let cached = self.table.load_stats(StatsSlot::Current).await?;
         if let Some(snapshot) = &cached {
             if !reload && self.is_fresh(&snapshot.header) {
-                return Ok(EpochView { snapshot: snapshot.clone(), is_current: true, total_assigned_rewards_gnk: None, source: Source::Table });
+                return Ok(EpochView {
+                    snapshot: snapshot.clone(),
+                    is_current: true,
+                    total_assigned_rewards_gnk: None,
+                    source: Source::Table,
+                });
             }
         }
         match build_current(&self.chain).await {
@@ -48,14 +57,27 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
                     // The answer is still right; only the cache missed a write.
                     tracing::error!(error = %e, "could not store the current epoch's stats");
                 }
-                Ok(EpochView { snapshot, is_current: true, total_assigned_rewards_gnk: None, source: Source::Chain })
+                Ok(EpochView {
+                    snapshot,
+                    is_current: true,
+                    total_assigned_rewards_gnk: None,
+                    source: Source::Chain,
+                })
             }
             Err(err) => match cached {
                 Some(snapshot) => {
                     tracing::warn!(error = %err, cached_at = snapshot.header.fetched_at_ms, "chain unavailable, serving the stale current epoch");
-                    Ok(EpochView { snapshot, is_current: true, total_assigned_rewards_gnk: None, source: Source::StaleTable })
+                    Ok(EpochView {
+                        snapshot,
+                        is_current: true,
+                        total_assigned_rewards_gnk: None,
+                        source: Source::StaleTable,
+                    })
                 }
-                None => Err(ApiError::upstream("Failed to fetch current epoch stats", err)),
+                None => Err(ApiError::upstream(
+                    "Failed to fetch current epoch stats",
+                    err,
+                )),
             },
         }
     }
@@ -67,17 +89,38 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
     }
 
     /// `GET /v1/inference/epochs/{epoch}[?height=N]`.
-    pub async fn epoch_by_id(&self, epoch: u64, height: Option<u64>) -> Result<EpochView, ApiError> {
-        let (finished, total) = futures::join!(self.table.load_stats(StatsSlot::Final(epoch)), self.table.load_total(epoch));
+    pub async fn epoch_by_id(
+        &self,
+        epoch: u64,
+        height: Option<u64>,
+    ) -> Result<EpochView, ApiError> {
+        let (finished, total) = futures::join!(
+            self.table.load_stats(StatsSlot::Final(epoch)),
+            self.table.load_total(epoch)
+        );
         let total = total?.map(|t| t.total_assigned_rewards_gnk);
-        let view = |snapshot, source| EpochView { snapshot, is_current: false, total_assigned_rewards_gnk: total, source };
+        let view = |snapshot, source| EpochView {
+            snapshot,
+            is_current: false,
+            total_assigned_rewards_gnk: total,
+            source,
+        };
         if let Some(fin) = finished? {
             let h = &fin.header;
-            let target = resolve_past_height(height, epoch, h.effective_block_height, h.canonical_height.unwrap_or(h.height))?;
+            let target = resolve_past_height(
+                height,
+                epoch,
+                h.effective_block_height,
+                h.canonical_height.unwrap_or(h.height),
+            )?;
             if target == h.height {
                 return Ok(view(fin, Source::Table));
             }
-            if let Some(at) = self.table.load_stats(StatsSlot::AtHeight(epoch, target)).await? {
+            if let Some(at) = self
+                .table
+                .load_stats(StatsSlot::AtHeight(epoch, target))
+                .await?
+            {
                 return Ok(view(at, Source::Table));
             }
         } else if let Some(h) = height {
@@ -90,14 +133,21 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         let current = self.current_epoch(false).await?;
         let current_id = current.snapshot.header.epoch_id;
         if epoch > current_id {
-            return Err(ApiError::NotFound(format!("Epoch {epoch} not found (the current epoch is {current_id})")));
+            return Err(ApiError::NotFound(format!(
+                "Epoch {epoch} not found (the current epoch is {current_id})"
+            )));
         }
         if epoch == current_id {
             // Section 0: /epochs/{C} answers like /current and never marks C finished.
             if let Some(h) = height {
                 let effective = current.snapshot.header.effective_block_height;
                 if h < effective {
-                    return Err(crate::domain::HeightError::BeforeEpochStart { height: h, epoch, effective }.into());
+                    return Err(crate::domain::HeightError::BeforeEpochStart {
+                        height: h,
+                        epoch,
+                        effective,
+                    }
+                    .into());
                 }
             }
             return Ok(current);
@@ -110,7 +160,14 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
     }
 }
 
-fn header(epoch_id: u64, height: u64, effective: u64, canonical: Option<u64>, block: BlockInfo, finished: bool) -> SnapshotHeader {
+fn header(
+    epoch_id: u64,
+    height: u64,
+    effective: u64,
+    canonical: Option<u64>,
+    block: BlockInfo,
+    finished: bool,
+) -> SnapshotHeader {
     SnapshotHeader {
         epoch_id,
         height,
@@ -128,23 +185,35 @@ fn header(epoch_id: u64, height: u64, effective: u64, canonical: Option<u64>, bl
 /// The current epoch from the chain: 6 upstream calls, 3 then 3, each
 /// group concurrent.
 pub async fn build_current<C: Chain>(chain: &C) -> Result<EpochSnapshot, ChainError> {
-    let (latest, active, height) = futures::try_join!(chain.latest_epoch(), chain.epoch_participants(EpochRef::Current), chain.latest_height())?;
-    let active = active.ok_or_else(|| ChainError::BadResponse("the chain has no current epoch".into()))?;
+    let (latest, active, height) = futures::try_join!(
+        chain.latest_epoch(),
+        chain.epoch_participants(EpochRef::Current),
+        chain.latest_height()
+    )?;
+    let active =
+        active.ok_or_else(|| ChainError::BadResponse("the chain has no current epoch".into()))?;
     let tip = latest.block_height;
     let earlier = tip.checked_sub(AVG_BLOCK_WINDOW).filter(|h| *h > 0);
-    let (list, tip_time, earlier_time) = futures::join!(chain.participant_list(height), chain.block_time(tip), async {
-        match earlier {
-            Some(h) => chain.block_time(h).await,
-            None => Ok(None),
+    let (list, tip_time, earlier_time) = futures::join!(
+        chain.participant_list(height),
+        chain.block_time(tip),
+        async {
+            match earlier {
+                Some(h) => chain.block_time(h).await,
+                None => Ok(None),
+            }
         }
-    });
+    );
     let mut rows = join_epoch_stats(&active.participants, &list?);
     sort_for_display(&mut rows);
 
     let epoch_id = active.epoch_group_id;
     let tip_time = tip_time.ok().flatten();
     let stages = if Some(epoch_id) == Some(latest.latest_epoch.index) {
-        Some((latest.epoch_stages.next_poc_start, latest.next_epoch_stages.set_new_validators))
+        Some((
+            latest.epoch_stages.next_poc_start,
+            latest.next_epoch_stages.set_new_validators,
+        ))
     } else if Some(epoch_id) == latest.next_epoch_stages.epoch_index {
         Some((latest.next_epoch_stages.next_poc_start, None))
     } else {
@@ -153,40 +222,83 @@ pub async fn build_current<C: Chain>(chain: &C) -> Result<EpochSnapshot, ChainEr
     let block = match stages {
         Some((next_poc_start_block, set_new_validators_block)) => BlockInfo {
             current_block_height: Some(tip),
-            avg_block_time: Some(avg_block_time(tip_time.as_deref(), earlier_time.ok().flatten().as_deref())),
+            avg_block_time: Some(avg_block_time(
+                tip_time.as_deref(),
+                earlier_time.ok().flatten().as_deref(),
+            )),
             current_block_timestamp: tip_time,
             next_poc_start_block,
             set_new_validators_block,
         },
         None => BlockInfo::default(),
     };
-    Ok(EpochSnapshot { header: header(epoch_id, height, active.effective_block_height, None, block, false), participants: rows })
+    Ok(EpochSnapshot {
+        header: header(
+            epoch_id,
+            height,
+            active.effective_block_height,
+            None,
+            block,
+            false,
+        ),
+        participants: rows,
+    })
 }
 
 /// A finished epoch at its canonical height (or a requested lower one).
-pub async fn build_finished<C: Chain>(chain: &C, epoch: u64, requested: Option<u64>) -> Result<(StatsSlot, EpochSnapshot), ApiError> {
+pub async fn build_finished<C: Chain>(
+    chain: &C,
+    epoch: u64,
+    requested: Option<u64>,
+) -> Result<(StatsSlot, EpochSnapshot), ApiError> {
     let context = || format!("Failed to fetch epoch {epoch} stats");
-    let (this, next) = futures::join!(chain.epoch_participants(EpochRef::Number(epoch)), chain.epoch_participants(EpochRef::Number(epoch + 1)));
-    let this = this.map_err(|e| ApiError::upstream(context(), e))?.ok_or_else(|| ApiError::NotFound(format!("Epoch {epoch} not found")))?;
+    let (this, next) = futures::join!(
+        chain.epoch_participants(EpochRef::Number(epoch)),
+        chain.epoch_participants(EpochRef::Number(epoch + 1))
+    );
+    let this = this
+        .map_err(|e| ApiError::upstream(context(), e))?
+        .ok_or_else(|| ApiError::NotFound(format!("Epoch {epoch} not found")))?;
     let next_effective = next.ok().flatten().map(|n| n.effective_block_height);
     let canonical = match canonical_height(next_effective, None) {
         Some(c) => c,
         None => {
-            let latest = chain.latest_epoch().await.map_err(|e| ApiError::upstream(context(), e))?;
-            canonical_height(None, latest.epoch_stages.next_poc_start)
-                .ok_or_else(|| ApiError::upstream(context(), ChainError::BadResponse("no next PoC start to derive the epoch's end".into())))?
+            let latest = chain
+                .latest_epoch()
+                .await
+                .map_err(|e| ApiError::upstream(context(), e))?;
+            canonical_height(None, latest.epoch_stages.next_poc_start).ok_or_else(|| {
+                ApiError::upstream(
+                    context(),
+                    ChainError::BadResponse("no next PoC start to derive the epoch's end".into()),
+                )
+            })?
         }
     };
     // A chain whose next epoch starts before this one's effective height
     // would make every height invalid; trust the canonical height then.
     let canonical = canonical.max(this.effective_block_height);
     let target = resolve_past_height(requested, epoch, this.effective_block_height, canonical)?;
-    let list = chain.participant_list(target).await.map_err(|e| ApiError::upstream(context(), e))?;
+    let list = chain
+        .participant_list(target)
+        .await
+        .map_err(|e| ApiError::upstream(context(), e))?;
     let mut rows = join_epoch_stats(&this.participants, &list);
     sort_for_display(&mut rows);
-    let slot = if target == canonical { StatsSlot::Final(epoch) } else { StatsSlot::AtHeight(epoch, target) };
+    let slot = if target == canonical {
+        StatsSlot::Final(epoch)
+    } else {
+        StatsSlot::AtHeight(epoch, target)
+    };
     let snapshot = EpochSnapshot {
-        header: header(epoch, target, this.effective_block_height, Some(canonical), BlockInfo::default(), true),
+        header: header(
+            epoch,
+            target,
+            this.effective_block_height,
+            Some(canonical),
+            BlockInfo::default(),
+            true,
+        ),
         participants: rows,
     };
     Ok((slot, snapshot))

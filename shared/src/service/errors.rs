@@ -22,7 +22,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn upstream(context: impl Into<String>, source: ChainError) -> Self {
-        ApiError::Upstream { context: context.into(), source }
+        ApiError::Upstream {
+            context: context.into(),
+            source,
+        }
     }
 
     pub fn status(&self) -> u16 {
@@ -42,8 +45,12 @@ impl ApiError {
             ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
             ApiError::Upstream { context, source } => match source {
                 ChainError::Timeout(_) => format!("{context}: the chain node timed out"),
-                ChainError::BadResponse(_) => format!("{context}: the chain node sent an unreadable answer"),
-                ChainError::Rejected { status, .. } => format!("{context}: the chain node refused the request (HTTP {status})"),
+                ChainError::BadResponse(_) => {
+                    format!("{context}: the chain node sent an unreadable answer")
+                }
+                ChainError::Rejected { status, .. } => {
+                    format!("{context}: the chain node refused the request (HTTP {status})")
+                }
                 ChainError::Unavailable(_) => format!("{context}: the chain node is unreachable"),
             },
             ApiError::Storage(_) => "Cache temporarily unavailable, please retry".into(),
@@ -64,16 +71,46 @@ mod tests {
     #[test]
     fn statuses() {
         let cases = [
-            (ApiError::BadRequest("Invalid epoch ID".into()), 400, "Invalid epoch ID"),
-            (ApiError::NotFound("Epoch 99 not found".into()), 404, "Epoch 99 not found"),
-            (ApiError::upstream("Failed to fetch epoch 5 stats", ChainError::Unavailable("http://10.0.0.1 refused".into())), 502, "Failed to fetch epoch 5 stats: the chain node is unreachable"),
-            (ApiError::upstream("x", ChainError::Timeout("slow".into())), 504, "x: the chain node timed out"),
-            (ApiError::upstream("x", ChainError::BadResponse("eof".into())), 502, "x: the chain node sent an unreadable answer"),
-            (ApiError::Storage(TableError::Unavailable("ResourceNotFound".into())), 503, "Cache temporarily unavailable, please retry"),
+            (
+                ApiError::BadRequest("Invalid epoch ID".into()),
+                400,
+                "Invalid epoch ID",
+            ),
+            (
+                ApiError::NotFound("Epoch 99 not found".into()),
+                404,
+                "Epoch 99 not found",
+            ),
+            (
+                ApiError::upstream(
+                    "Failed to fetch epoch 5 stats",
+                    ChainError::Unavailable("http://10.0.0.1 refused".into()),
+                ),
+                502,
+                "Failed to fetch epoch 5 stats: the chain node is unreachable",
+            ),
+            (
+                ApiError::upstream("x", ChainError::Timeout("slow".into())),
+                504,
+                "x: the chain node timed out",
+            ),
+            (
+                ApiError::upstream("x", ChainError::BadResponse("eof".into())),
+                502,
+                "x: the chain node sent an unreadable answer",
+            ),
+            (
+                ApiError::Storage(TableError::Unavailable("ResourceNotFound".into())),
+                503,
+                "Cache temporarily unavailable, please retry",
+            ),
         ];
         for (err, status, detail) in cases {
             assert_eq!((err.status(), err.detail()), (status, detail.to_string()));
-            assert!(!err.detail().contains("10.0.0.1"), "no internal addresses in details");
+            assert!(
+                !err.detail().contains("10.0.0.1"),
+                "no internal addresses in details"
+            );
         }
     }
 }

@@ -20,7 +20,10 @@ pub struct WarmRequest {
 
 pub trait WarmerInvoker: Send + Sync {
     /// Hands the request to the warmer without waiting for it to run.
-    fn invoke_warmer(&self, request: &WarmRequest) -> impl Future<Output = Result<(), String>> + Send;
+    fn invoke_warmer(
+        &self,
+        request: &WarmRequest,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// Invokes the warmer function asynchronously through the Lambda API.
@@ -32,7 +35,10 @@ pub struct LambdaInvoker {
 
 impl LambdaInvoker {
     pub fn new(client: aws_sdk_lambda::Client, function_name: impl Into<String>) -> Self {
-        Self { client, function_name: function_name.into() }
+        Self {
+            client,
+            function_name: function_name.into(),
+        }
     }
 }
 
@@ -47,11 +53,20 @@ impl WarmerInvoker for LambdaInvoker {
             .payload(Blob::new(payload))
             .send()
             .await
-            .map_err(|e| format!("invoking {}: {}", self.function_name, aws_sdk_lambda::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "invoking {}: {}",
+                    self.function_name,
+                    aws_sdk_lambda::error::DisplayErrorContext(e)
+                )
+            })?;
         // Lambda answers 202 Accepted to an Event invocation.
         match resp.status_code() {
             202 => Ok(()),
-            other => Err(format!("invoking {}: unexpected status {other}", self.function_name)),
+            other => Err(format!(
+                "invoking {}: unexpected status {other}",
+                self.function_name
+            )),
         }
     }
 }
@@ -65,7 +80,10 @@ pub struct RecordingInvoker {
 
 impl WarmerInvoker for RecordingInvoker {
     async fn invoke_warmer(&self, request: &WarmRequest) -> Result<(), String> {
-        self.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request.clone());
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.clone());
         if self.fail {
             Err("recording invoker set to fail".into())
         } else {
@@ -74,12 +92,12 @@ impl WarmerInvoker for RecordingInvoker {
     }
 }
 
-/// No warmer configured (e.g. `WARMER_FUNCTION_NAME` unset locally).
-pub struct NoWarmer;
-
-impl WarmerInvoker for NoWarmer {
+/// No warmer configured (`WARMER_FUNCTION_NAME` unset): nothing to invoke.
+impl<W: WarmerInvoker> WarmerInvoker for Option<W> {
     async fn invoke_warmer(&self, request: &WarmRequest) -> Result<(), String> {
-        tracing::debug!(epoch = request.epoch_id, "no warmer configured");
-        Ok(())
+        match self {
+            Some(w) => w.invoke_warmer(request).await,
+            None => Err("no warmer function configured".into()),
+        }
     }
 }

@@ -27,6 +27,10 @@ pub struct Ctx<C, T> {
 
 impl<C: Chain, T: CacheTable> Ctx<C, T> {
     pub fn new(chain: C, table: T, config: Config) -> Self {
-        Self { chain, table, config: Arc::new(config) }
+        Self {
+            chain,
+            table,
+            config: Arc::new(config),
+        }
     }
 }

@@ -5,9 +5,14 @@
 use std::collections::HashMap;
 
 use crate::chain::Chain;
-use crate::domain::{assigned_reward_gnk, merge_poc_weights, resolve_past_height, rewards_window, ParticipantStats, RewardView};
+use crate::domain::{
+    assigned_reward_gnk, merge_poc_weights, resolve_past_height, rewards_window, ParticipantStats,
+    RewardView,
+};
 use crate::ids::ParticipantId;
-use crate::table::{CacheTable, CachedItem, ItemData, ItemKey, ItemKind, SnapshotHeader, StatsSlot};
+use crate::table::{
+    CacheTable, CachedItem, ItemData, ItemKey, ItemKind, SnapshotHeader, StatsSlot,
+};
 use crate::time::now_ms;
 
 use super::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
@@ -31,7 +36,12 @@ enum Row {
 }
 
 impl<C: Chain, T: CacheTable> Ctx<C, T> {
-    pub async fn participant_details(&self, id: &ParticipantId, epoch: u64, height: Option<u64>) -> Result<(ParticipantDetails, DetailsMeta), ApiError> {
+    pub async fn participant_details(
+        &self,
+        id: &ParticipantId,
+        epoch: u64,
+        height: Option<u64>,
+    ) -> Result<(ParticipantDetails, DetailsMeta), ApiError> {
         // Read 1: the stats headers that could hold the row, and every item
         // the modal could show (the union of both rewards windows).
         let mut slots = vec![StatsSlot::Current, StatsSlot::Final(epoch)];
@@ -44,16 +54,36 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         let row = self.locate_row(id, &bundle.headers, epoch, height).await?;
         // Read 2 (cached path only): the row's chunk.
         let (participant, is_current) = match row {
-            Row::Header(header, is_current) => (self.table.load_participant_row(&header, id).await?, is_current),
+            Row::Header(header, is_current) => (
+                self.table.load_participant_row(&header, id).await?,
+                is_current,
+            ),
             Row::Known(p, is_current) => (p, is_current),
         };
-        let participant = participant.ok_or_else(|| ApiError::NotFound(format!("Participant {id} not found in epoch {epoch}")))?;
+        let participant = participant.ok_or_else(|| {
+            ApiError::NotFound(format!("Participant {id} not found in epoch {epoch}"))
+        })?;
 
         let keys = modal_item_keys(id, epoch, is_current);
-        let stored: HashMap<ItemKey, CachedItem> = bundle.items.into_iter().filter(|(k, _)| keys.contains(k)).collect();
+        let stored: HashMap<ItemKey, CachedItem> = bundle
+            .items
+            .into_iter()
+            .filter(|(k, _)| keys.contains(k))
+            .collect();
         let metas = stored.iter().map(|(k, v)| (k.clone(), v.meta)).collect();
-        let to_fetch = missing_items(&keys, &metas, is_current.then_some(epoch), now_ms(), self.config.item_freshness);
-        let fetched = futures::future::join_all(to_fetch.iter().map(|k| fetch_and_store(&self.chain, &self.table, k, !is_current))).await;
+        let to_fetch = missing_items(
+            &keys,
+            &metas,
+            is_current.then_some(epoch),
+            now_ms(),
+            self.config.item_freshness,
+        );
+        let fetched = futures::future::join_all(
+            to_fetch
+                .iter()
+                .map(|k| fetch_and_store(&self.chain, &self.table, k, !is_current)),
+        )
+        .await;
 
         let mut items = stored;
         let mut failed: Vec<ItemKind> = Vec::new();
@@ -76,26 +106,48 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             }
         }
         let details = assemble(id, epoch, is_current, participant, &items, &failed);
-        let all_final = keys.iter().all(|k| items.get(k).is_some_and(|i| i.meta.is_final));
-        let meta = DetailsMeta { is_current, all_final, complete: details.missing.is_empty() };
+        let all_final = keys
+            .iter()
+            .all(|k| items.get(k).is_some_and(|i| i.meta.is_final));
+        let meta = DetailsMeta {
+            is_current,
+            all_final,
+            complete: details.missing.is_empty(),
+        };
         Ok((details, meta))
     }
 
     /// Finds the snapshot holding the epoch's rows: the cached current one,
     /// the finished one, one at the requested height, or, when none is
     /// cached, the epoch service's answer.
-    async fn locate_row(&self, id: &ParticipantId, headers: &HashMap<StatsSlot, SnapshotHeader>, epoch: u64, height: Option<u64>) -> Result<Row, ApiError> {
+    async fn locate_row(
+        &self,
+        id: &ParticipantId,
+        headers: &HashMap<StatsSlot, SnapshotHeader>,
+        epoch: u64,
+        height: Option<u64>,
+    ) -> Result<Row, ApiError> {
         if let Some(current) = headers.get(&StatsSlot::Current) {
             let age = now_ms().saturating_sub(current.fetched_at_ms);
             if current.epoch_id == epoch && age < self.config.item_freshness.as_millis() as i64 {
                 if let Some(h) = height.filter(|h| *h < current.effective_block_height) {
-                    return Err(crate::domain::HeightError::BeforeEpochStart { height: h, epoch, effective: current.effective_block_height }.into());
+                    return Err(crate::domain::HeightError::BeforeEpochStart {
+                        height: h,
+                        epoch,
+                        effective: current.effective_block_height,
+                    }
+                    .into());
                 }
                 return Ok(Row::Header(current.clone(), true));
             }
         }
         if let Some(fin) = headers.get(&StatsSlot::Final(epoch)) {
-            let target = resolve_past_height(height, epoch, fin.effective_block_height, fin.canonical_height.unwrap_or(fin.height))?;
+            let target = resolve_past_height(
+                height,
+                epoch,
+                fin.effective_block_height,
+                fin.canonical_height.unwrap_or(fin.height),
+            )?;
             if target == fin.height {
                 return Ok(Row::Header(fin.clone(), false));
             }
@@ -104,7 +156,12 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             return Ok(Row::Header(at.clone(), false));
         }
         let view = self.epoch_by_id(epoch, height).await?;
-        let row = view.snapshot.participants.iter().find(|p| p.index == id.as_str()).cloned();
+        let row = view
+            .snapshot
+            .participants
+            .iter()
+            .find(|p| p.index == id.as_str())
+            .cloned();
         Ok(Row::Known(row, view.is_current))
     }
 }
@@ -125,20 +182,44 @@ fn assemble(
 ) -> ParticipantDetails {
     let rewards: Vec<RewardView> = rewards_window(epoch, is_current)
         .into_iter()
-        .filter_map(|e| match &items.get(&ItemKey::new(id.clone(), e, ItemKind::Reward))?.data {
-            ItemData::Reward(Some(r)) => Some(RewardView { epoch_id: e, assigned_reward_gnk: assigned_reward_gnk(&r.rewarded_coins), claimed: r.claimed }),
-            _ => None,
+        .filter_map(|e| {
+            match &items
+                .get(&ItemKey::new(id.clone(), e, ItemKind::Reward))?
+                .data
+            {
+                ItemData::Reward(Some(r)) => Some(RewardView {
+                    epoch_id: e,
+                    assigned_reward_gnk: assigned_reward_gnk(&r.rewarded_coins),
+                    claimed: r.claimed,
+                }),
+                _ => None,
+            }
         })
         .collect();
-    let warm_keys = match items.get(&ItemKey::new(id.clone(), epoch, ItemKind::WarmKeys)).map(|i| &i.data) {
+    let warm_keys = match items
+        .get(&ItemKey::new(id.clone(), epoch, ItemKind::WarmKeys))
+        .map(|i| &i.data)
+    {
         Some(ItemData::WarmKeys(k)) => k.clone(),
         _ => Vec::new(),
     };
-    let ml_nodes = match items.get(&ItemKey::new(id.clone(), epoch, ItemKind::Hardware)).map(|i| &i.data) {
-        Some(ItemData::Hardware(nodes)) => merge_poc_weights(nodes, participant.ml_nodes_map.as_ref()),
+    let ml_nodes = match items
+        .get(&ItemKey::new(id.clone(), epoch, ItemKind::Hardware))
+        .map(|i| &i.data)
+    {
+        Some(ItemData::Hardware(nodes)) => {
+            merge_poc_weights(nodes, participant.ml_nodes_map.as_ref())
+        }
         _ => Vec::new(),
     };
-    let seed = participant.seed_signature.clone().map(|signature| SeedView { participant: id.to_string(), epoch_index: epoch, signature });
+    let seed = participant
+        .seed_signature
+        .clone()
+        .map(|signature| SeedView {
+            participant: id.to_string(),
+            epoch_index: epoch,
+            signature,
+        });
     let mut missing: Vec<&'static str> = Vec::new();
     for kind in ItemKind::ALL {
         if failed.contains(&kind) {
@@ -149,5 +230,12 @@ fn assemble(
             });
         }
     }
-    ParticipantDetails { participant, rewards, seed, warm_keys, ml_nodes, missing }
+    ParticipantDetails {
+        participant,
+        rewards,
+        seed,
+        warm_keys,
+        ml_nodes,
+        missing,
+    }
 }

@@ -26,7 +26,11 @@ impl<'a> InferenceResponse<'a> {
     pub fn new(snapshot: &'a EpochSnapshot, is_current: bool, total: Option<u64>) -> Self {
         let h = &snapshot.header;
         // The chain-tip fields describe the current epoch only.
-        let block = if is_current { h.block.clone() } else { BlockInfo::default() };
+        let block = if is_current {
+            h.block.clone()
+        } else {
+            BlockInfo::default()
+        };
         Self {
             epoch_id: h.epoch_id,
             height: h.height,

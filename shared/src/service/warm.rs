@@ -14,8 +14,8 @@ use crate::ids::ParticipantId;
 use crate::table::{CacheTable, EpochTotal, ItemData, ItemKey, ItemKind, PutOutcome, StatsSlot};
 use crate::time::now_ms;
 
-use super::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
 use super::invoke::{WarmRequest, WarmerInvoker};
+use super::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
 use super::Ctx;
 
 /// Largest participant list a payload may carry (a real epoch has far
@@ -34,7 +34,11 @@ pub struct WarmJob {
 /// Validates the raw event. Anything malformed is rejected whole.
 pub fn parse_warm_payload(event: &serde_json::Value) -> Result<WarmJob, String> {
     let obj = event.as_object().ok_or("payload must be a JSON object")?;
-    let epoch_id = obj.get("epoch_id").and_then(|v| v.as_u64()).filter(|e| *e >= 1).ok_or("epoch_id must be an integer >= 1")?;
+    let epoch_id = obj
+        .get("epoch_id")
+        .and_then(|v| v.as_u64())
+        .filter(|e| *e >= 1)
+        .ok_or("epoch_id must be an integer >= 1")?;
     let finished = match obj.get("finished") {
         None | Some(serde_json::Value::Null) => false,
         Some(v) => v.as_bool().ok_or("finished must be a boolean")?,
@@ -44,12 +48,17 @@ pub fn parse_warm_payload(event: &serde_json::Value) -> Result<WarmJob, String> 
         Some(v) => {
             let list = v.as_array().ok_or("participants must be an array")?;
             if list.len() > MAX_PAYLOAD_PARTICIPANTS {
-                return Err(format!("participants lists {} ids, more than {MAX_PAYLOAD_PARTICIPANTS}", list.len()));
+                return Err(format!(
+                    "participants lists {} ids, more than {MAX_PAYLOAD_PARTICIPANTS}",
+                    list.len()
+                ));
             }
             let mut seen = HashSet::with_capacity(list.len());
             let mut ids = Vec::with_capacity(list.len());
             for (i, v) in list.iter().enumerate() {
-                let s = v.as_str().ok_or_else(|| format!("participants[{i}] is not a string"))?;
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| format!("participants[{i}] is not a string"))?;
                 let id = ParticipantId::parse(s).map_err(|e| format!("participants[{i}]: {e}"))?;
                 if seen.insert(id.clone()) {
                     ids.push(id);
@@ -58,7 +67,11 @@ pub fn parse_warm_payload(event: &serde_json::Value) -> Result<WarmJob, String> 
             Some(ids)
         }
     };
-    Ok(WarmJob { epoch_id, finished, participants })
+    Ok(WarmJob {
+        epoch_id,
+        finished,
+        participants,
+    })
 }
 
 /// The warm run's summary, logged as one structured line.
@@ -86,7 +99,11 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
     pub async fn warm_epoch(&self, job: &WarmJob, stop_at_ms: Option<i64>) -> WarmReport {
         let started = Instant::now();
         let (calls0, requests0) = (self.chain.upstream_calls(), self.table.requests());
-        let mut report = WarmReport { epoch_id: job.epoch_id, finished: job.finished, ..WarmReport::default() };
+        let mut report = WarmReport {
+            epoch_id: job.epoch_id,
+            finished: job.finished,
+            ..WarmReport::default()
+        };
         let participants = match &job.participants {
             Some(p) => p.clone(),
             None => match self.epoch_participants(job.epoch_id, job.finished).await {
@@ -100,7 +117,10 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         };
         report.participants = participants.len();
         let epoch_is_current = !job.finished;
-        let keys: Vec<ItemKey> = participants.iter().flat_map(|p| modal_item_keys(p, job.epoch_id, epoch_is_current)).collect();
+        let keys: Vec<ItemKey> = participants
+            .iter()
+            .flat_map(|p| modal_item_keys(p, job.epoch_id, epoch_is_current))
+            .collect();
         report.items_checked = keys.len();
         let stored = match self.table.item_meta(&keys).await {
             Ok(s) => s,
@@ -110,7 +130,13 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
                 return self.finish(report, started, calls0, requests0);
             }
         };
-        let missing = missing_items(&keys, &stored, epoch_is_current.then_some(job.epoch_id), now_ms(), self.config.item_freshness);
+        let missing = missing_items(
+            &keys,
+            &stored,
+            epoch_is_current.then_some(job.epoch_id),
+            now_ms(),
+            self.config.item_freshness,
+        );
         report.present = keys.len() - missing.len();
 
         // One stream over every (participant, kind, epoch): the concurrency
@@ -119,7 +145,10 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
                 return (key, None);
             }
-            (key, Some(fetch_and_store(&self.chain, &self.table, key, job.finished).await))
+            (
+                key,
+                Some(fetch_and_store(&self.chain, &self.table, key, job.finished).await),
+            )
         }))
         .buffer_unordered(self.config.warmer_concurrency);
         while let Some((key, outcome)) = outcomes.next().await {
@@ -146,15 +175,26 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         }
         drop(outcomes);
         if report.left_for_next_run > 0 {
-            tracing::warn!(epoch = job.epoch_id, left = report.left_for_next_run, "deadline reached; the next run finishes the epoch");
+            tracing::warn!(
+                epoch = job.epoch_id,
+                left = report.left_for_next_run,
+                "deadline reached; the next run finishes the epoch"
+            );
         }
         if job.finished {
-            report.total_assigned_rewards_gnk = self.settle_total(job.epoch_id, &participants).await;
+            report.total_assigned_rewards_gnk =
+                self.settle_total(job.epoch_id, &participants).await;
         }
         self.finish(report, started, calls0, requests0)
     }
 
-    fn finish(&self, mut report: WarmReport, started: Instant, calls0: u64, requests0: u64) -> WarmReport {
+    fn finish(
+        &self,
+        mut report: WarmReport,
+        started: Instant,
+        calls0: u64,
+        requests0: u64,
+    ) -> WarmReport {
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.upstream_calls = self.chain.upstream_calls().saturating_sub(calls0);
         report.dynamodb_requests = self.table.requests().saturating_sub(requests0);
@@ -180,9 +220,22 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
 
     /// The epoch's participants: from the cached stats when present, else
     /// from the chain (one call).
-    async fn epoch_participants(&self, epoch: u64, finished: bool) -> Result<Vec<ParticipantId>, String> {
-        let slot = if finished { StatsSlot::Final(epoch) } else { StatsSlot::Current };
-        let from_table = self.table.load_stats(slot).await.map_err(|e| e.to_string())?.filter(|s| s.header.epoch_id == epoch);
+    async fn epoch_participants(
+        &self,
+        epoch: u64,
+        finished: bool,
+    ) -> Result<Vec<ParticipantId>, String> {
+        let slot = if finished {
+            StatsSlot::Final(epoch)
+        } else {
+            StatsSlot::Current
+        };
+        let from_table = self
+            .table
+            .load_stats(slot)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|s| s.header.epoch_id == epoch);
         let indexes: Vec<String> = match from_table {
             Some(snapshot) => snapshot.participants.into_iter().map(|p| p.index).collect(),
             None => self
@@ -220,7 +273,10 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
                 return None;
             }
         }
-        let keys: Vec<ItemKey> = participants.iter().map(|p| ItemKey::new(p.clone(), epoch, ItemKind::Reward)).collect();
+        let keys: Vec<ItemKey> = participants
+            .iter()
+            .map(|p| ItemKey::new(p.clone(), epoch, ItemKind::Reward))
+            .collect();
         let items = match self.table.load_items(&keys).await {
             Ok(i) => i,
             Err(e) => {
@@ -229,7 +285,12 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             }
         };
         if items.len() < keys.len() {
-            tracing::info!(epoch, known = items.len(), participants = keys.len(), "epoch total waits for every reward");
+            tracing::info!(
+                epoch,
+                known = items.len(),
+                participants = keys.len(),
+                "epoch total waits for every reward"
+            );
             return None;
         }
         let coins: Vec<String> = items
@@ -239,16 +300,27 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
                 _ => None,
             })
             .collect();
-        let sum: u128 = coins.iter().map(|c| c.parse::<u128>().unwrap_or(0)).fold(0, u128::saturating_add);
+        let sum: u128 = coins
+            .iter()
+            .map(|c| c.parse::<u128>().unwrap_or(0))
+            .fold(0, u128::saturating_add);
         let total = EpochTotal {
             epoch_id: epoch,
-            total_assigned_rewards_gnk: total_assigned_rewards_gnk(coins.iter().map(String::as_str)),
+            total_assigned_rewards_gnk: total_assigned_rewards_gnk(
+                coins.iter().map(String::as_str),
+            ),
             rewarded_coins_sum: sum.to_string(),
             participants: keys.len() as u64,
         };
         match self.table.store_total(&total).await {
             Ok(PutOutcome::Written) => Some(total.total_assigned_rewards_gnk),
-            Ok(PutOutcome::LostRace) => self.table.load_total(epoch).await.ok().flatten().map(|t| t.total_assigned_rewards_gnk),
+            Ok(PutOutcome::LostRace) => self
+                .table
+                .load_total(epoch)
+                .await
+                .ok()
+                .flatten()
+                .map(|t| t.total_assigned_rewards_gnk),
             Err(e) => {
                 tracing::warn!(epoch, error = %e, "cannot store the epoch total");
                 None
@@ -259,15 +331,27 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
     /// After an epoch is served: claim the epoch's warm guard and, if this
     /// call got it, invoke the warmer (InvocationType Event). Failures are
     /// logged, never turned into an error response.
-    pub async fn trigger_warm<W: WarmerInvoker>(&self, invoker: &W, epoch_id: u64, finished: bool) -> WarmTrigger {
+    pub async fn trigger_warm<W: WarmerInvoker>(
+        &self,
+        invoker: &W,
+        epoch_id: u64,
+        finished: bool,
+    ) -> WarmTrigger {
         let window = self.config.warm_guard_window.as_millis() as i64;
-        match self.table.claim_warm_guard(epoch_id, now_ms(), window).await {
+        match self
+            .table
+            .claim_warm_guard(epoch_id, now_ms(), window)
+            .await
+        {
             Ok(false) => WarmTrigger::GuardHeld,
             Err(e) => {
                 tracing::warn!(epoch = epoch_id, error = %e, "cannot claim the warm guard; warmer not triggered");
                 WarmTrigger::Failed
             }
-            Ok(true) => match invoker.invoke_warmer(&WarmRequest { epoch_id, finished }).await {
+            Ok(true) => match invoker
+                .invoke_warmer(&WarmRequest { epoch_id, finished })
+                .await
+            {
                 Ok(()) => {
                     tracing::info!(epoch = epoch_id, finished, "warmer invoked");
                     WarmTrigger::Invoked
@@ -277,6 +361,28 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
                     WarmTrigger::Failed
                 }
             },
+        }
+    }
+}
+
+/// The warmer function's handler: validates the event, runs the warm until
+/// `deadline_ms - margin`, and returns the report (a rejected payload is
+/// logged and answered, never retried by Lambda as an error).
+pub async fn handle_warm_event<C: Chain, T: CacheTable>(
+    ctx: &Ctx<C, T>,
+    event: &serde_json::Value,
+    deadline_ms: Option<i64>,
+) -> serde_json::Value {
+    match parse_warm_payload(event) {
+        Err(reason) => {
+            tracing::error!(%reason, "rejected warmer payload; nothing written");
+            serde_json::json!({ "status": "rejected", "reason": reason })
+        }
+        Ok(job) => {
+            let stop_at =
+                deadline_ms.map(|d| d - ctx.config.warmer_deadline_margin.as_millis() as i64);
+            let report = ctx.warm_epoch(&job, stop_at).await;
+            serde_json::json!({ "status": "done", "report": report })
         }
     }
 }
@@ -299,12 +405,29 @@ mod tests {
     #[test]
     fn payload_validation() {
         let ok = |v: serde_json::Value| parse_warm_payload(&v).unwrap();
-        assert_eq!(ok(json!({"epoch_id": 56})), WarmJob { epoch_id: 56, finished: false, participants: None });
-        assert_eq!(ok(json!({"epoch_id": 56, "finished": true, "extra": 1})).finished, true);
-        let deduped = ok(json!({"epoch_id": 5, "participants": [A, B, A, A]})).participants.unwrap();
-        assert_eq!(deduped.iter().map(|p| p.as_str()).collect::<Vec<_>>(), vec![A, B]);
+        assert_eq!(
+            ok(json!({"epoch_id": 56})),
+            WarmJob {
+                epoch_id: 56,
+                finished: false,
+                participants: None
+            }
+        );
+        assert_eq!(
+            ok(json!({"epoch_id": 56, "finished": true, "extra": 1})).finished,
+            true
+        );
+        let deduped = ok(json!({"epoch_id": 5, "participants": [A, B, A, A]}))
+            .participants
+            .unwrap();
+        assert_eq!(
+            deduped.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            vec![A, B]
+        );
 
-        let too_many: Vec<String> = (0..MAX_PAYLOAD_PARTICIPANTS + 1).map(|_| A.to_string()).collect();
+        let too_many: Vec<String> = (0..MAX_PAYLOAD_PARTICIPANTS + 1)
+            .map(|_| A.to_string())
+            .collect();
         let cases = [
             (json!("56"), "JSON object"),
             (json!([]), "JSON object"),
@@ -316,8 +439,14 @@ mod tests {
             (json!({"epoch_id": 5, "finished": "yes"}), "finished"),
             (json!({"epoch_id": 5, "participants": "x"}), "array"),
             (json!({"epoch_id": 5, "participants": [1]}), "not a string"),
-            (json!({"epoch_id": 5, "participants": [A, "../../x"]}), "participants[1]"),
-            (json!({"epoch_id": 5, "participants": too_many}), "more than"),
+            (
+                json!({"epoch_id": 5, "participants": [A, "../../x"]}),
+                "participants[1]",
+            ),
+            (
+                json!({"epoch_id": 5, "participants": too_many}),
+                "more than",
+            ),
         ];
         for (payload, want) in cases {
             let err = parse_warm_payload(&payload).unwrap_err();

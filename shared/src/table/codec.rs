@@ -15,9 +15,12 @@ use crate::domain::ParticipantStats;
 const MAX_INFLATED: u64 = 64 << 20;
 
 pub fn encode_rows(rows: &[&ParticipantStats]) -> TableResult<Vec<u8>> {
-    let json = serde_json::to_vec(rows).map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;
+    let json =
+        serde_json::to_vec(rows).map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;
     let mut enc = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
-    enc.write_all(&json).and_then(|_| enc.finish()).map_err(|e| TableError::Corrupt(format!("compressing rows: {e}")))
+    enc.write_all(&json)
+        .and_then(|_| enc.finish())
+        .map_err(|e| TableError::Corrupt(format!("compressing rows: {e}")))
 }
 
 pub fn decode_rows(bytes: &[u8]) -> TableResult<Vec<ParticipantStats>> {

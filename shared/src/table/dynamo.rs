@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, DeleteRequest, KeySchemaElement, KeyType,
-    KeysAndAttributes, PutRequest, ReturnConsumedCapacity, ScalarAttributeType, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, DeleteRequest,
+    KeySchemaElement, KeyType, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
+    ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -72,9 +73,15 @@ impl TableCounters {
             let read = c.read_capacity_units().unwrap_or(0.0);
             let write = c.write_capacity_units().unwrap_or(0.0);
             // Some responses only report the total.
-            let (read, write) = if read == 0.0 && write == 0.0 { (c.capacity_units().unwrap_or(0.0), 0.0) } else { (read, write) };
-            self.read_milli_units.fetch_add((read * 1000.0) as u64, Ordering::Relaxed);
-            self.write_milli_units.fetch_add((write * 1000.0) as u64, Ordering::Relaxed);
+            let (read, write) = if read == 0.0 && write == 0.0 {
+                (c.capacity_units().unwrap_or(0.0), 0.0)
+            } else {
+                (read, write)
+            };
+            self.read_milli_units
+                .fetch_add((read * 1000.0) as u64, Ordering::Relaxed);
+            self.write_milli_units
+                .fetch_add((write * 1000.0) as u64, Ordering::Relaxed);
         }
     }
 }
@@ -131,19 +138,30 @@ fn kind_suffix(kind: ItemKind) -> &'static str {
 }
 
 fn item_key(k: &ItemKey) -> Key {
-    key(format!("P#{}", k.participant), format!("E#{:010}#{}", k.epoch, kind_suffix(k.kind)))
+    key(
+        format!("P#{}", k.participant),
+        format!("E#{:010}#{}", k.epoch, kind_suffix(k.kind)),
+    )
 }
 
 /// Reads an item key back from `pk`/`sk`; `None` for anything else.
 fn parse_item_key(pk: &str, sk: &str) -> Option<ItemKey> {
     let participant = ParticipantId::parse(pk.strip_prefix("P#")?).ok()?;
     let (epoch, kind) = sk.strip_prefix("E#")?.split_once('#')?;
-    let kind = ItemKind::ALL.into_iter().find(|k| kind_suffix(*k) == kind)?;
-    Some(ItemKey { participant, epoch: epoch.parse().ok()?, kind })
+    let kind = ItemKind::ALL
+        .into_iter()
+        .find(|k| kind_suffix(*k) == kind)?;
+    Some(ItemKey {
+        participant,
+        epoch: epoch.parse().ok()?,
+        kind,
+    })
 }
 
 fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -192,13 +210,27 @@ fn decode_header(item: Item) -> TableResult<SnapshotHeader> {
 
 fn decode_cached_item(item: Item) -> TableResult<CachedItem> {
     let row: ItemRow = from_item(item)?;
-    let key = parse_item_key(&row.pk, &row.sk).ok_or_else(|| TableError::Corrupt(format!("bad item key {}/{}", row.pk, row.sk)))?;
+    let key = parse_item_key(&row.pk, &row.sk)
+        .ok_or_else(|| TableError::Corrupt(format!("bad item key {}/{}", row.pk, row.sk)))?;
     let data = match key.kind {
         ItemKind::Reward => ItemData::Reward(row.reward),
-        ItemKind::WarmKeys => ItemData::WarmKeys(row.warm_keys.ok_or_else(|| TableError::Corrupt("warm keys item without data".into()))?),
-        ItemKind::Hardware => ItemData::Hardware(row.hardware.ok_or_else(|| TableError::Corrupt("hardware item without data".into()))?),
+        ItemKind::WarmKeys => ItemData::WarmKeys(
+            row.warm_keys
+                .ok_or_else(|| TableError::Corrupt("warm keys item without data".into()))?,
+        ),
+        ItemKind::Hardware => ItemData::Hardware(
+            row.hardware
+                .ok_or_else(|| TableError::Corrupt("hardware item without data".into()))?,
+        ),
     };
-    Ok(CachedItem { key, meta: ItemMeta { fetched_at_ms: row.fetched_at, is_final: row.is_final }, data })
+    Ok(CachedItem {
+        key,
+        meta: ItemMeta {
+            fetched_at_ms: row.fetched_at,
+            is_final: row.is_final,
+        },
+        data,
+    })
 }
 
 fn encode_cached_item(item: &CachedItem) -> TableResult<Item> {
@@ -210,7 +242,11 @@ fn encode_cached_item(item: &CachedItem) -> TableResult<Item> {
         ItemData::Hardware(h) => hardware = Some(h.clone()),
     }
     if item.data.kind() != item.key.kind {
-        return Err(TableError::Corrupt(format!("{:?} data under a {:?} key", item.data.kind(), item.key.kind)));
+        return Err(TableError::Corrupt(format!(
+            "{:?} data under a {:?} key",
+            item.data.kind(),
+            item.key.kind
+        )));
     }
     to_item(&ItemRow {
         pk: str_attr(&k, PK).unwrap_or_default().to_owned(),
@@ -235,10 +271,34 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name(PK).attribute_type(ScalarAttributeType::S).build().map_err(|e| e.to_string())?)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name(SK).attribute_type(ScalarAttributeType::S).build().map_err(|e| e.to_string())?)
-        .key_schema(KeySchemaElement::builder().attribute_name(PK).key_type(KeyType::Hash).build().map_err(|e| e.to_string())?)
-        .key_schema(KeySchemaElement::builder().attribute_name(SK).key_type(KeyType::Range).build().map_err(|e| e.to_string())?)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(PK)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(SK)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(PK)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(SK)
+                .key_type(KeyType::Range)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
         .send()
         .await
         .map_err(|e| format!("creating table {name}: {}", DisplayErrorContext(e)))?;
@@ -247,7 +307,11 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
 
 impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), counters: Arc::default() }
+        Self {
+            client,
+            table: table.into(),
+            counters: Arc::default(),
+        }
     }
 
     pub fn counters(&self) -> &TableCounters {
@@ -268,7 +332,13 @@ impl DynamoTable {
             .send()
             .await
             .map_err(|e| unavailable("GetItem", e))?;
-        self.counters.record(resp.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice());
+        self.counters.record(
+            resp.consumed_capacity()
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .as_slice(),
+        );
         Ok(resp.item)
     }
 
@@ -278,21 +348,39 @@ impl DynamoTable {
         let mut seen = HashSet::new();
         let keys: Vec<Key> = keys
             .into_iter()
-            .filter(|k| seen.insert((str_attr(k, PK).map(str::to_owned), str_attr(k, SK).map(str::to_owned))))
+            .filter(|k| {
+                seen.insert((
+                    str_attr(k, PK).map(str::to_owned),
+                    str_attr(k, SK).map(str::to_owned),
+                ))
+            })
             .collect();
         // Owned batches: a closure over borrowed slices makes the future non-Send.
         let batches: Vec<Vec<Key>> = keys.chunks(BATCH_GET_MAX).map(<[Key]>::to_vec).collect();
-        let calls = batches.into_iter().map(|batch| self.batch_get_call(batch, projection));
-        let pages: Vec<Vec<Item>> = futures::stream::iter(calls).buffer_unordered(BATCH_CONCURRENCY).try_collect().await?;
+        let calls = batches
+            .into_iter()
+            .map(|batch| self.batch_get_call(batch, projection));
+        let pages: Vec<Vec<Item>> = futures::stream::iter(calls)
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .try_collect()
+            .await?;
         Ok(pages.into_iter().flatten().collect())
     }
 
-    async fn batch_get_call(&self, keys: Vec<Key>, projection: Option<&str>) -> TableResult<Vec<Item>> {
+    async fn batch_get_call(
+        &self,
+        keys: Vec<Key>,
+        projection: Option<&str>,
+    ) -> TableResult<Vec<Item>> {
         let mut request = KeysAndAttributes::builder().set_keys(Some(keys));
         if let Some(p) = projection {
-            request = request.projection_expression(p).expression_attribute_names("#final", "final");
+            request = request
+                .projection_expression(p)
+                .expression_attribute_names("#final", "final");
         }
-        let mut pending = request.build().map_err(|e| TableError::Corrupt(e.to_string()))?;
+        let mut pending = request
+            .build()
+            .map_err(|e| TableError::Corrupt(e.to_string()))?;
         let mut out = Vec::new();
         for attempt in 0..UNPROCESSED_ATTEMPTS {
             if attempt > 0 {
@@ -310,19 +398,32 @@ impl DynamoTable {
             if let Some(items) = resp.responses.and_then(|mut r| r.remove(&self.table)) {
                 out.extend(items);
             }
-            match resp.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+            match resp
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+            {
                 Some(rest) if !rest.keys().is_empty() => pending = rest,
                 _ => return Ok(out),
             }
         }
-        Err(TableError::Unavailable(format!("BatchGetItem: keys still unprocessed after {UNPROCESSED_ATTEMPTS} attempts")))
+        Err(TableError::Unavailable(format!(
+            "BatchGetItem: keys still unprocessed after {UNPROCESSED_ATTEMPTS} attempts"
+        )))
     }
 
     /// BatchWriteItem in calls of 25, retrying UnprocessedItems with backoff.
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> TableResult<()> {
-        let batches: Vec<Vec<WriteRequest>> = requests.chunks(BATCH_WRITE_MAX).map(<[WriteRequest]>::to_vec).collect();
-        let calls = batches.into_iter().map(|batch| self.batch_write_call(batch));
-        futures::stream::iter(calls).buffer_unordered(BATCH_CONCURRENCY).try_collect::<Vec<()>>().await?;
+        let batches: Vec<Vec<WriteRequest>> = requests
+            .chunks(BATCH_WRITE_MAX)
+            .map(<[WriteRequest]>::to_vec)
+            .collect();
+        let calls = batches
+            .into_iter()
+            .map(|batch| self.batch_write_call(batch));
+        futures::stream::iter(calls)
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 
@@ -340,16 +441,27 @@ impl DynamoTable {
                 .await
                 .map_err(|e| unavailable("BatchWriteItem", e))?;
             self.counters.record(resp.consumed_capacity());
-            match resp.unprocessed_items.and_then(|mut u| u.remove(&self.table)) {
+            match resp
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+            {
                 Some(rest) if !rest.is_empty() => pending = rest,
                 _ => return Ok(()),
             }
         }
-        Err(TableError::Unavailable(format!("BatchWriteItem: items still unprocessed after {UNPROCESSED_ATTEMPTS} attempts")))
+        Err(TableError::Unavailable(format!(
+            "BatchWriteItem: items still unprocessed after {UNPROCESSED_ATTEMPTS} attempts"
+        )))
     }
 
     /// PutItem under `condition`; a failed condition is [`PutOutcome::LostRace`].
-    async fn put_conditional(&self, item: Item, condition: &str, values: Vec<(&str, AttributeValue)>, names: Vec<(&str, &str)>) -> TableResult<PutOutcome> {
+    async fn put_conditional(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        names: Vec<(&str, &str)>,
+    ) -> TableResult<PutOutcome> {
         let mut req = self
             .client
             .put_item()
@@ -365,10 +477,19 @@ impl DynamoTable {
         }
         match req.send().await {
             Ok(resp) => {
-                self.counters.record(resp.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice());
+                self.counters.record(
+                    resp.consumed_capacity()
+                        .into_iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                );
                 Ok(PutOutcome::Written)
             }
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
                 self.counters.record(&[]);
                 Ok(PutOutcome::LostRace)
             }
@@ -379,8 +500,13 @@ impl DynamoTable {
         }
     }
 
-    async fn load_chunks(&self, header: &SnapshotHeader) -> TableResult<Option<Vec<ParticipantStats>>> {
-        let keys = (0..header.buckets).map(|b| chunk_key(&header.version, b)).collect();
+    async fn load_chunks(
+        &self,
+        header: &SnapshotHeader,
+    ) -> TableResult<Option<Vec<ParticipantStats>>> {
+        let keys = (0..header.buckets)
+            .map(|b| chunk_key(&header.version, b))
+            .collect();
         let items = self.batch_get(keys, None).await?;
         if items.len() != header.buckets as usize {
             // Chunks expired (TTL) or a torn write: treat as not cached.
@@ -390,7 +516,10 @@ impl DynamoTable {
         let mut by_bucket: Vec<(String, Vec<ParticipantStats>)> = Vec::with_capacity(items.len());
         for item in items {
             let sk = str_attr(&item, SK).unwrap_or_default().to_owned();
-            let blob = item.get("rows").and_then(|v| v.as_b().ok()).ok_or_else(|| TableError::Corrupt("chunk without rows".into()))?;
+            let blob = item
+                .get("rows")
+                .and_then(|v| v.as_b().ok())
+                .ok_or_else(|| TableError::Corrupt("chunk without rows".into()))?;
             by_bucket.push((sk, decode_rows(blob.as_ref())?));
         }
         by_bucket.sort_by(|a, b| a.0.cmp(&b.0));
@@ -415,7 +544,10 @@ impl DynamoTable {
 fn encode_chunks(rows: &[ParticipantStats]) -> TableResult<(u32, Vec<Vec<u8>>)> {
     let mut buckets = bucket_count(rows.len());
     loop {
-        let chunks = split_into_buckets(rows, buckets).iter().map(|c| encode_rows(c)).collect::<TableResult<Vec<_>>>()?;
+        let chunks = split_into_buckets(rows, buckets)
+            .iter()
+            .map(|c| encode_rows(c))
+            .collect::<TableResult<Vec<_>>>()?;
         if chunks.iter().all(|c| c.len() <= MAX_CHUNK_BYTES) || buckets >= 1 << 16 {
             return Ok((buckets, chunks));
         }
@@ -430,7 +562,10 @@ impl CacheTable for DynamoTable {
 
     async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
         let mut out = HashMap::with_capacity(keys.len());
-        for item in self.batch_get(keys.iter().map(item_key).collect(), None).await? {
+        for item in self
+            .batch_get(keys.iter().map(item_key).collect(), None)
+            .await?
+        {
             let cached = decode_cached_item(item)?;
             out.insert(cached.key.clone(), cached);
         }
@@ -438,20 +573,40 @@ impl CacheTable for DynamoTable {
     }
 
     async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
-        let Some(item) = self.get_item(slot_key(slot)).await? else { return Ok(None) };
+        let Some(item) = self.get_item(slot_key(slot)).await? else {
+            return Ok(None);
+        };
         let header = decode_header(item)?;
-        Ok(self.load_chunks(&header).await?.map(|participants| EpochSnapshot { header, participants }))
+        Ok(self
+            .load_chunks(&header)
+            .await?
+            .map(|participants| EpochSnapshot {
+                header,
+                participants,
+            }))
     }
 
-    async fn store_stats(&self, slot: StatsSlot, snapshot: &EpochSnapshot) -> TableResult<PutOutcome> {
+    async fn store_stats(
+        &self,
+        slot: StatsSlot,
+        snapshot: &EpochSnapshot,
+    ) -> TableResult<PutOutcome> {
         let (buckets, chunks) = encode_chunks(&snapshot.participants)?;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let mut header = snapshot.header.clone();
-        header.version = format!("{}.{}.{}.{nanos}", header.epoch_id, header.height, header.fetched_at_ms);
+        header.version = format!(
+            "{}.{}.{}.{nanos}",
+            header.epoch_id, header.height, header.fetched_at_ms
+        );
         header.buckets = buckets;
         header.participant_count = snapshot.participants.len() as u64;
         let expiry = Self::chunk_expiry(slot);
-        let chunk_keys: Vec<Key> = (0..buckets).map(|b| chunk_key(&header.version, b)).collect();
+        let chunk_keys: Vec<Key> = (0..buckets)
+            .map(|b| chunk_key(&header.version, b))
+            .collect();
         let puts = chunks
             .into_iter()
             .zip(&chunk_keys)
@@ -461,7 +616,14 @@ impl CacheTable for DynamoTable {
                 if let Some(t) = expiry {
                     item.insert(TTL_ATTRIBUTE.into(), n(t));
                 }
-                WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(|e| TableError::Corrupt(e.to_string()))?).build_ok()
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item))
+                            .build()
+                            .map_err(|e| TableError::Corrupt(e.to_string()))?,
+                    )
+                    .build_ok()
             })
             .collect::<TableResult<Vec<_>>>()?;
         self.batch_write(puts).await?;
@@ -475,9 +637,18 @@ impl CacheTable for DynamoTable {
         };
         let outcome = match slot {
             StatsSlot::Current => {
-                self.put_conditional(to_item(&row)?, "attribute_not_exists(pk) OR fetched_at_ms < :f", vec![(":f", n(row.fetched_at_ms))], vec![]).await?
+                self.put_conditional(
+                    to_item(&row)?,
+                    "attribute_not_exists(pk) OR fetched_at_ms < :f",
+                    vec![(":f", n(row.fetched_at_ms))],
+                    vec![],
+                )
+                .await?
             }
-            StatsSlot::Final(_) | StatsSlot::AtHeight(..) => self.put_conditional(to_item(&row)?, "attribute_not_exists(pk)", vec![], vec![]).await?,
+            StatsSlot::Final(_) | StatsSlot::AtHeight(..) => {
+                self.put_conditional(to_item(&row)?, "attribute_not_exists(pk)", vec![], vec![])
+                    .await?
+            }
         };
         if outcome == PutOutcome::LostRace {
             // Another writer's snapshot won; ours is unreachable, remove it.
@@ -494,14 +665,37 @@ impl CacheTable for DynamoTable {
     }
 
     async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
-        let items = self.batch_get(keys.iter().map(item_key).collect(), Some("pk, sk, fetched_at, #final")).await?;
+        let items = self
+            .batch_get(
+                keys.iter().map(item_key).collect(),
+                Some("pk, sk, fetched_at, #final"),
+            )
+            .await?;
         let mut out = HashMap::with_capacity(items.len());
         for item in items {
-            let (Some(pk), Some(sk)) = (str_attr(&item, PK), str_attr(&item, SK)) else { continue };
-            let Some(key) = parse_item_key(pk, sk) else { continue };
-            let fetched_at_ms = item.get("fetched_at").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
-            let is_final = item.get("final").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
-            out.insert(key, ItemMeta { fetched_at_ms, is_final });
+            let (Some(pk), Some(sk)) = (str_attr(&item, PK), str_attr(&item, SK)) else {
+                continue;
+            };
+            let Some(key) = parse_item_key(pk, sk) else {
+                continue;
+            };
+            let fetched_at_ms = item
+                .get("fetched_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let is_final = item
+                .get("final")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false);
+            out.insert(
+                key,
+                ItemMeta {
+                    fetched_at_ms,
+                    is_final,
+                },
+            );
         }
         Ok(out)
     }
@@ -510,19 +704,36 @@ impl CacheTable for DynamoTable {
         self.put_conditional(
             encode_cached_item(item)?,
             "attribute_not_exists(pk) OR (#final = :false AND fetched_at < :f)",
-            vec![(":false", AttributeValue::Bool(false)), (":f", n(item.meta.fetched_at_ms))],
+            vec![
+                (":false", AttributeValue::Bool(false)),
+                (":f", n(item.meta.fetched_at_ms)),
+            ],
             vec![("#final", "final")],
         )
         .await
     }
 
-    async fn load_modal_bundle(&self, slots: &[StatsSlot], items: &[ItemKey]) -> TableResult<ModalBundle> {
+    async fn load_modal_bundle(
+        &self,
+        slots: &[StatsSlot],
+        items: &[ItemKey],
+    ) -> TableResult<ModalBundle> {
         let slot_keys: Vec<(StatsSlot, Key)> = slots.iter().map(|s| (*s, slot_key(*s))).collect();
-        let keys = slot_keys.iter().map(|(_, k)| k.clone()).chain(items.iter().map(item_key)).collect();
+        let keys = slot_keys
+            .iter()
+            .map(|(_, k)| k.clone())
+            .chain(items.iter().map(item_key))
+            .collect();
         let mut bundle = ModalBundle::default();
         for item in self.batch_get(keys, None).await? {
-            let (pk, sk) = (str_attr(&item, PK).unwrap_or_default(), str_attr(&item, SK).unwrap_or_default());
-            if let Some((slot, _)) = slot_keys.iter().find(|(_, k)| str_attr(k, PK) == Some(pk) && str_attr(k, SK) == Some(sk)) {
+            let (pk, sk) = (
+                str_attr(&item, PK).unwrap_or_default(),
+                str_attr(&item, SK).unwrap_or_default(),
+            );
+            if let Some((slot, _)) = slot_keys
+                .iter()
+                .find(|(_, k)| str_attr(k, PK) == Some(pk) && str_attr(k, SK) == Some(sk))
+            {
                 bundle.headers.insert(*slot, decode_header(item)?);
             } else {
                 let cached = decode_cached_item(item)?;
@@ -532,18 +743,39 @@ impl CacheTable for DynamoTable {
         Ok(bundle)
     }
 
-    async fn load_participant_row(&self, header: &SnapshotHeader, participant: &ParticipantId) -> TableResult<Option<ParticipantStats>> {
+    async fn load_participant_row(
+        &self,
+        header: &SnapshotHeader,
+        participant: &ParticipantId,
+    ) -> TableResult<Option<ParticipantStats>> {
         let bucket = bucket_of(participant.as_str(), header.buckets);
-        let Some(item) = self.get_item(chunk_key(&header.version, bucket)).await? else { return Ok(None) };
-        let blob = item.get("rows").and_then(|v| v.as_b().ok()).ok_or_else(|| TableError::Corrupt("chunk without rows".into()))?;
-        Ok(decode_rows(blob.as_ref())?.into_iter().find(|r| r.index == participant.as_str()))
+        let Some(item) = self.get_item(chunk_key(&header.version, bucket)).await? else {
+            return Ok(None);
+        };
+        let blob = item
+            .get("rows")
+            .and_then(|v| v.as_b().ok())
+            .ok_or_else(|| TableError::Corrupt("chunk without rows".into()))?;
+        Ok(decode_rows(blob.as_ref())?
+            .into_iter()
+            .find(|r| r.index == participant.as_str()))
     }
 
     async fn claim_warm_guard(&self, epoch: u64, now_ms: i64, window_ms: i64) -> TableResult<bool> {
         let mut item = key(epoch_pk(epoch), "WARM_GUARD".into());
         item.insert("claimed_until".into(), n(now_ms + window_ms));
-        item.insert(TTL_ATTRIBUTE.into(), n((now_ms + window_ms) / 1000 + DAY_SECS));
-        let outcome = self.put_conditional(item, "attribute_not_exists(pk) OR claimed_until <= :now", vec![(":now", n(now_ms))], vec![]).await?;
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n((now_ms + window_ms) / 1000 + DAY_SECS),
+        );
+        let outcome = self
+            .put_conditional(
+                item,
+                "attribute_not_exists(pk) OR claimed_until <= :now",
+                vec![(":now", n(now_ms))],
+                vec![],
+            )
+            .await?;
         Ok(outcome == PutOutcome::Written)
     }
 
@@ -555,8 +787,13 @@ impl CacheTable for DynamoTable {
     }
 
     async fn store_total(&self, total: &EpochTotal) -> TableResult<PutOutcome> {
-        let row = TotalRow { pk: epoch_pk(total.epoch_id), sk: "TOTAL".into(), total: total.clone() };
-        self.put_conditional(to_item(&row)?, "attribute_not_exists(pk)", vec![], vec![]).await
+        let row = TotalRow {
+            pk: epoch_pk(total.epoch_id),
+            sk: "TOTAL".into(),
+            total: total.clone(),
+        };
+        self.put_conditional(to_item(&row)?, "attribute_not_exists(pk)", vec![], vec![])
+            .await
     }
 }
 
@@ -580,7 +817,10 @@ mod tests {
         for kind in ItemKind::ALL {
             let k = ItemKey::new(p.clone(), 56, kind);
             let raw = item_key(&k);
-            assert_eq!(parse_item_key(str_attr(&raw, PK).unwrap(), str_attr(&raw, SK).unwrap()), Some(k));
+            assert_eq!(
+                parse_item_key(str_attr(&raw, PK).unwrap(), str_attr(&raw, SK).unwrap()),
+                Some(k)
+            );
         }
         assert_eq!(parse_item_key("P#../x", "E#0000000056#REWARD"), None);
         assert_eq!(parse_item_key("EPOCH#1", "TOTAL"), None);
@@ -590,17 +830,40 @@ mod tests {
     fn items_encode_and_decode() {
         let p = ParticipantId::parse("gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364").unwrap();
         let cases = vec![
-            ItemData::Reward(Some(RewardRecord { rewarded_coins: "38627452617213".into(), claimed: true })),
+            ItemData::Reward(Some(RewardRecord {
+                rewarded_coins: "38627452617213".into(),
+                claimed: true,
+            })),
             ItemData::Reward(None),
             ItemData::WarmKeys(vec![]),
-            ItemData::WarmKeys(vec![WarmKey { grantee_address: "g".into(), granted_at: "2026".into() }]),
+            ItemData::WarmKeys(vec![WarmKey {
+                grantee_address: "g".into(),
+                granted_at: "2026".into(),
+            }]),
             ItemData::Hardware(vec![]),
         ];
         for data in cases {
-            let item = CachedItem { key: ItemKey::new(p.clone(), 7, data.kind()), meta: ItemMeta { fetched_at_ms: 5, is_final: true }, data };
-            assert_eq!(decode_cached_item(encode_cached_item(&item).unwrap()).unwrap(), item);
+            let item = CachedItem {
+                key: ItemKey::new(p.clone(), 7, data.kind()),
+                meta: ItemMeta {
+                    fetched_at_ms: 5,
+                    is_final: true,
+                },
+                data,
+            };
+            assert_eq!(
+                decode_cached_item(encode_cached_item(&item).unwrap()).unwrap(),
+                item
+            );
         }
-        let mismatched = CachedItem { key: ItemKey::new(p, 7, ItemKind::Hardware), meta: ItemMeta { fetched_at_ms: 5, is_final: true }, data: ItemData::Reward(None) };
+        let mismatched = CachedItem {
+            key: ItemKey::new(p, 7, ItemKind::Hardware),
+            meta: ItemMeta {
+                fetched_at_ms: 5,
+                is_final: true,
+            },
+            data: ItemData::Reward(None),
+        };
         assert!(encode_cached_item(&mismatched).is_err());
     }
 }

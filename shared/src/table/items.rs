@@ -40,7 +40,11 @@ pub struct ItemKey {
 
 impl ItemKey {
     pub fn new(participant: ParticipantId, epoch: u64, kind: ItemKind) -> Self {
-        Self { participant, epoch, kind }
+        Self {
+            participant,
+            epoch,
+            kind,
+        }
     }
 }
 
@@ -116,7 +120,13 @@ pub fn may_replace(existing: Option<ItemMeta>, new: ItemMeta) -> bool {
 /// a refreshable item older than the freshness window. Unclaimed rewards
 /// refresh in any epoch; warm keys and hardware only while their epoch is
 /// current (a finished epoch's are kept as first seen).
-pub fn needs_fetch(kind: ItemKind, stored: Option<ItemMeta>, epoch_is_current: bool, now_ms: i64, freshness: Duration) -> bool {
+pub fn needs_fetch(
+    kind: ItemKind,
+    stored: Option<ItemMeta>,
+    epoch_is_current: bool,
+    now_ms: i64,
+    freshness: Duration,
+) -> bool {
     let Some(meta) = stored else { return true };
     if meta.is_final {
         return false;
@@ -230,7 +240,10 @@ mod tests {
     const NOW: i64 = 1_000_000_000;
 
     fn meta(age_s: i64, is_final: bool) -> Option<ItemMeta> {
-        Some(ItemMeta { fetched_at_ms: NOW - age_s * 1000, is_final })
+        Some(ItemMeta {
+            fetched_at_ms: NOW - age_s * 1000,
+            is_final,
+        })
     }
 
     #[test]
@@ -252,13 +265,20 @@ mod tests {
             (Hardware, meta(99_999, true), true, false),
         ];
         for (kind, stored, current, want) in cases {
-            assert_eq!(needs_fetch(kind, stored, current, NOW, WINDOW), want, "{kind:?} {stored:?} current={current}");
+            assert_eq!(
+                needs_fetch(kind, stored, current, NOW, WINDOW),
+                want,
+                "{kind:?} {stored:?} current={current}"
+            );
         }
     }
 
     #[test]
     fn replacement_rule() {
-        let m = |t: i64, f: bool| ItemMeta { fetched_at_ms: t, is_final: f };
+        let m = |t: i64, f: bool| ItemMeta {
+            fetched_at_ms: t,
+            is_final: f,
+        };
         let cases = [
             (None, m(1, false), true),
             (Some(m(1, false)), m(2, false), true),
@@ -275,7 +295,12 @@ mod tests {
 
     #[test]
     fn finality_cases() {
-        let reward = |claimed| ItemData::Reward(Some(RewardRecord { rewarded_coins: "1".into(), claimed }));
+        let reward = |claimed| {
+            ItemData::Reward(Some(RewardRecord {
+                rewarded_coins: "1".into(),
+                claimed,
+            }))
+        };
         let cases = [
             (reward(true), false, true),
             (reward(false), true, false),
@@ -286,7 +311,11 @@ mod tests {
             (ItemData::Hardware(vec![]), false, false),
         ];
         for (data, finished, want) in cases {
-            assert_eq!(is_final_on_write(&data, finished), want, "{data:?} finished={finished}");
+            assert_eq!(
+                is_final_on_write(&data, finished),
+                want,
+                "{data:?} finished={finished}"
+            );
         }
     }
 
@@ -297,9 +326,18 @@ mod tests {
         assert_eq!(bucket_count(65), 2);
         assert_eq!(bucket_count(10_000), 157);
         // Pinned values: a change would orphan every stored chunk.
-        assert_eq!(bucket_of("gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364", 157), 58);
-        assert_eq!(bucket_of("gonka1tt6mlr3r50uey8kxkktlxv8ht9zyrd4dtnvemu", 157), 26);
+        assert_eq!(
+            bucket_of("gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364", 157),
+            58
+        );
+        assert_eq!(
+            bucket_of("gonka1tt6mlr3r50uey8kxkktlxv8ht9zyrd4dtnvemu", 157),
+            26
+        );
         assert_eq!(bucket_of("a", 1), 0);
-        assert_eq!(bucket_of("", 1000), (0xcbf2_9ce4_8422_2325u64 % 1000) as u32);
+        assert_eq!(
+            bucket_of("", 1000),
+            (0xcbf2_9ce4_8422_2325u64 % 1000) as u32
+        );
     }
 }

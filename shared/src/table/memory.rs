@@ -57,18 +57,27 @@ impl CacheTable for MemoryTable {
 
     async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
         let state = self.enter()?;
-        Ok(keys.iter().filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone()))).collect())
+        Ok(keys
+            .iter()
+            .filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone())))
+            .collect())
     }
 
     async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
         Ok(self.enter()?.stats.get(&slot).cloned())
     }
 
-    async fn store_stats(&self, slot: StatsSlot, snapshot: &EpochSnapshot) -> TableResult<PutOutcome> {
+    async fn store_stats(
+        &self,
+        slot: StatsSlot,
+        snapshot: &EpochSnapshot,
+    ) -> TableResult<PutOutcome> {
         let mut state = self.enter()?;
         let replace = match (slot, state.stats.get(&slot)) {
             (_, None) => true,
-            (StatsSlot::Current, Some(old)) => old.header.fetched_at_ms < snapshot.header.fetched_at_ms,
+            (StatsSlot::Current, Some(old)) => {
+                old.header.fetched_at_ms < snapshot.header.fetched_at_ms
+            }
             _ => false,
         };
         if !replace {
@@ -83,7 +92,10 @@ impl CacheTable for MemoryTable {
 
     async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
         let state = self.enter()?;
-        Ok(keys.iter().filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.meta))).collect())
+        Ok(keys
+            .iter()
+            .filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.meta)))
+            .collect())
     }
 
     async fn put_item(&self, item: &CachedItem) -> TableResult<PutOutcome> {
@@ -95,20 +107,38 @@ impl CacheTable for MemoryTable {
         Ok(PutOutcome::Written)
     }
 
-    async fn load_modal_bundle(&self, slots: &[StatsSlot], items: &[ItemKey]) -> TableResult<ModalBundle> {
+    async fn load_modal_bundle(
+        &self,
+        slots: &[StatsSlot],
+        items: &[ItemKey],
+    ) -> TableResult<ModalBundle> {
         let state = self.enter()?;
         Ok(ModalBundle {
-            headers: slots.iter().filter_map(|s| state.stats.get(s).map(|snap| (*s, snap.header.clone()))).collect(),
-            items: items.iter().filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone()))).collect(),
+            headers: slots
+                .iter()
+                .filter_map(|s| state.stats.get(s).map(|snap| (*s, snap.header.clone())))
+                .collect(),
+            items: items
+                .iter()
+                .filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone())))
+                .collect(),
         })
     }
 
-    async fn load_participant_row(&self, header: &SnapshotHeader, participant: &ParticipantId) -> TableResult<Option<ParticipantStats>> {
+    async fn load_participant_row(
+        &self,
+        header: &SnapshotHeader,
+        participant: &ParticipantId,
+    ) -> TableResult<Option<ParticipantStats>> {
         let state = self.enter()?;
         Ok(state
             .stats
             .values()
-            .find(|s| s.header.epoch_id == header.epoch_id && s.header.height == header.height && s.header.fetched_at_ms == header.fetched_at_ms)
+            .find(|s| {
+                s.header.epoch_id == header.epoch_id
+                    && s.header.height == header.height
+                    && s.header.fetched_at_ms == header.fetched_at_ms
+            })
             .and_then(|s| s.participant(participant.as_str()).cloned()))
     }
 

@@ -47,24 +47,41 @@ pub trait CacheTable: Send + Sync {
     }
 
     /// Full items, batched (100 keys a call); absent keys are left out.
-    fn load_items(&self, keys: &[ItemKey]) -> impl Future<Output = TableResult<HashMap<ItemKey, CachedItem>>> + Send;
+    fn load_items(
+        &self,
+        keys: &[ItemKey],
+    ) -> impl Future<Output = TableResult<HashMap<ItemKey, CachedItem>>> + Send;
 
     /// A whole epoch snapshot: the header, then its chunks.
-    fn load_stats(&self, slot: StatsSlot) -> impl Future<Output = TableResult<Option<EpochSnapshot>>> + Send;
+    fn load_stats(
+        &self,
+        slot: StatsSlot,
+    ) -> impl Future<Output = TableResult<Option<EpochSnapshot>>> + Send;
 
     /// Writes the chunks, then the header. `Final` and `AtHeight` are
     /// written once (first write wins); `Current` only replaces an older
     /// snapshot.
-    fn store_stats(&self, slot: StatsSlot, snapshot: &EpochSnapshot) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+    fn store_stats(
+        &self,
+        slot: StatsSlot,
+        snapshot: &EpochSnapshot,
+    ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
     /// Freshness of the given items that exist (keys-only reads, batched).
-    fn item_meta(&self, keys: &[ItemKey]) -> impl Future<Output = TableResult<HashMap<ItemKey, ItemMeta>>> + Send;
+    fn item_meta(
+        &self,
+        keys: &[ItemKey],
+    ) -> impl Future<Output = TableResult<HashMap<ItemKey, ItemMeta>>> + Send;
 
     /// Conditional put under [`may_replace`].
     fn put_item(&self, item: &CachedItem) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
     /// One round trip: the stats headers of `slots` and the full `items`.
-    fn load_modal_bundle(&self, slots: &[StatsSlot], items: &[ItemKey]) -> impl Future<Output = TableResult<ModalBundle>> + Send;
+    fn load_modal_bundle(
+        &self,
+        slots: &[StatsSlot],
+        items: &[ItemKey],
+    ) -> impl Future<Output = TableResult<ModalBundle>> + Send;
 
     /// One round trip: the row of `participant` in the snapshot `header` describes.
     fn load_participant_row(
@@ -75,10 +92,21 @@ pub trait CacheTable: Send + Sync {
 
     /// Claims the epoch's warm guard until `now_ms + window_ms`; false when
     /// another claim is still running.
-    fn claim_warm_guard(&self, epoch: u64, now_ms: i64, window_ms: i64) -> impl Future<Output = TableResult<bool>> + Send;
+    fn claim_warm_guard(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> impl Future<Output = TableResult<bool>> + Send;
 
-    fn load_total(&self, epoch: u64) -> impl Future<Output = TableResult<Option<EpochTotal>>> + Send;
+    fn load_total(
+        &self,
+        epoch: u64,
+    ) -> impl Future<Output = TableResult<Option<EpochTotal>>> + Send;
 
     /// Written once; a true 0 is a valid total.
-    fn store_total(&self, total: &EpochTotal) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+    fn store_total(
+        &self,
+        total: &EpochTotal,
+    ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 }

@@ -20,11 +20,17 @@ static ENDPOINT: OnceLock<Result<String, String>> = OnceLock::new();
 
 /// The endpoint of the run's DynamoDB Local, started on first use.
 pub fn endpoint() -> String {
-    ENDPOINT.get_or_init(start).clone().unwrap_or_else(|e| panic!("DynamoDB Local did not start: {e}"))
+    ENDPOINT
+        .get_or_init(start)
+        .clone()
+        .unwrap_or_else(|e| panic!("DynamoDB Local did not start: {e}"))
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the repository").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_path_buf()
 }
 
 /// `DYNAMODB_LOCAL_JAR`, else the jar inside the npm package (its folder
@@ -40,11 +46,16 @@ pub fn find_jar() -> Result<PathBuf, String> {
         .filter(|p| p.join("DynamoDBLocal.jar").is_file())
         .collect();
     dirs.sort();
-    dirs.pop().map(|d| d.join("DynamoDBLocal.jar")).ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
+    dirs.pop()
+        .map(|d| d.join("DynamoDBLocal.jar"))
+        .ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn start() -> Result<String, String> {
@@ -58,14 +69,17 @@ fn start() -> Result<String, String> {
         .name("dynamodb-local".into())
         .spawn(move || {
             let mut cmd = Command::new("java");
-            cmd.arg(format!("-Djava.library.path={}", dir.join("DynamoDBLocal_lib").display()))
-                .arg("-jar")
-                .arg(&jar)
-                .args(["-inMemory", "-port", &port.to_string()])
-                .current_dir(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
+            cmd.arg(format!(
+                "-Djava.library.path={}",
+                dir.join("DynamoDBLocal_lib").display()
+            ))
+            .arg("-jar")
+            .arg(&jar)
+            .args(["-inMemory", "-port", &port.to_string()])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
             // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
                 cmd.pre_exec(|| {
@@ -97,7 +111,10 @@ fn start() -> Result<String, String> {
 }
 
 fn wait_until_ready(endpoint: &str, child: &mut std::process::Child) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let client = client_for(endpoint);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -144,9 +161,19 @@ static TABLE_SEQ: AtomicU64 = AtomicU64::new(0);
 impl TestTable {
     pub async fn new() -> Self {
         let client = client_for(&endpoint());
-        let name = format!("cache-{}-{}", std::process::id(), TABLE_SEQ.fetch_add(1, Ordering::Relaxed));
-        create_table(&client, &name).await.expect("create test table");
-        Self { table: DynamoTable::new(client.clone(), name.clone()), client, name }
+        let name = format!(
+            "cache-{}-{}",
+            std::process::id(),
+            TABLE_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        create_table(&client, &name)
+            .await
+            .expect("create test table");
+        Self {
+            table: DynamoTable::new(client.clone(), name.clone()),
+            client,
+            name,
+        }
     }
 
     /// Number of items in the table (a full scan; tests only).
@@ -154,11 +181,20 @@ impl TestTable {
         self.scan_all().await.len()
     }
 
-    pub async fn scan_all(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn scan_all(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let resp = self.client.scan().table_name(&self.name).set_exclusive_start_key(start).send().await.expect("scan");
+            let resp = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
             out.extend(resp.items.unwrap_or_default());
             match resp.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

@@ -1,0 +1,172 @@
+//! Shared test plumbing: contexts over the real adapters, a recording
+//! Lambda Invoke endpoint, and request helpers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use lambda_http::{Body, Request, Response};
+use shared::chain::{HttpChain, HttpChainOptions};
+use shared::config::Config;
+use shared::service::{Ctx, LambdaInvoker};
+use shared::table::DynamoTable;
+
+use crate::dynamo_local::TestTable;
+
+pub type LiveCtx = Ctx<HttpChain, DynamoTable>;
+
+/// A configuration for tests; `extra` overrides the defaults.
+pub fn config(table: &str, chain_urls: &[String], extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("TABLE_NAME".into(), table.to_owned()),
+        ("CHAIN_API_URLS".into(), chain_urls.join(",")),
+        ("WARMER_FUNCTION_NAME".into(), "warmer".into()),
+        ("CHAIN_TIMEOUT_MS".into(), "2000".into()),
+        ("CHAIN_RETRY_ROUNDS".into(), "1".into()),
+    ]);
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("test config")
+}
+
+pub fn chain_for(config: &Config) -> HttpChain {
+    HttpChain::new(HttpChainOptions {
+        backoff: Duration::from_millis(5),
+        ..config.chain_options()
+    })
+    .expect("chain client")
+}
+
+pub fn ctx(table: &TestTable, chain_urls: &[String], extra: &[(&str, &str)]) -> LiveCtx {
+    let config = config(&table.name, chain_urls, extra);
+    Ctx::new(chain_for(&config), table.table.clone(), config)
+}
+
+/// One invocation as the Lambda Invoke API received it.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub function: String,
+    pub invocation_type: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+/// A local Lambda Invoke endpoint that records each call and answers as
+/// AWS does for InvocationType Event (202, empty body).
+pub struct InvokeRecorder {
+    pub url: String,
+    pub calls: Arc<Mutex<Vec<Invocation>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl InvokeRecorder {
+    pub async fn start() -> Self {
+        let calls: Arc<Mutex<Vec<Invocation>>> = Arc::default();
+        let app = Router::new()
+            .route("/2015-03-31/functions/{name}/invocations", post(record))
+            .with_state(calls.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            url,
+            calls,
+            _task: task,
+        }
+    }
+
+    pub fn invoker(&self) -> LambdaInvoker {
+        let conf = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .build();
+        LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(conf), "warmer")
+    }
+
+    pub fn calls(&self) -> Vec<Invocation> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+async fn record(
+    State(calls): State<Arc<Mutex<Vec<Invocation>>>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, &'static str) {
+    let invocation_type = headers
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let payload = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    calls.lock().unwrap().push(Invocation {
+        function: name,
+        invocation_type,
+        payload,
+    });
+    (StatusCode::ACCEPTED, "")
+}
+
+pub fn get(path: &str, headers: &[(&str, &str)]) -> Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method("GET")
+        .uri(path);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(Body::Empty).unwrap()
+}
+
+/// The body of a response, gunzipped if needed, as JSON.
+pub fn json_body(resp: &Response<Body>) -> serde_json::Value {
+    let bytes: Vec<u8> = match resp.body() {
+        Body::Empty => Vec::new(),
+        Body::Text(t) => t.clone().into_bytes(),
+        Body::Binary(b) => b.clone(),
+        _ => panic!("unexpected body"),
+    };
+    let bytes = if resp
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v == "gzip")
+    {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        bytes
+    };
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "body is not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })
+}
+
+pub fn header<'a>(resp: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A base URL nothing listens on (connections are refused).
+pub fn dead_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
