@@ -2,6 +2,8 @@
 
 mod chain;
 mod dynamo_local;
+mod epoch_stats;
 mod fixtures;
+mod replay;
 mod support;
 mod table;
