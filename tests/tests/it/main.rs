@@ -7,3 +7,4 @@ mod fixtures;
 mod replay;
 mod support;
 mod table;
+mod warmer;

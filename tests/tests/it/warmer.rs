@@ -1,0 +1,398 @@
+//! The warmer against DynamoDB Local and the simulated chain, counting
+//! every upstream request per (kind, participant, epoch).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use shared::ids::ParticipantId;
+use shared::service::items::modal_item_keys;
+use shared::service::warm::{handle_warm_event, WarmJob, WarmReport};
+use shared::table::{CacheTable, ItemData, ItemKey};
+use sim_chain::{EndpointKind, Fault, FaultMode, Model, SimChain, SimConfig};
+
+use crate::dynamo_local::TestTable;
+use crate::support::{ctx, LiveCtx};
+
+const CURRENT: u64 = 30;
+
+fn job(epoch: u64, finished: bool) -> WarmJob {
+    WarmJob {
+        epoch_id: epoch,
+        finished,
+        participants: None,
+    }
+}
+
+fn members(model: &Model, epoch: u64) -> Vec<ParticipantId> {
+    model
+        .participants_in_epoch(epoch)
+        .iter()
+        .map(|a| ParticipantId::parse(a).unwrap())
+        .collect()
+}
+
+fn all_keys(model: &Model, epoch: u64, finished: bool) -> Vec<ItemKey> {
+    members(model, epoch)
+        .iter()
+        .flat_map(|p| modal_item_keys(p, epoch, !finished))
+        .collect()
+}
+
+/// Upstream requests the items of `keys` take: one per reward and hardware
+/// item, one per authz page.
+fn expected_requests(model: &Model, keys: &[ItemKey]) -> BTreeMap<String, u64> {
+    keys.iter()
+        .map(|k| {
+            let addr = k.participant.as_str();
+            match k.kind {
+                shared::table::ItemKind::Reward => (format!("summary:{}:{addr}", k.epoch), 1),
+                shared::table::ItemKind::Hardware => (format!("hardware:{addr}"), 1),
+                shared::table::ItemKind::WarmKeys => (
+                    format!("authz:{addr}"),
+                    (model.grants(addr).len() as u64).div_ceil(100).max(1),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Every stored item equals what the chain's model says: no partial item.
+async fn assert_items_match_model(ctx: &LiveCtx, model: &Model, keys: &[ItemKey]) -> usize {
+    let items = ctx.table.load_items(keys).await.unwrap();
+    for (key, item) in &items {
+        let addr = key.participant.as_str();
+        match &item.data {
+            ItemData::Reward(r) => {
+                let want = model.performance_summary(key.epoch, addr);
+                assert_eq!(
+                    r.as_ref().map(|r| (r.rewarded_coins.clone(), r.claimed)),
+                    want.map(|s| (s.stats.rewarded_coins.to_string(), s.claimed)),
+                    "{key:?}"
+                );
+                assert_eq!(
+                    item.meta.is_final,
+                    r.as_ref().is_some_and(|r| r.claimed),
+                    "a claimed reward is final"
+                );
+            }
+            ItemData::WarmKeys(k) => {
+                let got: Vec<(String, String)> = k
+                    .iter()
+                    .map(|k| (k.grantee_address.clone(), k.granted_at.clone()))
+                    .collect();
+                let want: Vec<(String, String)> = model
+                    .warm_keys(addr)
+                    .into_iter()
+                    .map(|k| (k.grantee_address, k.granted_at))
+                    .collect();
+                assert_eq!(got, want, "{key:?}");
+            }
+            ItemData::Hardware(h) => {
+                let want = model.hardware_nodes(addr).unwrap_or_default();
+                assert_eq!(
+                    h.iter().map(|n| n.local_id.clone()).collect::<Vec<_>>(),
+                    want.iter().map(|n| n.local_id.clone()).collect::<Vec<_>>(),
+                    "{key:?}"
+                );
+            }
+        }
+    }
+    items.len()
+}
+
+#[tokio::test]
+async fn a_cold_warm_fetches_each_item_exactly_once_and_a_second_run_nothing() {
+    let sim = SimChain::start(SimConfig {
+        participants: 200,
+        current_epoch: CURRENT,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let model = sim.model();
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    let keys = all_keys(&model, CURRENT, false);
+    assert!(keys.len() > 1000);
+
+    let report = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    assert_eq!(
+        (
+            report.items_checked,
+            report.present,
+            report.fetched,
+            report.written
+        ),
+        (keys.len(), 0, keys.len(), keys.len())
+    );
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let stats = sim.stats();
+    let expected = expected_requests(&model, &keys);
+    for (key, count) in &expected {
+        assert_eq!(stats.key(key), *count, "{key}");
+    }
+    // Plus the one participant listing (nothing was cached yet).
+    assert_eq!(stats.total, expected.values().sum::<u64>() + 1);
+    assert_eq!(report.upstream_calls, stats.total);
+    assert_eq!(
+        assert_items_match_model(&ctx, &model, &keys).await,
+        keys.len(),
+        "empty results are stored too"
+    );
+
+    let second = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    assert_eq!(
+        (second.present, second.fetched, second.written),
+        (keys.len(), 0, 0)
+    );
+    assert_eq!(
+        sim.stats().total,
+        stats.total + 1,
+        "only the participant listing again"
+    );
+}
+
+#[tokio::test]
+async fn the_handler_rejects_bad_payloads_and_writes_nothing() {
+    let sim = SimChain::start(SimConfig {
+        participants: 20,
+        current_epoch: CURRENT,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    for payload in [
+        serde_json::json!("x"),
+        serde_json::json!({"epoch_id": 0}),
+        serde_json::json!({"epoch_id": 29, "participants": ["../../etc"]}),
+    ] {
+        let out = handle_warm_event(&ctx, &payload, None).await;
+        assert_eq!(out["status"], "rejected", "{payload}");
+    }
+    assert_eq!(t.item_count().await, 0);
+    assert_eq!(sim.stats().total, 0);
+    let out = handle_warm_event(
+        &ctx,
+        &serde_json::json!({"epoch_id": 29, "finished": true}),
+        Some(shared::time::now_ms() + 600_000),
+    )
+    .await;
+    assert_eq!(out["status"], "done");
+    assert!(out["report"]["written"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn two_runs_started_together_leave_the_table_as_one_run_would() {
+    let sim = SimChain::start(SimConfig {
+        participants: 60,
+        current_epoch: CURRENT,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let model = sim.model();
+    let (single, double) = (TestTable::new().await, TestTable::new().await);
+    let finished = job(CURRENT - 2, true);
+    ctx(&single, &[sim.url()], &[])
+        .warm_epoch(&finished, None)
+        .await;
+    sim.reset_stats();
+    let (a, b) = (
+        ctx(&double, &[sim.url()], &[]),
+        ctx(&double, &[sim.url()], &[]),
+    );
+    let (ra, rb) = tokio::join!(a.warm_epoch(&finished, None), b.warm_epoch(&finished, None));
+    let keys = all_keys(&model, CURRENT - 2, true);
+    // Final items are written once; a refreshable one (an unclaimed reward)
+    // may be written by both runs, the later fetch winning.
+    let writes = ra.written + rb.written;
+    assert!(
+        writes >= keys.len() && writes <= 2 * keys.len(),
+        "{writes} writes for {} items",
+        keys.len()
+    );
+    assert_eq!(ra.written + ra.lost_races, ra.fetched);
+    assert_eq!(rb.written + rb.lost_races, rb.fetched);
+    assert!(ra.lost_races + rb.lost_races > 0, "the runs overlapped");
+    let stats = sim.stats();
+    for (key, count) in expected_requests(&model, &keys) {
+        assert!(
+            stats.key(&key) <= 2 * count,
+            "{key} fetched {} times",
+            stats.key(&key)
+        );
+    }
+    // Items as sorted JSON, without the fetch time (which differs by run).
+    let normalize =
+        |items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
+            let mut v: Vec<String> = items
+                .into_iter()
+                .filter(|i| i["pk"].as_s().unwrap().starts_with("P#"))
+                .map(|mut i| {
+                    i.remove("fetched_at");
+                    serde_dynamo::from_item::<_, serde_json::Value>(i)
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            v.sort();
+            v
+        };
+    let (one, two) = (
+        normalize(single.scan_all().await),
+        normalize(double.scan_all().await),
+    );
+    assert_eq!(one.len(), keys.len());
+    let differing: Vec<_> = one
+        .iter()
+        .zip(&two)
+        .filter(|(a, b)| a != b)
+        .take(3)
+        .collect();
+    assert!(one == two, "the tables differ, e.g. {differing:?}");
+}
+
+#[tokio::test]
+async fn a_chain_failing_30_percent_leaves_no_partial_item_and_a_later_run_fills_the_gaps() {
+    let sim = SimChain::start(SimConfig {
+        participants: 80,
+        current_epoch: CURRENT,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let model = sim.model();
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    // Cache the participant list first so only item fetches fail.
+    ctx.current_epoch(false).await.unwrap();
+    for kind in [
+        EndpointKind::Summary,
+        EndpointKind::Authz,
+        EndpointKind::Hardware,
+    ] {
+        sim.set_fault(kind, Some(Fault::new(0.3, FaultMode::Status503)));
+    }
+    let keys = all_keys(&model, CURRENT, false);
+    let first = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    let failed: usize = first.failures.values().sum();
+    assert!(failed > 0 && first.written > 0, "{first:?}");
+    assert_eq!(first.written + failed, keys.len());
+    assert_eq!(
+        assert_items_match_model(&ctx, &model, &keys).await,
+        first.written,
+        "only complete items are stored"
+    );
+
+    for kind in [
+        EndpointKind::Summary,
+        EndpointKind::Authz,
+        EndpointKind::Hardware,
+    ] {
+        sim.set_fault(kind, None);
+    }
+    sim.reset_stats();
+    let second = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    assert_eq!(
+        (second.present, second.fetched, second.written),
+        (first.written, failed, failed)
+    );
+    assert!(second.failures.is_empty());
+    assert_eq!(
+        assert_items_match_model(&ctx, &model, &keys).await,
+        keys.len()
+    );
+    // Only the gaps were fetched again.
+    let stats = sim.stats();
+    assert_eq!(
+        stats.kind("summary"),
+        first.failures.get("reward").copied().unwrap_or(0) as u64
+    );
+    assert_eq!(
+        stats.kind("hardware"),
+        first.failures.get("hardware").copied().unwrap_or(0) as u64
+    );
+}
+
+#[tokio::test]
+async fn a_short_deadline_stops_cleanly_and_the_next_run_completes() {
+    let sim = SimChain::start(SimConfig {
+        participants: 60,
+        current_epoch: CURRENT,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let model = sim.model();
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[("WARMER_CONCURRENCY", "4")]);
+    ctx.current_epoch(false).await.unwrap();
+    sim.set_latency(Duration::from_millis(20));
+    let keys = all_keys(&model, CURRENT, false);
+    let stop_at = shared::time::now_ms() + 150;
+    let first: WarmReport = ctx.warm_epoch(&job(CURRENT, false), Some(stop_at)).await;
+    assert!(
+        first.left_for_next_run > 0 && first.written > 0,
+        "{first:?}"
+    );
+    assert!(first.failures.is_empty());
+    assert_eq!(first.written + first.left_for_next_run, keys.len());
+    assert_eq!(
+        assert_items_match_model(&ctx, &model, &keys).await,
+        first.written
+    );
+
+    sim.set_latency(Duration::ZERO);
+    let second = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    assert_eq!(
+        (second.present, second.written, second.left_for_next_run),
+        (first.written, first.left_for_next_run, 0)
+    );
+    assert_eq!(
+        assert_items_match_model(&ctx, &model, &keys).await,
+        keys.len()
+    );
+}
+
+#[tokio::test]
+async fn a_finished_epoch_gets_its_total_once_every_reward_is_known() {
+    let sim = SimChain::start(SimConfig {
+        participants: 50,
+        current_epoch: CURRENT,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let model = sim.model();
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    let epoch = CURRENT - 3;
+    let served = ctx.epoch_by_id(epoch, None).await.unwrap();
+    assert_eq!(served.total_assigned_rewards_gnk, None);
+
+    sim.set_fault(
+        EndpointKind::Summary,
+        Some(Fault::new(0.5, FaultMode::Status500)),
+    );
+    let partial = ctx.warm_epoch(&job(epoch, true), None).await;
+    assert!(partial.failures.get("reward").copied().unwrap_or(0) > 0);
+    assert_eq!(
+        partial.total_assigned_rewards_gnk, None,
+        "not while a reward is unknown"
+    );
+    assert_eq!(t.table.load_total(epoch).await.unwrap(), None);
+
+    sim.set_fault(EndpointKind::Summary, None);
+    let done = ctx.warm_epoch(&job(epoch, true), None).await;
+    let want = (model.epoch_total_rewarded_coins(epoch).unwrap() / 1_000_000_000) as u64;
+    assert_eq!(done.total_assigned_rewards_gnk, Some(want));
+    assert_eq!(
+        ctx.epoch_by_id(epoch, None)
+            .await
+            .unwrap()
+            .total_assigned_rewards_gnk,
+        Some(want)
+    );
+}
