@@ -4,6 +4,7 @@ mod chain;
 mod dynamo_local;
 mod epoch_stats;
 mod fixtures;
+mod participant;
 mod replay;
 mod support;
 mod table;
