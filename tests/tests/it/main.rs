@@ -3,6 +3,7 @@
 mod chain;
 mod dynamo_local;
 mod epoch_stats;
+mod events;
 mod fixtures;
 mod participant;
 mod replay;
