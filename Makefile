@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help setup test local bench lint fmt
+.PHONY: help setup test local bench lint lint-template fmt
 
 help:
 	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the three functions)"
@@ -19,8 +19,13 @@ $(NPM_STAMP): package.json package-lock.json
 setup: $(NPM_STAMP)
 	@command -v java >/dev/null || { echo "Java 17 is required for DynamoDB Local"; exit 1; }
 
-test: setup
+test: setup lint-template
 	cargo test --workspace --locked
+
+# The SAM template, linted offline (cfn-lint from PyPI).
+lint-template:
+	@command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint
+	cfn-lint template.yaml
 
 lint:
 	cargo fmt --all -- --check
