@@ -116,3 +116,13 @@ pub fn counter_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Er
 pub fn u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     Ok(opt_u64(d)?.unwrap_or(0))
 }
+
+/// A required key whose value may be null (serde makes a plain `Option`
+/// field optional, which would read a wrong-shaped body as "none").
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)
+}

@@ -52,7 +52,9 @@ pub struct EpochParticipantsResponse {
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ActiveParticipants {
-    #[serde(default, deserialize_with = "num::null_default")]
+    // Required (null allowed): a body without it is the wrong shape, not
+    // an empty epoch.
+    #[serde(deserialize_with = "num::null_default")]
     pub participants: Vec<EpochParticipant>,
     #[serde(deserialize_with = "num::u64")]
     pub epoch_group_id: u64,
@@ -144,7 +146,7 @@ pub struct RpcBlockHeader {
 /// `/chain-api/productscience/inference/inference/participant`
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ParticipantListResponse {
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(deserialize_with = "num::null_default")]
     pub participant: Vec<ListedParticipant>,
     #[serde(default)]
     pub pagination: Option<Pagination>,
@@ -257,13 +259,13 @@ pub struct Pagination {
 /// `hardware_nodes/{addr}`
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct HardwareNodesResponse {
-    #[serde(default)]
+    #[serde(deserialize_with = "num::nullable")]
     pub nodes: Option<HardwareNodes>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct HardwareNodes {
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(deserialize_with = "num::null_default")]
     pub hardware_nodes: Vec<HardwareNode>,
 }
 
@@ -290,4 +292,78 @@ pub struct Hardware {
     pub kind: String,
     #[serde(default, deserialize_with = "num::u64_or_zero")]
     pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body of the wrong shape is an error, never an empty answer that
+    /// would be cached as a fact.
+    #[test]
+    fn wrong_shapes_are_errors_not_empty_answers() {
+        let wrong = r#"{"unexpected":true}"#;
+        assert!(serde_json::from_str::<ParticipantListResponse>(wrong).is_err());
+        assert!(serde_json::from_str::<HardwareNodesResponse>(wrong).is_err());
+        assert!(
+            serde_json::from_str::<HardwareNodesResponse>(r#"{"nodes":{"participant":"x"}}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<GrantsPage>(wrong).is_err());
+        assert!(serde_json::from_str::<PerformanceSummaryResponse>(wrong).is_err());
+        assert!(serde_json::from_str::<EpochParticipantsResponse>(
+            r#"{"active_participants":{"epoch_group_id":1,"effective_block_height":2}}"#
+        )
+        .is_err());
+        // Null lists are empty lists (the chain writes them so).
+        assert_eq!(
+            serde_json::from_str::<GrantsPage>(r#"{"grants":null}"#)
+                .unwrap()
+                .grants,
+            vec![]
+        );
+        assert_eq!(
+            serde_json::from_str::<HardwareNodesResponse>(r#"{"nodes":null}"#)
+                .unwrap()
+                .nodes,
+            None
+        );
+        assert!(
+            serde_json::from_str::<ParticipantListResponse>(r#"{"participant":[]}"#)
+                .unwrap()
+                .participant
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn numbers_as_strings_or_numbers() {
+        let s: PerformanceSummaryResponse = serde_json::from_str(
+            r#"{"epochPerformanceSummary":{"epoch_index":"56","participant_id":"p","rewarded_coins":38627452617213,"claimed":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.summary.epoch_index,
+                s.summary.rewarded_coins.as_str(),
+                s.summary.claimed
+            ),
+            (56, "38627452617213", false)
+        );
+        let l: LatestEpoch =
+            serde_json::from_str(r#"{"block_height":"887711","latest_epoch":{"index":56}}"#)
+                .unwrap();
+        assert_eq!(
+            (
+                l.block_height,
+                l.latest_epoch.index,
+                l.epoch_stages.next_poc_start
+            ),
+            (887711, 56, None)
+        );
+        assert!(serde_json::from_str::<LatestEpoch>(
+            r#"{"block_height":"-1","latest_epoch":{"index":56}}"#
+        )
+        .is_err());
+    }
 }

@@ -11,12 +11,15 @@ use crate::dynamo_local::TestTable;
 use crate::support::{ctx, header, json_body, InvokeRecorder};
 
 fn event(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn api_event(name: &str) -> lambda_http::Request {
-    lambda_http::request::from_str(&event(name)).unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
+    lambda_http::request::from_str(&event(name))
+        .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
 }
 
 #[tokio::test]
@@ -30,23 +33,40 @@ async fn each_sample_event_gets_the_right_answer() {
 
     let resp = handle_epoch_stats(&ctx, &invoker, &api_event("current.json")).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(header(&resp, "content-encoding"), Some("gzip"), "the event accepts gzip");
+    assert_eq!(
+        header(&resp, "content-encoding"),
+        Some("gzip"),
+        "the event accepts gzip"
+    );
     assert_eq!(header(&resp, "access-control-allow-origin"), Some("*"));
     let body = json_body(&resp);
-    assert_eq!((body["epoch_id"].as_u64(), body["is_current"].as_bool()), (Some(60), Some(true)));
+    assert_eq!(
+        (body["epoch_id"].as_u64(), body["is_current"].as_bool()),
+        (Some(60), Some(true))
+    );
 
     let body = json_body(&handle_epoch_stats(&ctx, &invoker, &api_event("epoch.json")).await);
-    assert_eq!((body["epoch_id"].as_u64(), body["is_current"].as_bool()), (Some(59), Some(false)));
+    assert_eq!(
+        (body["epoch_id"].as_u64(), body["is_current"].as_bool()),
+        (Some(59), Some(false))
+    );
     assert!(!body["participants"].as_array().unwrap().is_empty());
 
     let resp = handle_participant(&ctx, &api_event("participant.json")).await;
     assert_eq!(resp.status(), 200);
     let body = json_body(&resp);
-    assert_eq!(body["participant"]["index"], "gonka14ygpc7tgawyca7hrn2w0yxld5sttusdgua8d4l");
+    assert_eq!(
+        body["participant"]["index"],
+        "gonka14ygpc7tgawyca7hrn2w0yxld5sttusdgua8d4l"
+    );
     assert_eq!(body["seed"]["epoch_index"], 60);
 
     let payload: serde_json::Value = serde_json::from_str(&event("warmer.json")).unwrap();
-    assert_eq!(payload, serde_json::json!({"epoch_id": 59, "finished": true}), "the payload epoch-stats sends");
+    assert_eq!(
+        payload,
+        serde_json::json!({"epoch_id": 59, "finished": true}),
+        "the payload epoch-stats sends"
+    );
     let out = handle_warm_event(&ctx, &payload, None).await;
     assert_eq!(out["status"], "done");
     assert!(out["report"]["written"].as_u64().unwrap() > 0);

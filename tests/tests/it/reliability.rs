@@ -1,0 +1,300 @@
+//! Faults, races and limits: the table down or missing, throttling,
+//! broken upstream answers, many concurrent triggers and warmers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures::future::join_all;
+use shared::chain::{HttpChain, HttpChainOptions};
+use shared::service::warm::{handle_warm_event, WarmJob};
+use shared::service::Ctx;
+use shared::table::{CacheTable, DynamoTable, StatsSlot};
+use shared::web::{handle_epoch_stats, handle_participant};
+use sim_chain::{EndpointKind, Fault, FaultMode, SimChain, SimConfig};
+
+use crate::dynamo_local::{client_for, endpoint, TestTable};
+use crate::support::{config, ctx, get, header, json_body, InvokeRecorder};
+
+fn ctx_with_table(table: DynamoTable, chain_url: String) -> Ctx<HttpChain, DynamoTable> {
+    let config = config(table.table_name(), &[chain_url], &[]);
+    let chain = HttpChain::new(HttpChainOptions {
+        ..config.chain_options()
+    })
+    .unwrap();
+    Ctx::new(chain, table, config)
+}
+
+#[tokio::test]
+async fn a_missing_table_or_a_down_endpoint_answers_503_with_detail() {
+    let sim = SimChain::start(SimConfig {
+        participants: 10,
+        current_epoch: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let invoke = InvokeRecorder::start().await;
+    let tables = [
+        DynamoTable::new(client_for(&endpoint()), "no-such-table"),
+        DynamoTable::new(client_for(&crate::support::dead_url()), "cache"),
+    ];
+    for table in tables {
+        let ctx = ctx_with_table(table, sim.url());
+        for path in ["/v1/inference/current", "/v1/inference/epochs/29"] {
+            let resp = handle_epoch_stats(&ctx, &invoke.invoker(), &get(path, &[])).await;
+            assert_eq!(resp.status(), 503, "{path}");
+            assert_eq!(
+                json_body(&resp)["detail"],
+                "Cache temporarily unavailable, please retry"
+            );
+        }
+        let member = sim.model().participants_in_epoch(30)[0].clone();
+        let resp = handle_participant(
+            &ctx,
+            &get(&format!("/v1/participants/{member}?epoch_id=30"), &[]),
+        )
+        .await;
+        assert_eq!(resp.status(), 503);
+        let out = handle_warm_event(&ctx, &serde_json::json!({"epoch_id": 30}), None).await;
+        assert_eq!(out["status"], "done");
+        assert_eq!(out["report"]["written"], 0);
+        assert!(
+            !out["report"]["failures"].as_object().unwrap().is_empty(),
+            "the failure is reported"
+        );
+    }
+    assert!(invoke.calls().is_empty());
+}
+
+/// A proxy in front of DynamoDB Local that throttles the first requests.
+async fn throttling_proxy(throttled: u64) -> (String, Arc<AtomicU64>) {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+    let seen = Arc::new(AtomicU64::new(0));
+    let target = endpoint();
+    let counter = seen.clone();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let (counter, target, client) = (counter.clone(), target.clone(), client.clone());
+        async move {
+            if counter.fetch_add(1, Ordering::SeqCst) < throttled {
+                let err = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
+                return (StatusCode::BAD_REQUEST, [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", "ThrottlingException")], err.as_bytes().to_vec());
+            }
+            let mut req = client.post(&target).body(body);
+            for (k, v) in headers.iter() {
+                if k != "host" && k != "content-length" {
+                    req = req.header(k, v);
+                }
+            }
+            let resp = req.send().await.unwrap();
+            let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+            (status, [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", "")], resp.bytes().await.unwrap().to_vec())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk() {
+    let t = TestTable::new().await;
+    let (proxy, seen) = throttling_proxy(2).await;
+    let throttled = DynamoTable::new(client_for(&proxy), t.name.clone());
+    assert_eq!(
+        throttled.load_total(5).await.unwrap(),
+        None,
+        "answered after two throttled attempts"
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    let (proxy, _) = throttling_proxy(100).await;
+    let always = DynamoTable::new(client_for(&proxy), t.name.clone());
+    let err = always.load_total(5).await.unwrap_err();
+    assert!(err.to_string().contains("Throttling"), "{err}");
+}
+
+#[tokio::test]
+async fn broken_upstream_answers_are_never_cached() {
+    let sim = SimChain::start(SimConfig {
+        participants: 20,
+        current_epoch: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let invoke = InvokeRecorder::start().await;
+    for (mode, status) in [
+        (FaultMode::Status500, 502),
+        (FaultMode::Truncated, 502),
+        (FaultMode::WrongShape, 502),
+        (FaultMode::Hang(std::time::Duration::from_secs(3)), 504),
+    ] {
+        let t = TestTable::new().await;
+        let ctx = ctx(&t, &[sim.url()], &[("CHAIN_TIMEOUT_MS", "300")]);
+        sim.set_fault(EndpointKind::ParticipantList, Some(Fault::new(1.0, mode)));
+        for path in ["/v1/inference/current", "/v1/inference/epochs/28"] {
+            let resp = handle_epoch_stats(&ctx, &invoke.invoker(), &get(path, &[])).await;
+            assert_eq!(resp.status(), status, "{path} {mode:?}");
+            assert!(json_body(&resp)["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("Failed to fetch"));
+        }
+        assert!(t
+            .table
+            .load_stats(StatsSlot::Current)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(t
+            .table
+            .load_stats(StatsSlot::Final(28))
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(t.item_count().await, 0, "{mode:?}: nothing cached");
+        sim.set_fault(EndpointKind::ParticipantList, None);
+
+        // Item answers that are broken are not stored either.
+        let ok =
+            handle_epoch_stats(&ctx, &invoke.invoker(), &get("/v1/inference/current", &[])).await;
+        assert_eq!(ok.status(), 200);
+        sim.set_fault(EndpointKind::Summary, Some(Fault::new(1.0, mode)));
+        let member = sim.model().participants_in_epoch(30)[1].clone();
+        let resp = handle_participant(
+            &ctx,
+            &get(&format!("/v1/participants/{member}?epoch_id=30"), &[]),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(header(&resp, "cache-control"), Some("no-store"));
+        assert_eq!(json_body(&resp)["missing"], serde_json::json!(["rewards"]));
+        let rewards = t
+            .scan_all()
+            .await
+            .into_iter()
+            .filter(|i| i["sk"].as_s().unwrap().ends_with("#REWARD"))
+            .count();
+        assert_eq!(rewards, 0, "{mode:?}: no reward item from a broken answer");
+        sim.set_fault(EndpointKind::Summary, None);
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_requests_for_an_uncached_epoch_trigger_one_warm() {
+    let sim = SimChain::start(SimConfig {
+        participants: 30,
+        current_epoch: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    let invoker = invoke.invoker();
+    let requests: Vec<_> = (0..50)
+        .map(|_| get("/v1/inference/epochs/27", &[]))
+        .collect();
+    let responses = join_all(
+        requests
+            .iter()
+            .map(|r| handle_epoch_stats(&ctx, &invoker, r)),
+    )
+    .await;
+    assert!(responses.iter().all(|r| r.status() == 200));
+    assert_eq!(invoke.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn five_warmers_at_once_leave_the_table_as_one_would() {
+    let sim = SimChain::start(SimConfig {
+        participants: 40,
+        current_epoch: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (single, many) = (TestTable::new().await, TestTable::new().await);
+    let job = WarmJob {
+        epoch_id: 29,
+        finished: true,
+        participants: None,
+    };
+    ctx(&single, &[sim.url()], &[]).warm_epoch(&job, None).await;
+    let ctxs: Vec<_> = (0..5).map(|_| ctx(&many, &[sim.url()], &[])).collect();
+    let reports = join_all(ctxs.iter().map(|c| c.warm_epoch(&job, None))).await;
+    assert!(reports.iter().all(|r| r.failures.is_empty()));
+    let normalize =
+        |items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
+            let mut v: Vec<String> = items
+                .into_iter()
+                .map(|mut i| {
+                    i.remove("fetched_at");
+                    serde_dynamo::from_item::<_, serde_json::Value>(i)
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            v.sort();
+            v
+        };
+    let (one, five) = (
+        normalize(single.scan_all().await),
+        normalize(many.scan_all().await),
+    );
+    assert!(!one.is_empty());
+    assert!(
+        one == five,
+        "{} items after one run, {} after five",
+        one.len(),
+        five.len()
+    );
+}
+
+#[tokio::test]
+async fn warmer_payloads_are_bounded_deduplicated_or_rejected() {
+    let sim = SimChain::start(SimConfig {
+        participants: 10,
+        current_epoch: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    let member = sim.model().participants_in_epoch(29)[0].clone();
+    let huge: Vec<String> = (0..100_000).map(|_| member.clone()).collect();
+    let out = handle_warm_event(
+        &ctx,
+        &serde_json::json!({"epoch_id": 29, "participants": huge}),
+        None,
+    )
+    .await;
+    assert_eq!(out["status"], "rejected");
+    assert!(out["reason"].as_str().unwrap().contains("100000 ids"));
+    let invalid = handle_warm_event(
+        &ctx,
+        &serde_json::json!({"epoch_id": 29, "participants": [member, "gonka1xyz"]}),
+        None,
+    )
+    .await;
+    assert_eq!(invalid["status"], "rejected");
+    assert_eq!(t.item_count().await, 0);
+    assert_eq!(sim.stats().total, 0);
+
+    let dupes: Vec<String> = (0..500).map(|_| member.clone()).collect();
+    let out = handle_warm_event(
+        &ctx,
+        &serde_json::json!({"epoch_id": 29, "finished": true, "participants": dupes}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        out["report"]["participants"], 1,
+        "500 copies of one id are one participant"
+    );
+    assert_eq!(out["report"]["items_checked"], 8);
+}
