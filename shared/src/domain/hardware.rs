@@ -62,7 +62,8 @@ mod tests {
 
     #[test]
     fn ml_nodes_map_cases() {
-        let cases: Vec<(Vec<MlNodeGroup>, Vec<(&str, i64)>)> = vec![
+        type Case<'a> = (Vec<MlNodeGroup>, Vec<(&'a str, i64)>);
+        let cases: Vec<Case> = vec![
             (
                 vec![MlNodeGroup {
                     ml_nodes: vec![node(Some("node1"), Some(1000))],
@@ -120,7 +121,8 @@ mod tests {
         };
         let map: BTreeMap<String, i64> = [("a".to_string(), 1500), ("z".to_string(), 0)].into();
         let nodes = [hw("a"), hw("z"), hw("unknown")];
-        let cases: Vec<(Option<&BTreeMap<String, i64>>, Vec<Option<i64>>)> = vec![
+        type Case<'a> = (Option<&'a BTreeMap<String, i64>>, Vec<Option<i64>>);
+        let cases: Vec<Case> = vec![
             (Some(&map), vec![Some(1500), Some(0), None]),
             (None, vec![None, None, None]),
         ];

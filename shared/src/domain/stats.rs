@@ -116,6 +116,12 @@ pub fn join_epoch_stats(
         .collect()
 }
 
+/// The order rows are served in, fresh or cached alike (so both give the
+/// same body and ETag): the dashboard's order, weight descending, then id.
+pub fn sort_for_display(rows: &mut [ParticipantStats]) {
+    rows.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.index.cmp(&b.index)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,10 +269,4 @@ mod tests {
         assert_eq!(row.current_epoch_stats, CurrentEpochStats::default());
         assert_eq!(row.missed_rate, 0.0);
     }
-}
-
-/// The order rows are served in, fresh or cached alike (so both give the
-/// same body and ETag): the dashboard's order, weight descending, then id.
-pub fn sort_for_display(rows: &mut [ParticipantStats]) {
-    rows.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.index.cmp(&b.index)));
 }

@@ -32,7 +32,7 @@ enum Row {
     /// A cached snapshot's header: the row is one more read.
     Header(SnapshotHeader, bool),
     /// Built through the epoch service, row in hand.
-    Known(Option<ParticipantStats>, bool),
+    Known(Option<Box<ParticipantStats>>, bool),
 }
 
 impl<C: Chain, T: CacheTable> Ctx<C, T> {
@@ -58,7 +58,7 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
                 self.table.load_participant_row(&header, id).await?,
                 is_current,
             ),
-            Row::Known(p, is_current) => (p, is_current),
+            Row::Known(p, is_current) => (p.map(|p| *p), is_current),
         };
         let participant = participant.ok_or_else(|| {
             ApiError::NotFound(format!("Participant {id} not found in epoch {epoch}"))

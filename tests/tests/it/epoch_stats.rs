@@ -488,7 +488,7 @@ async fn the_recorded_epoch_56_comes_out_as_the_contract_says() {
     let chain = Replay::start().await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, &[chain.url.clone()], &[]);
+    let ctx = ctx(&t, std::slice::from_ref(&chain.url), &[]);
     let resp = handle_epoch_stats(
         &ctx,
         &invoke.invoker(),

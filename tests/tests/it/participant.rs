@@ -157,7 +157,7 @@ async fn before_any_warm_run_it_reads_through_and_then_serves_from_the_table() {
 async fn the_recorded_participant_comes_out_as_the_contract_says() {
     let chain = Replay::start().await;
     let t = TestTable::new().await;
-    let ctx = ctx(&t, &[chain.url.clone()], &[]);
+    let ctx = ctx(&t, std::slice::from_ref(&chain.url), &[]);
     let body = json_body(&modal(&ctx, replay::FIXTURE_PARTICIPANT, replay::EPOCH).await);
     // Current epoch 56: rewards of 55..51 from the recorded summaries.
     assert_eq!(
