@@ -161,7 +161,8 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             .participants
             .iter()
             .find(|p| p.index == id.as_str())
-            .cloned();
+            .cloned()
+            .map(Box::new);
         Ok(Row::Known(row, view.is_current))
     }
 }
