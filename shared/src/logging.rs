@@ -23,11 +23,19 @@ pub fn init_tracing() {
         let level = parse_level(std::env::var("RUST_LOG").ok().as_deref())
             .or_else(|| parse_level(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref()))
             .unwrap_or(LevelFilter::INFO);
-        let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-        let builder = tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr);
+        let json =
+            std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+        let builder = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr);
         // Lambda adds its own timestamps to CloudWatch lines.
         let result = if json {
-            builder.json().with_current_span(false).with_span_list(false).without_time().try_init()
+            builder
+                .json()
+                .with_current_span(false)
+                .with_span_list(false)
+                .without_time()
+                .try_init()
         } else {
             builder.with_target(false).try_init()
         };

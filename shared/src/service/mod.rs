@@ -12,7 +12,8 @@ pub mod warm;
 pub use errors::ApiError;
 pub use invoke::{LambdaInvoker, RecordingInvoker, WarmRequest, WarmerInvoker};
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::chain::Chain;
 use crate::config::Config;
@@ -23,6 +24,10 @@ pub struct Ctx<C, T> {
     pub chain: C,
     pub table: T,
     pub config: Arc<Config>,
+    /// Until when this process knows each epoch's warm guard is held, so a
+    /// busy instance does not write to the table on every request to learn
+    /// it again (the table stays the authority across instances).
+    guard_held_until: Mutex<HashMap<u64, i64>>,
 }
 
 impl<C: Chain, T: CacheTable> Ctx<C, T> {
@@ -31,6 +36,7 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             chain,
             table,
             config: Arc::new(config),
+            guard_held_until: Mutex::default(),
         }
     }
 }

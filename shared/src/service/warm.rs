@@ -337,31 +337,52 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         epoch_id: u64,
         finished: bool,
     ) -> WarmTrigger {
+        let now = now_ms();
+        if self.known_guard(epoch_id, now) {
+            return WarmTrigger::GuardHeld;
+        }
         let window = self.config.warm_guard_window.as_millis() as i64;
-        match self
-            .table
-            .claim_warm_guard(epoch_id, now_ms(), window)
-            .await
-        {
-            Ok(false) => WarmTrigger::GuardHeld,
+        let claim = match self.table.claim_warm_guard(epoch_id, now, window).await {
+            Ok(claim) => claim,
             Err(e) => {
                 tracing::warn!(epoch = epoch_id, error = %e, "cannot claim the warm guard; warmer not triggered");
+                return WarmTrigger::Failed;
+            }
+        };
+        self.remember_guard(epoch_id, claim.held_until_ms, now);
+        if !claim.won {
+            return WarmTrigger::GuardHeld;
+        }
+        match invoker
+            .invoke_warmer(&WarmRequest { epoch_id, finished })
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(epoch = epoch_id, finished, "warmer invoked");
+                WarmTrigger::Invoked
+            }
+            Err(e) => {
+                tracing::error!(epoch = epoch_id, error = %e, "warmer invoke failed");
                 WarmTrigger::Failed
             }
-            Ok(true) => match invoker
-                .invoke_warmer(&WarmRequest { epoch_id, finished })
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(epoch = epoch_id, finished, "warmer invoked");
-                    WarmTrigger::Invoked
-                }
-                Err(e) => {
-                    tracing::error!(epoch = epoch_id, error = %e, "warmer invoke failed");
-                    WarmTrigger::Failed
-                }
-            },
         }
+    }
+
+    fn known_guard(&self, epoch: u64, now: i64) -> bool {
+        let memo = self
+            .guard_held_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        memo.get(&epoch).is_some_and(|until| *until > now)
+    }
+
+    fn remember_guard(&self, epoch: u64, until: i64, now: i64) {
+        let mut memo = self
+            .guard_held_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        memo.retain(|_, u| *u > now);
+        memo.insert(epoch, until);
     }
 }
 
@@ -401,6 +422,51 @@ mod tests {
 
     const A: &str = "gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364";
     const B: &str = "gonka1tt6mlr3r50uey8kxkktlxv8ht9zyrd4dtnvemu";
+
+    #[tokio::test]
+    async fn a_held_guard_is_remembered_without_asking_the_table_again() {
+        use crate::config::Config;
+        use crate::service::RecordingInvoker;
+        use crate::table::MemoryTable;
+        let config = Config::from_lookup(|k| match k {
+            "TABLE_NAME" => Some("t".into()),
+            "CHAIN_API_URLS" => Some("http://127.0.0.1:9".into()),
+            _ => None,
+        })
+        .unwrap();
+        let chain = crate::chain::HttpChain::new(config.chain_options()).unwrap();
+        let ctx = Ctx::new(chain, MemoryTable::new(), config);
+        let invoker = RecordingInvoker::default();
+        assert_eq!(
+            ctx.trigger_warm(&invoker, 7, false).await,
+            WarmTrigger::Invoked
+        );
+        let trips = ctx.table.round_trips();
+        for _ in 0..5 {
+            assert_eq!(
+                ctx.trigger_warm(&invoker, 7, false).await,
+                WarmTrigger::GuardHeld
+            );
+        }
+        assert_eq!(
+            ctx.table.round_trips(),
+            trips,
+            "the held guard is known locally"
+        );
+        assert_eq!(
+            ctx.trigger_warm(&invoker, 8, true).await,
+            WarmTrigger::Invoked,
+            "guards are per epoch"
+        );
+        let sent: Vec<(u64, bool)> = invoker
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.epoch_id, r.finished))
+            .collect();
+        assert_eq!(sent, vec![(7, false), (8, true)]);
+    }
 
     #[test]
     fn payload_validation() {

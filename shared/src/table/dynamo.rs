@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, DeleteRequest,
     KeySchemaElement, KeyType, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
-    ScalarAttributeType, WriteRequest,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -761,22 +762,59 @@ impl CacheTable for DynamoTable {
             .find(|r| r.index == participant.as_str()))
     }
 
-    async fn claim_warm_guard(&self, epoch: u64, now_ms: i64, window_ms: i64) -> TableResult<bool> {
+    async fn claim_warm_guard(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> TableResult<GuardClaim> {
+        let until = now_ms + window_ms;
         let mut item = key(epoch_pk(epoch), "WARM_GUARD".into());
-        item.insert("claimed_until".into(), n(now_ms + window_ms));
-        item.insert(
-            TTL_ATTRIBUTE.into(),
-            n((now_ms + window_ms) / 1000 + DAY_SECS),
-        );
-        let outcome = self
-            .put_conditional(
-                item,
-                "attribute_not_exists(pk) OR claimed_until <= :now",
-                vec![(":now", n(now_ms))],
-                vec![],
-            )
-            .await?;
-        Ok(outcome == PutOutcome::Written)
+        item.insert("claimed_until".into(), n(until));
+        item.insert(TTL_ATTRIBUTE.into(), n(until / 1000 + DAY_SECS));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR claimed_until <= :now")
+            .expression_attribute_values(":now", n(now_ms))
+            // On a lost claim, say until when the other claim holds.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(resp) => {
+                self.counters.record(
+                    resp.consumed_capacity()
+                        .into_iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                );
+                Ok(GuardClaim {
+                    won: true,
+                    held_until_ms: until,
+                })
+            }
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    self.counters.record(&[]);
+                    let held = failed
+                        .item()
+                        .and_then(|i| i.get("claimed_until"))
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(until);
+                    Ok(GuardClaim {
+                        won: false,
+                        held_until_ms: held,
+                    })
+                }
+                _ => Err(unavailable("PutItem (warm guard)", e)),
+            },
+        }
     }
 
     async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {

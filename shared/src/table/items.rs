@@ -138,6 +138,15 @@ pub fn needs_fetch(
     }
 }
 
+/// The outcome of claiming an epoch's warm guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardClaim {
+    /// This call took the guard (and should trigger the warmer).
+    pub won: bool,
+    /// Until when the guard is held (by this call or another).
+    pub held_until_ms: i64,
+}
+
 /// Which stored copy of an epoch's stats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatsSlot {

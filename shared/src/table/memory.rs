@@ -142,13 +142,24 @@ impl CacheTable for MemoryTable {
             .and_then(|s| s.participant(participant.as_str()).cloned()))
     }
 
-    async fn claim_warm_guard(&self, epoch: u64, now_ms: i64, window_ms: i64) -> TableResult<bool> {
+    async fn claim_warm_guard(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> TableResult<GuardClaim> {
         let mut state = self.enter()?;
         match state.guards.get(&epoch) {
-            Some(until) if *until > now_ms => Ok(false),
+            Some(until) if *until > now_ms => Ok(GuardClaim {
+                won: false,
+                held_until_ms: *until,
+            }),
             _ => {
                 state.guards.insert(epoch, now_ms + window_ms);
-                Ok(true)
+                Ok(GuardClaim {
+                    won: true,
+                    held_until_ms: now_ms + window_ms,
+                })
             }
         }
     }

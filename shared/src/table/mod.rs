@@ -90,14 +90,14 @@ pub trait CacheTable: Send + Sync {
         participant: &ParticipantId,
     ) -> impl Future<Output = TableResult<Option<ParticipantStats>>> + Send;
 
-    /// Claims the epoch's warm guard until `now_ms + window_ms`; false when
-    /// another claim is still running.
+    /// Claims the epoch's warm guard until `now_ms + window_ms`, unless
+    /// another claim is still running; says until when the guard is held.
     fn claim_warm_guard(
         &self,
         epoch: u64,
         now_ms: i64,
         window_ms: i64,
-    ) -> impl Future<Output = TableResult<bool>> + Send;
+    ) -> impl Future<Output = TableResult<GuardClaim>> + Send;
 
     fn load_total(
         &self,

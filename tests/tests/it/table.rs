@@ -482,36 +482,37 @@ async fn ten_thousand_participants_round_trip_and_a_modal_reads_twice() {
 #[tokio::test]
 async fn warm_guard_admits_one_claim_per_window() {
     let t = TestTable::new().await;
-    assert!(t
-        .table
-        .claim_warm_guard(60, 1_000_000, 60_000)
-        .await
-        .unwrap());
-    assert!(!t
-        .table
-        .claim_warm_guard(60, 1_030_000, 60_000)
-        .await
-        .unwrap());
+    let claim = |epoch, now| t.table.claim_warm_guard(epoch, now, 60_000);
+    assert_eq!(
+        claim(60, 1_000_000).await.unwrap(),
+        GuardClaim {
+            won: true,
+            held_until_ms: 1_060_000
+        }
+    );
+    assert_eq!(
+        claim(60, 1_030_000).await.unwrap(),
+        GuardClaim {
+            won: false,
+            held_until_ms: 1_060_000
+        },
+        "a lost claim says until when the guard is held"
+    );
     assert!(
-        t.table
-            .claim_warm_guard(61, 1_030_000, 60_000)
-            .await
-            .unwrap(),
+        claim(61, 1_030_000).await.unwrap().won,
         "guards are per epoch"
     );
     assert!(
-        t.table
-            .claim_warm_guard(60, 1_060_000, 60_000)
-            .await
-            .unwrap(),
+        claim(60, 1_060_000).await.unwrap().won,
         "the window has passed"
     );
     // Concurrent claims: exactly one wins.
-    let claims =
-        futures::future::join_all((0..20).map(|_| t.table.claim_warm_guard(62, 5_000_000, 60_000)))
-            .await;
+    let claims = futures::future::join_all((0..20).map(|_| claim(62, 5_000_000))).await;
     assert_eq!(
-        claims.into_iter().filter(|c| *c.as_ref().unwrap()).count(),
+        claims
+            .into_iter()
+            .filter(|c| c.as_ref().unwrap().won)
+            .count(),
         1
     );
 }
