@@ -90,6 +90,8 @@ pub struct WarmReport {
     pub left_for_next_run: usize,
     pub upstream_calls: u64,
     pub dynamodb_requests: u64,
+    pub dynamodb_read_units: f64,
+    pub dynamodb_write_units: f64,
     pub total_assigned_rewards_gnk: Option<u64>,
     pub duration_ms: u64,
 }
@@ -98,7 +100,7 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
     /// Runs one warm. `stop_at_ms`: no fetch starts at or after this time.
     pub async fn warm_epoch(&self, job: &WarmJob, stop_at_ms: Option<i64>) -> WarmReport {
         let started = Instant::now();
-        let (calls0, requests0) = (self.chain.upstream_calls(), self.table.requests());
+        let usage0 = self.usage();
         let mut report = WarmReport {
             epoch_id: job.epoch_id,
             finished: job.finished,
@@ -111,7 +113,7 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
                 Err(e) => {
                     tracing::error!(epoch = job.epoch_id, error = %e, "cannot list the epoch's participants; nothing warmed");
                     report.failures.insert("participants", 1);
-                    return self.finish(report, started, calls0, requests0);
+                    return self.finish(report, started, usage0);
                 }
             },
         };
@@ -127,7 +129,7 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             Err(e) => {
                 tracing::error!(epoch = job.epoch_id, error = %e, "cannot read what is cached; nothing warmed");
                 report.failures.insert("table", 1);
-                return self.finish(report, started, calls0, requests0);
+                return self.finish(report, started, usage0);
             }
         };
         let missing = missing_items(
@@ -185,19 +187,17 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             report.total_assigned_rewards_gnk =
                 self.settle_total(job.epoch_id, &participants).await;
         }
-        self.finish(report, started, calls0, requests0)
+        self.finish(report, started, usage0)
     }
 
-    fn finish(
-        &self,
-        mut report: WarmReport,
-        started: Instant,
-        calls0: u64,
-        requests0: u64,
-    ) -> WarmReport {
+    fn finish(&self, mut report: WarmReport, started: Instant, usage0: Usage) -> WarmReport {
         report.duration_ms = started.elapsed().as_millis() as u64;
-        report.upstream_calls = self.chain.upstream_calls().saturating_sub(calls0);
-        report.dynamodb_requests = self.table.requests().saturating_sub(requests0);
+
+        let usage = self.usage();
+        report.upstream_calls = usage.calls.saturating_sub(usage0.calls);
+        report.dynamodb_requests = usage.requests.saturating_sub(usage0.requests);
+        report.dynamodb_read_units = usage.read_units - usage0.read_units;
+        report.dynamodb_write_units = usage.write_units - usage0.write_units;
         tracing::info!(
             epoch = report.epoch_id,
             finished = report.finished,
@@ -211,6 +211,8 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             left_for_next_run = report.left_for_next_run,
             upstream_calls = report.upstream_calls,
             dynamodb_requests = report.dynamodb_requests,
+            dynamodb_read_units = report.dynamodb_read_units,
+            dynamodb_write_units = report.dynamodb_write_units,
             total_assigned_rewards_gnk = ?report.total_assigned_rewards_gnk,
             duration_ms = report.duration_ms,
             "warm run finished"
@@ -404,6 +406,27 @@ pub async fn handle_warm_event<C: Chain, T: CacheTable>(
                 deadline_ms.map(|d| d - ctx.config.warmer_deadline_margin.as_millis() as i64);
             let report = ctx.warm_epoch(&job, stop_at).await;
             serde_json::json!({ "status": "done", "report": report })
+        }
+    }
+}
+
+/// Upstream and table usage counters at one moment.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    calls: u64,
+    requests: u64,
+    read_units: f64,
+    write_units: f64,
+}
+
+impl<C: Chain, T: CacheTable> Ctx<C, T> {
+    fn usage(&self) -> Usage {
+        let (read_units, write_units) = self.table.capacity_units();
+        Usage {
+            calls: self.chain.upstream_calls(),
+            requests: self.table.requests(),
+            read_units,
+            write_units,
         }
     }
 }

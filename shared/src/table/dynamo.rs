@@ -561,6 +561,13 @@ impl CacheTable for DynamoTable {
         self.counters.requests()
     }
 
+    fn capacity_units(&self) -> (f64, f64) {
+        (
+            self.counters.read_capacity_units(),
+            self.counters.write_capacity_units(),
+        )
+    }
+
     async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
         let mut out = HashMap::with_capacity(keys.len());
         for item in self

@@ -46,6 +46,11 @@ pub trait CacheTable: Send + Sync {
         0
     }
 
+    /// Read and write capacity units consumed so far, as DynamoDB reports them.
+    fn capacity_units(&self) -> (f64, f64) {
+        (0.0, 0.0)
+    }
+
     /// Full items, batched (100 keys a call); absent keys are left out.
     fn load_items(
         &self,
