@@ -19,6 +19,12 @@ $(NPM_STAMP): package.json package-lock.json
 setup: $(NPM_STAMP)
 	@command -v java >/dev/null || { echo "Java 17 is required for DynamoDB Local"; exit 1; }
 
+# The whole stack on this machine (local-stack --help for the options);
+# after the first build it starts in seconds. Ctrl-C stops everything.
+local: setup
+	cargo build --release --locked -p epoch-stats -p warmer -p participant -p local-stack
+	exec ./target/release/local-stack
+
 test: setup lint-template
 	cargo test --workspace --locked
 

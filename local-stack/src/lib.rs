@@ -1,0 +1,22 @@
+//! The whole backend on one machine (the `local-stack` binary is
+//! `main.rs`): the parts that can be tested without processes live here.
+//!
+//! - [`template`]: template.yaml as tables, functions, routes and CORS
+//!   (on a tag-keeping YAML tree, [`yaml`]).
+//! - [`runtime_api`]: the Lambda Runtime API the function processes poll.
+//! - [`invoke_api`]: the Lambda Invoke API (`Event` answered 202 at once).
+//! - [`apigw`]: the API Gateway HTTP API front (payload v2.0 events).
+//! - [`processes`]: child processes, their output and environment.
+//! - [`dynamodb`]: DynamoDB Local and the template's tables in it.
+//! - [`options`]: flags and environment variables.
+
+pub mod apigw;
+pub mod dynamodb;
+pub mod ids;
+pub mod invoke_api;
+pub mod options;
+pub mod output;
+pub mod processes;
+pub mod runtime_api;
+pub mod template;
+pub mod yaml;
