@@ -252,7 +252,7 @@ fn method_check(req: &Request) -> Result<(), ApiError> {
 }
 
 /// The epoch-stats body and its caching headers.
-pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Reply {
+pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Result<Reply, ApiError> {
     let h = &view.snapshot.header;
     let total = view.total_assigned_rewards_gnk;
     let cache_control = match (view.is_current, view.source, total) {
@@ -270,21 +270,39 @@ pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Reply {
         total.map_or("none".to_owned(), |t| t.to_string()),
         if view.is_current { "c" } else { "p" }
     );
-    match serde_json::to_vec(&InferenceResponse::new(
+    let body = to_json(&InferenceResponse::new(
         &view.snapshot,
         view.is_current,
         total,
-    )) {
-        Ok(body) => Reply {
-            status: 200,
-            body,
-            cache_control,
-            etag: Some(etag),
-        },
-        Err(e) => Reply::error(&ApiError::BadRequest(format!(
-            "cannot encode the response: {e}"
-        ))),
+    ))?;
+    Ok(Reply {
+        status: 200,
+        body,
+        cache_control,
+        etag: Some(etag),
+    })
+}
+
+/// The steps every route shares: the CORS preflight, the method check,
+/// errors as `{"detail"}` with a log line, and content negotiation.
+async fn serve<'r, F, Fut>(req: &'r Request, cors: &[String], answer: F) -> Response<Body>
+where
+    F: FnOnce(&'r str, Option<&'r str>) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, ApiError>>,
+{
+    if let Some(resp) = preflight(req, cors) {
+        return resp;
     }
+    let path = req.uri().path();
+    let result = match method_check(req) {
+        Ok(()) => answer(path, req.uri().query()).await,
+        Err(e) => Err(e),
+    };
+    let reply = result.unwrap_or_else(|e| {
+        log_error(&e, path);
+        Reply::error(&e)
+    });
+    respond(req.headers(), cors, reply)
 }
 
 /// `GET /v1/inference/current` and `GET /v1/inference/epochs/{id}`.
@@ -293,34 +311,26 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
     invoker: &W,
     req: &Request,
 ) -> Response<Body> {
-    let cors = &ctx.config.cors_allowed_origins;
-    if let Some(resp) = preflight(req, cors) {
-        return resp;
-    }
-    let path = req.uri().path();
-    let result = async {
-        method_check(req)?;
-        match route_epoch_stats(path, req.uri().query())? {
-            EpochRoute::Current { reload } => ctx.current_epoch(reload).await,
-            EpochRoute::Epoch { epoch, height } => ctx.epoch_by_id(epoch, height).await,
-        }
-    }
-    .await;
-    let view = match result {
-        Ok(v) => v,
-        Err(e) => {
-            log_error(&e, path);
-            return respond(req.headers(), cors, Reply::error(&e));
-        }
-    };
-    // The warmer trigger's I/O overlaps the rendering, and completes before
-    // the handler returns (Lambda freezes the process after the response).
-    let freshness = ctx.config.current_epoch_freshness.as_secs();
-    let (_, reply) = tokio::join!(
-        ctx.trigger_warm(invoker, view.snapshot.header.epoch_id, !view.is_current),
-        async { render_epoch(&view, freshness) }
-    );
-    respond(req.headers(), cors, reply)
+    serve(
+        req,
+        &ctx.config.cors_allowed_origins,
+        |path, query| async move {
+            let view = match route_epoch_stats(path, query)? {
+                EpochRoute::Current { reload } => ctx.current_epoch(reload).await?,
+                EpochRoute::Epoch { epoch, height } => ctx.epoch_by_id(epoch, height).await?,
+            };
+            // The warmer trigger's I/O overlaps the rendering, and completes
+            // before the handler returns (Lambda freezes the process after the
+            // response).
+            let freshness = ctx.config.current_epoch_freshness.as_secs();
+            let (_, reply) = tokio::join!(
+                ctx.trigger_warm(invoker, view.snapshot.header.epoch_id, !view.is_current),
+                async { render_epoch(&view, freshness) }
+            );
+            reply
+        },
+    )
+    .await
 }
 
 /// `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
@@ -328,39 +338,29 @@ pub async fn handle_participant<C: Chain, T: CacheTable>(
     ctx: &Ctx<C, T>,
     req: &Request,
 ) -> Response<Body> {
-    let cors = &ctx.config.cors_allowed_origins;
-    if let Some(resp) = preflight(req, cors) {
-        return resp;
-    }
-    let path = req.uri().path();
-    let result = async {
-        method_check(req)?;
-        let route = route_participant(path, req.uri().query())?;
-        ctx.participant_details(&route.participant, route.epoch, route.height)
-            .await
-    }
-    .await;
-    let reply = match result {
-        Ok((details, meta)) => match serde_json::to_vec(&details) {
-            Ok(body) => {
-                let etag = format!("W/\"{:016x}\"", fnv1a(&body));
-                Reply {
-                    status: 200,
-                    body,
-                    cache_control: details_cache_control(meta, ctx),
-                    etag: Some(etag),
-                }
-            }
-            Err(e) => Reply::error(&ApiError::BadRequest(format!(
-                "cannot encode the response: {e}"
-            ))),
+    serve(
+        req,
+        &ctx.config.cors_allowed_origins,
+        |path, query| async move {
+            let route = route_participant(path, query)?;
+            let (details, meta) = ctx
+                .participant_details(&route.participant, route.epoch, route.height)
+                .await?;
+            let body = to_json(&details)?;
+            let etag = format!("W/\"{:016x}\"", fnv1a(&body));
+            Ok(Reply {
+                status: 200,
+                body,
+                cache_control: details_cache_control(meta, ctx),
+                etag: Some(etag),
+            })
         },
-        Err(e) => {
-            log_error(&e, path);
-            Reply::error(&e)
-        }
-    };
-    respond(req.headers(), cors, reply)
+    )
+    .await
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))
 }
 
 fn details_cache_control<C: Chain, T: CacheTable>(meta: DetailsMeta, ctx: &Ctx<C, T>) -> String {

@@ -18,6 +18,9 @@ pub enum ApiError {
     /// The cache table is unreachable: 503.
     #[error("cache unavailable: {0}")]
     Storage(#[from] TableError),
+    /// A bug of ours (e.g. a response that cannot be encoded): 500.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -35,6 +38,7 @@ impl ApiError {
             ApiError::Upstream { source, .. } if source.is_timeout() => 504,
             ApiError::Upstream { .. } => 502,
             ApiError::Storage(_) => 503,
+            ApiError::Internal(_) => 500,
         }
     }
 
@@ -54,6 +58,7 @@ impl ApiError {
                 ChainError::Unavailable(_) => format!("{context}: the chain node is unreachable"),
             },
             ApiError::Storage(_) => "Cache temporarily unavailable, please retry".into(),
+            ApiError::Internal(_) => "Internal error".into(),
         }
     }
 }
@@ -104,6 +109,7 @@ mod tests {
                 503,
                 "Cache temporarily unavailable, please retry",
             ),
+            (ApiError::Internal("encoding".into()), 500, "Internal error"),
         ];
         for (err, status, detail) in cases {
             assert_eq!((err.status(), err.detail()), (status, detail.to_string()));

@@ -259,6 +259,30 @@ fn encode_cached_item(item: &CachedItem) -> TableResult<Item> {
     })
 }
 
+/// Repeats a batch call on what DynamoDB left unprocessed (throughput
+/// limits), backing off between attempts, and gathers what each call returned.
+async fn until_processed<P, T, F, Fut>(what: &str, mut pending: P, call: F) -> TableResult<Vec<T>>
+where
+    F: Fn(P) -> Fut,
+    Fut: std::future::Future<Output = TableResult<(Vec<T>, Option<P>)>>,
+{
+    let mut out = Vec::new();
+    for attempt in 0..UNPROCESSED_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        let (got, rest) = call(pending).await?;
+        out.extend(got);
+        match rest {
+            Some(rest) => pending = rest,
+            None => return Ok(out),
+        }
+    }
+    Err(TableError::Unavailable(format!(
+        "{what}: still unprocessed after {UNPROCESSED_ATTEMPTS} attempts"
+    )))
+}
+
 /// Delay before retry `attempt` (1-based) of unprocessed keys or items.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(25u64.saturating_mul(1 << attempt.min(6)))
@@ -337,37 +361,35 @@ impl DynamoTable {
                 .projection_expression(p)
                 .expression_attribute_names("#final", "final");
         }
-        let mut pending = request
+        let pending = request
             .build()
             .map_err(|e| TableError::Corrupt(e.to_string()))?;
-        let mut out = Vec::new();
-        for attempt in 0..UNPROCESSED_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let resp = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, pending.clone())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| unavailable("BatchGetItem", e))?;
-            self.counters.record(resp.consumed_capacity());
-            if let Some(items) = resp.responses.and_then(|mut r| r.remove(&self.table)) {
-                out.extend(items);
-            }
-            match resp
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-            {
-                Some(rest) if !rest.keys().is_empty() => pending = rest,
-                _ => return Ok(out),
-            }
-        }
-        Err(TableError::Unavailable(format!(
-            "BatchGetItem: keys still unprocessed after {UNPROCESSED_ATTEMPTS} attempts"
-        )))
+        until_processed("BatchGetItem", pending, |keys| self.batch_get_once(keys)).await
+    }
+
+    /// One BatchGetItem call: the items it returned and the keys left over.
+    async fn batch_get_once(
+        &self,
+        keys: KeysAndAttributes,
+    ) -> TableResult<(Vec<Item>, Option<KeysAndAttributes>)> {
+        let resp = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable("BatchGetItem", e))?;
+        self.counters.record(resp.consumed_capacity());
+        let items = resp
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let rest = resp
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(&self.table))
+            .filter(|rest| !rest.keys().is_empty());
+        Ok((items, rest))
     }
 
     /// BatchWriteItem in calls of 25, retrying UnprocessedItems with backoff.
@@ -386,31 +408,33 @@ impl DynamoTable {
         Ok(())
     }
 
-    async fn batch_write_call(&self, mut pending: Vec<WriteRequest>) -> TableResult<()> {
-        for attempt in 0..UNPROCESSED_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let resp = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, pending.clone())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| unavailable("BatchWriteItem", e))?;
-            self.counters.record(resp.consumed_capacity());
-            match resp
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&self.table))
-            {
-                Some(rest) if !rest.is_empty() => pending = rest,
-                _ => return Ok(()),
-            }
-        }
-        Err(TableError::Unavailable(format!(
-            "BatchWriteItem: items still unprocessed after {UNPROCESSED_ATTEMPTS} attempts"
-        )))
+    async fn batch_write_call(&self, requests: Vec<WriteRequest>) -> TableResult<()> {
+        until_processed("BatchWriteItem", requests, |requests| {
+            self.batch_write_once(requests)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// One BatchWriteItem call: the requests left over.
+    async fn batch_write_once(
+        &self,
+        requests: Vec<WriteRequest>,
+    ) -> TableResult<(Vec<()>, Option<Vec<WriteRequest>>)> {
+        let resp = self
+            .client
+            .batch_write_item()
+            .request_items(&self.table, requests)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable("BatchWriteItem", e))?;
+        self.counters.record(resp.consumed_capacity());
+        let rest = resp
+            .unprocessed_items
+            .and_then(|mut u| u.remove(&self.table))
+            .filter(|rest| !rest.is_empty());
+        Ok((Vec::new(), rest))
     }
 
     /// PutItem under `condition`; a failed condition is [`PutOutcome::LostRace`].

@@ -8,7 +8,7 @@ use shared::domain::warm_keys;
 use shared::ids::ParticipantId;
 use sim_chain::{EndpointKind, Fault, FaultMode, SimChain, SimConfig};
 
-use crate::support::dead_url;
+use crate::support::{dead_url, start_sim};
 
 fn client(urls: Vec<String>) -> HttpChain {
     HttpChain::new(HttpChainOptions {
@@ -26,13 +26,7 @@ fn id(s: &str) -> ParticipantId {
 
 #[tokio::test]
 async fn every_call_reads_the_simulated_chain() {
-    let sim = SimChain::start(SimConfig {
-        participants: 60,
-        current_epoch: 12,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(60, 12).await;
     let model = sim.model();
     let chain = client(vec![sim.url()]);
 

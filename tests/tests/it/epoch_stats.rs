@@ -9,11 +9,11 @@ use serde_json::Value;
 use shared::domain::{invalidation_rate, missed_rate};
 use shared::table::CacheTable;
 use shared::web::handle_epoch_stats;
-use sim_chain::{SimChain, SimConfig};
+use sim_chain::SimChain;
 
 use crate::dynamo_local::TestTable;
 use crate::replay::{self, Replay};
-use crate::support::{ctx, dead_url, get, header, json_body, InvokeRecorder};
+use crate::support::{ctx, dead_url, get, header, json_body, start_sim, InvokeRecorder};
 
 const GZIP: (&str, &str) = ("accept-encoding", "gzip, deflate, br");
 
@@ -86,13 +86,7 @@ fn assert_matches_model(body: &Value, sim: &SimChain, epoch: u64, height: u64) {
 
 #[tokio::test]
 async fn current_epoch_is_built_once_then_served_from_the_table() {
-    let sim = SimChain::start(SimConfig {
-        participants: 120,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(120, 30).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
@@ -192,13 +186,7 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
 
 #[tokio::test]
 async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
-    let sim = SimChain::start(SimConfig {
-        participants: 80,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(80, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -273,13 +261,7 @@ async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
 
 #[tokio::test]
 async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
-    let sim = SimChain::start(SimConfig {
-        participants: 30,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(30, 30).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
@@ -345,13 +327,7 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
 
 #[tokio::test]
 async fn bad_input_gets_400_and_future_epochs_404() {
-    let sim = SimChain::start(SimConfig {
-        participants: 10,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(10, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -419,13 +395,7 @@ async fn bad_input_gets_400_and_future_epochs_404() {
 
 #[tokio::test]
 async fn a_cached_current_epoch_survives_a_chain_outage() {
-    let sim = SimChain::start(SimConfig {
-        participants: 20,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(20, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
     let invoker = invoke.invoker();
@@ -566,13 +536,7 @@ async fn the_recorded_epoch_56_comes_out_as_the_contract_says() {
 
 #[tokio::test]
 async fn cors_preflight_and_origins() {
-    let sim = SimChain::start(SimConfig {
-        participants: 10,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(10, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
     let ctx = ctx(

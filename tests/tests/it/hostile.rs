@@ -7,10 +7,9 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use shared::web::{handle_epoch_stats, handle_participant, route_epoch_stats, route_participant};
-use sim_chain::{SimChain, SimConfig};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, get, json_body, InvokeRecorder};
+use crate::support::{ctx, get, json_body, start_sim, InvokeRecorder};
 
 /// Pieces hostile paths are made of.
 fn segment() -> impl Strategy<Value = String> {
@@ -85,13 +84,7 @@ proptest! {
 /// Through the handlers, against the real table and the simulated chain.
 #[tokio::test]
 async fn handlers_answer_hostile_requests_with_400_or_404_and_never_reach_the_chain_with_them() {
-    let sim = SimChain::start(SimConfig {
-        participants: 20,
-        current_epoch: 60,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(20, 60).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
     let ctx = ctx(&t, &[sim.url()], &[]);

@@ -4,11 +4,11 @@
 use serde_json::{json, Value};
 use shared::service::warm::WarmJob;
 use shared::web::handle_participant;
-use sim_chain::{EndpointKind, Fault, FaultMode, Model, SimChain, SimConfig};
+use sim_chain::{EndpointKind, Fault, FaultMode, Model};
 
 use crate::dynamo_local::TestTable;
 use crate::replay::{self, Replay};
-use crate::support::{ctx, dead_url, get, header, json_body, LiveCtx};
+use crate::support::{ctx, dead_url, get, header, json_body, start_sim, LiveCtx};
 
 const CURRENT: u64 = 30;
 
@@ -61,13 +61,7 @@ async fn modal(ctx: &LiveCtx, addr: &str, epoch: u64) -> lambda_http::Response<l
 
 #[tokio::test]
 async fn after_a_warm_run_each_modal_is_two_table_reads_and_no_upstream_call() {
-    let sim = SimChain::start(SimConfig {
-        participants: 80,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(80, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -110,13 +104,7 @@ async fn after_a_warm_run_each_modal_is_two_table_reads_and_no_upstream_call() {
 
 #[tokio::test]
 async fn before_any_warm_run_it_reads_through_and_then_serves_from_the_table() {
-    let sim = SimChain::start(SimConfig {
-        participants: 40,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(40, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -207,13 +195,7 @@ async fn the_recorded_participant_comes_out_as_the_contract_says() {
 
 #[tokio::test]
 async fn hostile_ids_get_400_before_any_io() {
-    let sim = SimChain::start(SimConfig {
-        participants: 10,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(10, CURRENT).await;
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
     let long = format!("gonka1{}", "q".repeat(2000));
@@ -241,13 +223,7 @@ async fn hostile_ids_get_400_before_any_io() {
 
 #[tokio::test]
 async fn errors_say_what_is_wrong() {
-    let sim = SimChain::start(SimConfig {
-        participants: 30,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(30, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -312,13 +288,7 @@ async fn errors_say_what_is_wrong() {
 
 #[tokio::test]
 async fn a_partly_cached_modal_lists_what_is_missing_and_is_not_cached() {
-    let sim = SimChain::start(SimConfig {
-        participants: 30,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(30, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);

@@ -10,10 +10,12 @@ use shared::service::warm::{handle_warm_event, WarmJob};
 use shared::service::Ctx;
 use shared::table::{CacheTable, DynamoTable, StatsSlot};
 use shared::web::{handle_epoch_stats, handle_participant};
-use sim_chain::{EndpointKind, Fault, FaultMode, SimChain, SimConfig};
+use sim_chain::{EndpointKind, Fault, FaultMode};
 
 use crate::dynamo_local::{client_for, endpoint, TestTable};
-use crate::support::{config, ctx, get, header, json_body, InvokeRecorder};
+use crate::support::{
+    config, ctx, get, header, json_body, participant_items_fingerprint, start_sim, InvokeRecorder,
+};
 
 fn ctx_with_table(table: DynamoTable, chain_url: String) -> Ctx<HttpChain, DynamoTable> {
     let config = config(table.table_name(), &[chain_url], &[]);
@@ -26,13 +28,7 @@ fn ctx_with_table(table: DynamoTable, chain_url: String) -> Ctx<HttpChain, Dynam
 
 #[tokio::test]
 async fn a_missing_table_or_a_down_endpoint_answers_503_with_detail() {
-    let sim = SimChain::start(SimConfig {
-        participants: 10,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(10, 30).await;
     let invoke = InvokeRecorder::start().await;
     let tables = [
         DynamoTable::new(client_for(&endpoint()), "no-such-table"),
@@ -92,9 +88,7 @@ async fn throttling_proxy(throttled: u64) -> (String, Arc<AtomicU64>) {
             (status, [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", "")], resp.bytes().await.unwrap().to_vec())
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (url, _task) = crate::support::serve(app).await;
     (url, seen)
 }
 
@@ -117,13 +111,7 @@ async fn throttling_is_retried_by_the_sdk() {
 
 #[tokio::test]
 async fn broken_upstream_answers_are_never_cached() {
-    let sim = SimChain::start(SimConfig {
-        participants: 20,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(20, 30).await;
     let invoke = InvokeRecorder::start().await;
     for (mode, status) in [
         (FaultMode::Status500, 502),
@@ -184,13 +172,7 @@ async fn broken_upstream_answers_are_never_cached() {
 
 #[tokio::test]
 async fn fifty_concurrent_requests_for_an_uncached_epoch_trigger_one_warm() {
-    let sim = SimChain::start(SimConfig {
-        participants: 30,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(30, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -210,13 +192,7 @@ async fn fifty_concurrent_requests_for_an_uncached_epoch_trigger_one_warm() {
 
 #[tokio::test]
 async fn five_warmers_at_once_leave_the_table_as_one_would() {
-    let sim = SimChain::start(SimConfig {
-        participants: 40,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(40, 30).await;
     let (single, many) = (TestTable::new().await, TestTable::new().await);
     let job = WarmJob {
         epoch_id: 29,
@@ -227,23 +203,9 @@ async fn five_warmers_at_once_leave_the_table_as_one_would() {
     let ctxs: Vec<_> = (0..5).map(|_| ctx(&many, &[sim.url()], &[])).collect();
     let reports = join_all(ctxs.iter().map(|c| c.warm_epoch(&job, None))).await;
     assert!(reports.iter().all(|r| r.failures.is_empty()));
-    let normalize =
-        |items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
-            let mut v: Vec<String> = items
-                .into_iter()
-                .map(|mut i| {
-                    i.remove("fetched_at");
-                    serde_dynamo::from_item::<_, serde_json::Value>(i)
-                        .unwrap()
-                        .to_string()
-                })
-                .collect();
-            v.sort();
-            v
-        };
     let (one, five) = (
-        normalize(single.scan_all().await),
-        normalize(many.scan_all().await),
+        participant_items_fingerprint(&single).await,
+        participant_items_fingerprint(&many).await,
     );
     assert!(!one.is_empty());
     assert!(
@@ -256,13 +218,7 @@ async fn five_warmers_at_once_leave_the_table_as_one_would() {
 
 #[tokio::test]
 async fn warmer_payloads_are_bounded_deduplicated_or_rejected() {
-    let sim = SimChain::start(SimConfig {
-        participants: 10,
-        current_epoch: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(10, 30).await;
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
     let member = sim.model().participants_in_epoch(29)[0].clone();

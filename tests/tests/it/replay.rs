@@ -96,11 +96,7 @@ impl Replay {
             requests: AtomicU64::new(0),
         });
         let app = Router::new().fallback(serve).with_state(files.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (url, task) = crate::support::serve(app).await;
         Self {
             url,
             files,

@@ -19,6 +19,46 @@ use crate::dynamo_local::TestTable;
 
 pub type LiveCtx = Ctx<HttpChain, DynamoTable>;
 
+/// The simulated chain with `participants` participants at `current_epoch`.
+pub async fn start_sim(participants: usize, current_epoch: u64) -> sim_chain::SimChain {
+    sim_chain::SimChain::start(sim_chain::SimConfig {
+        participants,
+        current_epoch,
+        ..Default::default()
+    })
+    .await
+    .expect("simulated chain")
+}
+
+/// Serves `app` on a free loopback port for the rest of the test.
+pub async fn serve(app: Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, task)
+}
+
+/// The table's participant items as sorted JSON, without their fetch time
+/// (which differs from run to run): equal fingerprints, equal contents.
+pub async fn participant_items_fingerprint(table: &TestTable) -> Vec<String> {
+    let mut items: Vec<String> = table
+        .scan_all()
+        .await
+        .into_iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("P#")))
+        .map(|mut i| {
+            i.remove("fetched_at");
+            serde_dynamo::from_item::<_, serde_json::Value>(i)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    items.sort();
+    items
+}
+
 /// A configuration for tests; `extra` overrides the defaults.
 pub fn config(table: &str, chain_urls: &[String], extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([
@@ -69,11 +109,7 @@ impl InvokeRecorder {
         let app = Router::new()
             .route("/2015-03-31/functions/{name}/invocations", post(record))
             .with_state(calls.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (url, task) = serve(app).await;
         Self {
             url,
             calls,

@@ -566,9 +566,16 @@ async fn a_missing_table_or_endpoint_is_an_error_not_a_panic() {
 #[test]
 fn the_code_uses_the_templates_key_schema() {
     let def = crate::dynamo_local::cache_table_def("x");
-    let keys: Vec<(&str, &str)> = def.key_schema.iter().map(|k| (k.name.as_str(), k.key_type.as_str())).collect();
+    let keys: Vec<(&str, &str)> = def
+        .key_schema
+        .iter()
+        .map(|k| (k.name.as_str(), k.key_type.as_str()))
+        .collect();
     assert_eq!(keys, vec![(PK, "HASH"), (SK, "RANGE")]);
-    assert!(def.attributes.iter().all(|a| a.kind == "S"), "both keys are strings");
+    assert!(
+        def.attributes.iter().all(|a| a.kind == "S"),
+        "both keys are strings"
+    );
     let ttl = def.ttl.expect("TTL is enabled");
     assert!(ttl.enabled);
     assert_eq!(ttl.attribute, TTL_ATTRIBUTE);

@@ -8,10 +8,10 @@ use shared::ids::ParticipantId;
 use shared::service::items::modal_item_keys;
 use shared::service::warm::{handle_warm_event, WarmJob, WarmReport};
 use shared::table::{CacheTable, ItemData, ItemKey};
-use sim_chain::{EndpointKind, Fault, FaultMode, Model, SimChain, SimConfig};
+use sim_chain::{EndpointKind, Fault, FaultMode, Model};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, LiveCtx};
+use crate::support::{ctx, participant_items_fingerprint, start_sim, LiveCtx};
 
 const CURRENT: u64 = 30;
 
@@ -102,13 +102,7 @@ async fn assert_items_match_model(ctx: &LiveCtx, model: &Model, keys: &[ItemKey]
 
 #[tokio::test]
 async fn a_cold_warm_fetches_each_item_exactly_once_and_a_second_run_nothing() {
-    let sim = SimChain::start(SimConfig {
-        participants: 200,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(200, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -154,13 +148,7 @@ async fn a_cold_warm_fetches_each_item_exactly_once_and_a_second_run_nothing() {
 
 #[tokio::test]
 async fn the_handler_rejects_bad_payloads_and_writes_nothing() {
-    let sim = SimChain::start(SimConfig {
-        participants: 20,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(20, CURRENT).await;
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
     for payload in [
@@ -185,13 +173,7 @@ async fn the_handler_rejects_bad_payloads_and_writes_nothing() {
 
 #[tokio::test]
 async fn two_runs_started_together_leave_the_table_as_one_run_would() {
-    let sim = SimChain::start(SimConfig {
-        participants: 60,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(60, CURRENT).await;
     let model = sim.model();
     let (single, double) = (TestTable::new().await, TestTable::new().await);
     let finished = job(CURRENT - 2, true);
@@ -224,25 +206,9 @@ async fn two_runs_started_together_leave_the_table_as_one_run_would() {
             stats.key(&key)
         );
     }
-    // Items as sorted JSON, without the fetch time (which differs by run).
-    let normalize =
-        |items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>| {
-            let mut v: Vec<String> = items
-                .into_iter()
-                .filter(|i| i["pk"].as_s().unwrap().starts_with("P#"))
-                .map(|mut i| {
-                    i.remove("fetched_at");
-                    serde_dynamo::from_item::<_, serde_json::Value>(i)
-                        .unwrap()
-                        .to_string()
-                })
-                .collect();
-            v.sort();
-            v
-        };
     let (one, two) = (
-        normalize(single.scan_all().await),
-        normalize(double.scan_all().await),
+        participant_items_fingerprint(&single).await,
+        participant_items_fingerprint(&double).await,
     );
     assert_eq!(one.len(), keys.len());
     let differing: Vec<_> = one
@@ -256,13 +222,7 @@ async fn two_runs_started_together_leave_the_table_as_one_run_would() {
 
 #[tokio::test]
 async fn a_chain_failing_30_percent_leaves_no_partial_item_and_a_later_run_fills_the_gaps() {
-    let sim = SimChain::start(SimConfig {
-        participants: 80,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(80, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
@@ -318,13 +278,7 @@ async fn a_chain_failing_30_percent_leaves_no_partial_item_and_a_later_run_fills
 
 #[tokio::test]
 async fn a_short_deadline_stops_cleanly_and_the_next_run_completes() {
-    let sim = SimChain::start(SimConfig {
-        participants: 60,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(60, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[("WARMER_CONCURRENCY", "4")]);
@@ -358,13 +312,7 @@ async fn a_short_deadline_stops_cleanly_and_the_next_run_completes() {
 
 #[tokio::test]
 async fn a_finished_epoch_gets_its_total_once_every_reward_is_known() {
-    let sim = SimChain::start(SimConfig {
-        participants: 50,
-        current_epoch: CURRENT,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = start_sim(50, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
