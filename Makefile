@@ -26,6 +26,8 @@ local: setup
 	exec ./target/release/local-stack
 
 test: setup lint-template
+	# The end-to-end test runs the function binaries, which `cargo test` does not build.
+	cargo build --workspace --locked --bins
 	cargo test --workspace --locked
 
 # The SAM template, linted offline (cfn-lint from PyPI).
