@@ -254,3 +254,30 @@ async fn warmer_payloads_are_bounded_deduplicated_or_rejected() {
     );
     assert_eq!(out["report"]["items_checked"], 8);
 }
+
+#[tokio::test]
+async fn one_of_two_chain_urls_down_changes_no_answer() {
+    let sim = start_sim(40, 30).await;
+    let invoke = InvokeRecorder::start().await;
+    let (direct, failover) = (TestTable::new().await, TestTable::new().await);
+    let healthy = ctx(&direct, &[sim.url()], &[]);
+    let half_down = ctx(&failover, &[crate::support::dead_url(), sim.url()], &[]);
+    let member = sim.model().participants_in_epoch(30)[2].clone();
+    for path in [
+        "/v1/inference/current".to_owned(),
+        "/v1/inference/epochs/28".to_owned(),
+    ] {
+        let a = json_body(&handle_epoch_stats(&healthy, &invoke.invoker(), &get(&path, &[])).await);
+        let b =
+            json_body(&handle_epoch_stats(&half_down, &invoke.invoker(), &get(&path, &[])).await);
+        assert_eq!(a["participants"], b["participants"], "{path}");
+        assert_eq!(
+            (&a["epoch_id"], &a["height"]),
+            (&b["epoch_id"], &b["height"])
+        );
+    }
+    let path = format!("/v1/participants/{member}?epoch_id=30");
+    let a = json_body(&handle_participant(&healthy, &get(&path, &[])).await);
+    let b = json_body(&handle_participant(&half_down, &get(&path, &[])).await);
+    assert_eq!(a, b);
+}
