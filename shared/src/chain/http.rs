@@ -414,6 +414,27 @@ mod tests {
         assert_eq!(encode_query_value("a-b_c.d~"), "a-b_c.d~");
     }
 
+    /// The rate cap spaces request starts `1/rps` apart (virtual time).
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_spaces_request_starts() {
+        let pacer = Pacer {
+            interval: Duration::from_millis(50),
+            next: Mutex::new(Instant::now()),
+        };
+        let start = Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..5 {
+            pacer.wait().await;
+            starts.push((Instant::now() - start).as_millis());
+        }
+        assert_eq!(starts, vec![0, 50, 100, 150, 200]);
+        // After a quiet spell the next request starts at once.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let before = Instant::now();
+        pacer.wait().await;
+        assert_eq!(Instant::now() - before, Duration::ZERO);
+    }
+
     #[test]
     fn refuses_empty_url_list() {
         assert!(HttpChain::new(HttpChainOptions::default()).is_err());
