@@ -921,7 +921,7 @@ mod tests {
         assert_eq!(env["WARMER_FUNCTION_NAME"], "warmer");
 
         let warmer = t.function("warmer").unwrap();
-        assert_eq!((warmer.memory_mb, warmer.timeout_secs), (512, 300));
+        assert_eq!((warmer.memory_mb, warmer.timeout_secs), (512, 900));
         assert_eq!(warmer.environment["WARMER_CONCURRENCY"], "16");
         assert_eq!(warmer.environment["TABLE_NAME"], "CacheTable");
         assert!(!warmer.environment.contains_key("WARMER_FUNCTION_NAME"));
