@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help setup test local bench lint lint-template fmt
+.PHONY: help setup test local bench release lint lint-template fmt
 
 help:
 	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the three functions)"
@@ -41,3 +41,10 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+# The Lambda bootstraps (arm64, as template.yaml deploys them) under
+# target/lambda/*/bootstrap; `sam build` does the same per function.
+release:
+	@command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
+	cargo lambda build --release --arm64 -p epoch-stats -p warmer -p participant
+	@ls -l target/lambda/*/bootstrap
