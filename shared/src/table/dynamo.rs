@@ -49,6 +49,12 @@ const BATCH_CONCURRENCY: usize = 8;
 const MAX_CHUNK_BYTES: usize = 350_000;
 const DAY_SECS: i64 = 86_400;
 
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Read,
+    Write,
+}
+
 /// Requests and capacity the adapter used (all clones share them).
 #[derive(Debug, Default)]
 pub struct TableCounters {
@@ -67,17 +73,23 @@ impl TableCounters {
     pub fn write_capacity_units(&self) -> f64 {
         self.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0
     }
-    fn record(&self, capacity: &[ConsumedCapacity]) {
+    /// Counts one request and the capacity it consumed. Responses report
+    /// only the total (`CapacityUnits`) unless indexes are involved, so the
+    /// operation's kind says whether it was read or write capacity.
+    fn record(&self, op: Op, capacity: &[ConsumedCapacity]) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         for c in capacity {
-            let read = c.read_capacity_units().unwrap_or(0.0);
-            let write = c.write_capacity_units().unwrap_or(0.0);
-            // Some responses only report the total.
-            let (read, write) = if read == 0.0 && write == 0.0 {
-                (c.capacity_units().unwrap_or(0.0), 0.0)
-            } else {
-                (read, write)
-            };
+            let (mut read, mut write) = (
+                c.read_capacity_units().unwrap_or(0.0),
+                c.write_capacity_units().unwrap_or(0.0),
+            );
+            if read == 0.0 && write == 0.0 {
+                let total = c.capacity_units().unwrap_or(0.0);
+                match op {
+                    Op::Read => read = total,
+                    Op::Write => write = total,
+                }
+            }
             self.read_milli_units
                 .fetch_add((read * 1000.0) as u64, Ordering::Relaxed);
             self.write_milli_units
@@ -316,6 +328,7 @@ impl DynamoTable {
             .await
             .map_err(|e| unavailable("GetItem", e))?;
         self.counters.record(
+            Op::Read,
             resp.consumed_capacity()
                 .into_iter()
                 .cloned()
@@ -380,7 +393,7 @@ impl DynamoTable {
             .send()
             .await
             .map_err(|e| unavailable("BatchGetItem", e))?;
-        self.counters.record(resp.consumed_capacity());
+        self.counters.record(Op::Read, resp.consumed_capacity());
         let items = resp
             .responses
             .and_then(|mut r| r.remove(&self.table))
@@ -429,7 +442,7 @@ impl DynamoTable {
             .send()
             .await
             .map_err(|e| unavailable("BatchWriteItem", e))?;
-        self.counters.record(resp.consumed_capacity());
+        self.counters.record(Op::Write, resp.consumed_capacity());
         let rest = resp
             .unprocessed_items
             .and_then(|mut u| u.remove(&self.table))
@@ -461,6 +474,7 @@ impl DynamoTable {
         match req.send().await {
             Ok(resp) => {
                 self.counters.record(
+                    Op::Write,
                     resp.consumed_capacity()
                         .into_iter()
                         .cloned()
@@ -473,7 +487,7 @@ impl DynamoTable {
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
             {
-                self.counters.record(&[]);
+                self.counters.record(Op::Write, &[]);
                 Ok(PutOutcome::LostRace)
             }
             Err(e) => {
@@ -776,6 +790,7 @@ impl CacheTable for DynamoTable {
         match result {
             Ok(resp) => {
                 self.counters.record(
+                    Op::Write,
                     resp.consumed_capacity()
                         .into_iter()
                         .cloned()
@@ -789,7 +804,7 @@ impl CacheTable for DynamoTable {
             }
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    self.counters.record(&[]);
+                    self.counters.record(Op::Write, &[]);
                     let held = failed
                         .item()
                         .and_then(|i| i.get("claimed_until"))

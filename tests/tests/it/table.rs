@@ -263,8 +263,17 @@ async fn item_meta_batches_keys_only_reads() {
         };
         t.table.put_item(&item).await.unwrap();
     }
+    // Writes are counted as write capacity, reads as read capacity.
+    let (read0, write0) = (
+        t.table.counters().read_capacity_units(),
+        t.table.counters().write_capacity_units(),
+    );
+    assert_eq!(read0, 0.0);
+    assert!(write0 >= 168.0, "168 puts of small items: {write0} WCU");
     let before = t.table.counters().requests();
     let meta = t.table.item_meta(&keys).await.unwrap();
+    assert!(t.table.counters().read_capacity_units() > 0.0);
+    assert_eq!(t.table.counters().write_capacity_units(), write0);
     assert_eq!(
         t.table.counters().requests() - before,
         3,
