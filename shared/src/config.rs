@@ -41,6 +41,9 @@ pub struct Config {
     pub warmer_deadline_margin: Duration,
     /// `WARMER_CONCURRENCY` (default 16): item fetches in flight in one warm run.
     pub warmer_concurrency: usize,
+    /// `WARMER_SLICE_PARTICIPANTS` (default 500): participants whose items
+    /// are looked up in the table at a time (bounds the warmer's memory).
+    pub warmer_slice: usize,
     /// `CORS_ALLOWED_ORIGINS` (default `*`): comma-separated origins.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -98,6 +101,7 @@ impl Config {
             warm_guard_window: Duration::from_secs(num("WARM_GUARD_SECS", 60)?),
             warmer_deadline_margin: Duration::from_millis(num("WARMER_DEADLINE_MARGIN_MS", 5_000)?),
             warmer_concurrency: num("WARMER_CONCURRENCY", 16)?.clamp(1, 1024) as usize,
+            warmer_slice: num("WARMER_SLICE_PARTICIPANTS", 500)?.clamp(1, 100_000) as usize,
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .unwrap_or_else(|| "*".into())
                 .split(',')

@@ -285,14 +285,23 @@ impl Chain for HttpChain {
     }
 
     async fn epoch_participants(&self, epoch: EpochRef) -> ChainResult<Option<ActiveParticipants>> {
-        let path = match epoch {
-            EpochRef::Current => "/v1/epochs/current/participants".to_owned(),
-            EpochRef::Number(n) => format!("/v1/epochs/{n}/participants"),
-        };
         Ok(self
-            .get::<EpochParticipantsResponse>(&path, None)
+            .get::<EpochParticipantsResponse>(&epoch_participants_path(epoch), None)
             .await?
             .map(|r| r.active_participants))
+    }
+
+    async fn epoch_member_ids(&self, epoch: EpochRef) -> ChainResult<Option<Vec<String>>> {
+        Ok(self
+            .get::<EpochMembersResponse>(&epoch_participants_path(epoch), None)
+            .await?
+            .map(|r| {
+                r.active_participants
+                    .participants
+                    .into_iter()
+                    .map(|p| p.index)
+                    .collect()
+            }))
     }
 
     async fn latest_height(&self) -> ChainResult<u64> {
@@ -382,6 +391,13 @@ impl Chain for HttpChain {
             .and_then(|r| r.nodes)
             .map(|n| n.hardware_nodes)
             .unwrap_or_default())
+    }
+}
+
+fn epoch_participants_path(epoch: EpochRef) -> String {
+    match epoch {
+        EpochRef::Current => "/v1/epochs/current/participants".to_owned(),
+        EpochRef::Number(n) => format!("/v1/epochs/{n}/participants"),
     }
 }
 

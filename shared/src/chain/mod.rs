@@ -56,6 +56,11 @@ pub trait Chain: Send + Sync {
         &self,
         epoch: EpochRef,
     ) -> impl Future<Output = ChainResult<Option<ActiveParticipants>>> + Send;
+    /// The ids of the epoch's participants only (the warmer needs no more).
+    fn epoch_member_ids(
+        &self,
+        epoch: EpochRef,
+    ) -> impl Future<Output = ChainResult<Option<Vec<String>>>> + Send;
     fn latest_height(&self) -> impl Future<Output = ChainResult<u64>> + Send;
     /// The block's header time (RFC 3339), `None` if the chain has no such block.
     fn block_time(&self, height: u64) -> impl Future<Output = ChainResult<Option<String>>> + Send;

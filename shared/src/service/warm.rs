@@ -22,6 +22,21 @@ use super::Ctx;
 /// fewer; the bound keeps a hostile payload's memory small).
 pub const MAX_PAYLOAD_PARTICIPANTS: usize = 20_000;
 
+/// One step of a warm run's stream.
+enum Step {
+    /// A slice's keys were checked: how many, how many are present, how
+    /// many could not be read.
+    Checked {
+        keys: usize,
+        present: usize,
+        unreadable: usize,
+    },
+    /// An item to fetch and store.
+    Fetch(ItemKey),
+    /// An item's outcome; `None` when the deadline stopped it from starting.
+    Done(ItemKey, Option<ItemOutcome>),
+}
+
 /// A validated warmer payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarmJob {
@@ -119,41 +134,72 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         };
         report.participants = participants.len();
         let epoch_is_current = !job.finished;
-        let keys: Vec<ItemKey> = participants
-            .iter()
-            .flat_map(|p| modal_item_keys(p, job.epoch_id, epoch_is_current))
-            .collect();
-        report.items_checked = keys.len();
-        let stored = match self.table.item_meta(&keys).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(epoch = job.epoch_id, error = %e, "cannot read what is cached; nothing warmed");
-                report.failures.insert("table", 1);
-                return self.finish(report, started, usage0);
-            }
-        };
-        let missing = missing_items(
-            &keys,
-            &stored,
-            epoch_is_current.then_some(job.epoch_id),
-            now_ms(),
-            self.config.item_freshness,
-        );
-        report.present = keys.len() - missing.len();
+        let current = epoch_is_current.then_some(job.epoch_id);
+        let freshness = self.config.item_freshness;
 
-        // One stream over every (participant, kind, epoch): the concurrency
-        // bound holds across all of them, not batch after batch.
-        let mut outcomes = futures::stream::iter(missing.iter().map(|key| async move {
-            if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
-                return (key, None);
-            }
-            (
-                key,
-                Some(fetch_and_store(&self.chain, &self.table, key, job.finished).await),
-            )
-        }))
-        .buffer_unordered(self.config.warmer_concurrency);
-        while let Some((key, outcome)) = outcomes.next().await {
+        // The keys of one slice of participants are checked against the
+        // table (keys-only BatchGetItem) while the previous slice's fetches
+        // run; the fetches form one stream, so the concurrency bound holds
+        // across all participants and kinds, not batch after batch, and only
+        // a slice's keys are in memory at a time.
+        let checked = futures::stream::iter(participants.chunks(self.config.warmer_slice))
+            .map(|slice| async move {
+                let keys: Vec<ItemKey> = slice
+                    .iter()
+                    .flat_map(|p| modal_item_keys(p, job.epoch_id, epoch_is_current))
+                    .collect();
+                let stored = self.table.item_meta(&keys).await;
+                (keys, stored)
+            })
+            .buffered(2);
+        let steps = checked.flat_map(|(keys, stored)| {
+            let steps: Vec<Step> = match stored {
+                Ok(stored) => {
+                    let missing = missing_items(&keys, &stored, current, now_ms(), freshness);
+                    let present = keys.len() - missing.len();
+                    std::iter::once(Step::Checked { keys: keys.len(), present, unreadable: 0 })
+                        .chain(missing.into_iter().map(Step::Fetch))
+                        .collect()
+                }
+                Err(e) => {
+                    tracing::error!(epoch = job.epoch_id, error = %e, "cannot read what is cached; skipping these participants");
+                    vec![Step::Checked { keys: keys.len(), present: 0, unreadable: keys.len() }]
+                }
+            };
+            futures::stream::iter(steps)
+        });
+        let mut outcomes = steps
+            .map(|step| async move {
+                match step {
+                    Step::Fetch(key) => {
+                        if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
+                            return Step::Done(key, None);
+                        }
+                        let outcome =
+                            fetch_and_store(&self.chain, &self.table, &key, job.finished).await;
+                        Step::Done(key, Some(outcome))
+                    }
+                    other => other,
+                }
+            })
+            .buffer_unordered(self.config.warmer_concurrency);
+        while let Some(step) = outcomes.next().await {
+            let (key, outcome) = match step {
+                Step::Checked {
+                    keys,
+                    present,
+                    unreadable,
+                } => {
+                    report.items_checked += keys;
+                    report.present += present;
+                    if unreadable > 0 {
+                        *report.failures.entry("table").or_default() += unreadable;
+                    }
+                    continue;
+                }
+                Step::Fetch(_) => continue,
+                Step::Done(key, outcome) => (key, outcome),
+            };
             match outcome {
                 None => report.left_for_next_run += 1,
                 Some(ItemOutcome::Written(_)) => {
@@ -234,22 +280,18 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
         };
         let from_table = self
             .table
-            .load_stats(slot)
+            .load_participant_ids(slot)
             .await
             .map_err(|e| e.to_string())?
-            .filter(|s| s.header.epoch_id == epoch);
+            .filter(|(stored_epoch, _)| *stored_epoch == epoch);
         let indexes: Vec<String> = match from_table {
-            Some(snapshot) => snapshot.participants.into_iter().map(|p| p.index).collect(),
+            Some((_, ids)) => ids,
             None => self
                 .chain
-                .epoch_participants(EpochRef::Number(epoch))
+                .epoch_member_ids(EpochRef::Number(epoch))
                 .await
                 .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("epoch {epoch} does not exist"))?
-                .participants
-                .into_iter()
-                .map(|p| p.index)
-                .collect(),
+                .ok_or_else(|| format!("epoch {epoch} does not exist"))?,
         };
         let mut seen = HashSet::new();
         Ok(indexes

@@ -23,7 +23,9 @@ pub fn encode_rows(rows: &[&ParticipantStats]) -> TableResult<Vec<u8>> {
         .map_err(|e| TableError::Corrupt(format!("compressing rows: {e}")))
 }
 
-pub fn decode_rows(bytes: &[u8]) -> TableResult<Vec<ParticipantStats>> {
+/// Rows as `T`: whole [`ParticipantStats`], or a subset of their fields
+/// (e.g. only the id), the rest skipped while parsing.
+pub fn decode_rows<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> TableResult<Vec<T>> {
     let mut json = Vec::new();
     GzDecoder::new(bytes)
         .take(MAX_INFLATED)

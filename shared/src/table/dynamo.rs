@@ -497,31 +497,30 @@ impl DynamoTable {
         }
     }
 
-    async fn load_chunks(
+    /// A snapshot's rows, chunk by chunk, as `T` (whole rows or just ids),
+    /// in bucket order; `None` if a chunk is missing.
+    async fn load_chunks<T: serde::de::DeserializeOwned>(
         &self,
         header: &SnapshotHeader,
-    ) -> TableResult<Option<Vec<ParticipantStats>>> {
+    ) -> TableResult<Option<Vec<T>>> {
         let keys = (0..header.buckets)
             .map(|b| chunk_key(&header.version, b))
             .collect();
-        let items = self.batch_get(keys, None).await?;
+        let mut items = self.batch_get(keys, None).await?;
         if items.len() != header.buckets as usize {
             // Chunks expired (TTL) or a torn write: treat as not cached.
             tracing::warn!(version = %header.version, found = items.len(), expected = header.buckets, "stats snapshot is missing chunks");
             return Ok(None);
         }
-        let mut by_bucket: Vec<(String, Vec<ParticipantStats>)> = Vec::with_capacity(items.len());
+        items.sort_by(|a, b| str_attr(a, SK).cmp(&str_attr(b, SK)));
+        let mut rows = Vec::new();
         for item in items {
-            let sk = str_attr(&item, SK).unwrap_or_default().to_owned();
             let blob = item
                 .get("rows")
                 .and_then(|v| v.as_b().ok())
                 .ok_or_else(|| TableError::Corrupt("chunk without rows".into()))?;
-            by_bucket.push((sk, decode_rows(blob.as_ref())?));
+            rows.extend(decode_rows::<T>(blob.as_ref())?);
         }
-        by_bucket.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut rows: Vec<ParticipantStats> = by_bucket.into_iter().flat_map(|(_, r)| r).collect();
-        crate::domain::stats::sort_for_display(&mut rows);
         Ok(Some(rows))
     }
 
@@ -582,12 +581,31 @@ impl CacheTable for DynamoTable {
         };
         let header = decode_header(item)?;
         Ok(self
-            .load_chunks(&header)
+            .load_chunks::<ParticipantStats>(&header)
             .await?
-            .map(|participants| EpochSnapshot {
-                header,
-                participants,
+            .map(|mut participants| {
+                crate::domain::stats::sort_for_display(&mut participants);
+                EpochSnapshot {
+                    header,
+                    participants,
+                }
             }))
+    }
+
+    async fn load_participant_ids(
+        &self,
+        slot: StatsSlot,
+    ) -> TableResult<Option<(u64, Vec<String>)>> {
+        #[derive(Deserialize)]
+        struct RowId {
+            index: String,
+        }
+        let Some(item) = self.get_item(slot_key(slot)).await? else {
+            return Ok(None);
+        };
+        let header = decode_header(item)?;
+        let ids = self.load_chunks::<RowId>(&header).await?;
+        Ok(ids.map(|ids| (header.epoch_id, ids.into_iter().map(|r| r.index).collect())))
     }
 
     async fn store_stats(
@@ -760,7 +778,7 @@ impl CacheTable for DynamoTable {
             .get("rows")
             .and_then(|v| v.as_b().ok())
             .ok_or_else(|| TableError::Corrupt("chunk without rows".into()))?;
-        Ok(decode_rows(blob.as_ref())?
+        Ok(decode_rows::<ParticipantStats>(blob.as_ref())?
             .into_iter()
             .find(|r| r.index == participant.as_str()))
     }

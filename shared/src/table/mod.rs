@@ -63,6 +63,13 @@ pub trait CacheTable: Send + Sync {
         slot: StatsSlot,
     ) -> impl Future<Output = TableResult<Option<EpochSnapshot>>> + Send;
 
+    /// The epoch and the participant ids of a stored snapshot, without
+    /// keeping the rows (the warmer needs only the ids).
+    fn load_participant_ids(
+        &self,
+        slot: StatsSlot,
+    ) -> impl Future<Output = TableResult<Option<(u64, Vec<String>)>>> + Send;
+
     /// Writes the chunks, then the header. `Final` and `AtHeight` are
     /// written once (first write wins); `Current` only replaces an older
     /// snapshot.

@@ -105,7 +105,8 @@ async fn a_cold_warm_fetches_each_item_exactly_once_and_a_second_run_nothing() {
     let sim = start_sim(200, CURRENT).await;
     let model = sim.model();
     let t = TestTable::new().await;
-    let ctx = ctx(&t, &[sim.url()], &[]);
+    // Slices of 64 participants: the keys are looked up a slice at a time.
+    let ctx = ctx(&t, &[sim.url()], &[("WARMER_SLICE_PARTICIPANTS", "64")]);
     let keys = all_keys(&model, CURRENT, false);
     assert!(keys.len() > 1000);
 
