@@ -2,7 +2,9 @@
 //! validated before any I/O), the handlers, and the response details
 //! (JSON errors, Cache-Control, ETag/304, gzip, CORS).
 
-use std::io::Write;
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -16,6 +18,7 @@ use crate::service::participant::DetailsMeta;
 use crate::service::responses::InferenceResponse;
 use crate::service::{ApiError, Ctx, WarmerInvoker};
 use crate::table::CacheTable;
+use crate::time::now_ms;
 
 /// Epoch ids and heights beyond these are input errors, not numbers to use
 /// (they keep `epoch + 1` and friends far from overflow).
@@ -116,9 +119,18 @@ pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantR
 /// A response before content negotiation.
 pub struct Reply {
     pub status: u16,
-    pub body: Vec<u8>,
+    pub body: Payload,
     pub cache_control: String,
     pub etag: Option<String>,
+}
+
+/// A response body: plain JSON, or JSON gzipped once when rendered (an
+/// epoch's answer is kept that way, 5-10x smaller, and sent as is to the
+/// clients that accept gzip, which browsers all do).
+#[derive(Clone)]
+pub enum Payload {
+    Plain(Vec<u8>),
+    Gzipped(Arc<Vec<u8>>),
 }
 
 impl Reply {
@@ -127,7 +139,7 @@ impl Reply {
             serde_json::to_vec(&serde_json::json!({ "detail": err.detail() })).unwrap_or_default();
         Reply {
             status: err.status(),
-            body,
+            body: Payload::Plain(body),
             cache_control: "no-store".into(),
             etag: None,
         }
@@ -200,23 +212,40 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
         }
     }
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if reply.body.len() >= GZIP_MIN_BYTES && accepts_gzip(req_headers) {
-        let mut enc = GzEncoder::new(
-            Vec::with_capacity(reply.body.len() / 5),
-            Compression::fast(),
-        );
-        if let Ok(gz) = enc.write_all(&reply.body).and_then(|_| enc.finish()) {
-            return builder
-                .status(status)
-                .header(header::CONTENT_ENCODING, "gzip")
-                .body(Body::Binary(gz))
-                .unwrap_or_default();
-        }
+    let gzip_ok = accepts_gzip(req_headers);
+    let (body, gzipped) = match reply.body {
+        Payload::Gzipped(gz) if gzip_ok => (gz.to_vec(), true),
+        Payload::Gzipped(gz) => match gunzip(&gz) {
+            Ok(plain) => (plain, false),
+            Err(e) => return respond(req_headers, cors, Reply::error(&e)),
+        },
+        Payload::Plain(plain) if gzip_ok && plain.len() >= GZIP_MIN_BYTES => match gzip(&plain) {
+            Ok(gz) => (gz, true),
+            Err(_) => (plain, false),
+        },
+        Payload::Plain(plain) => (plain, false),
+    };
+    if gzipped {
+        builder = builder.header(header::CONTENT_ENCODING, "gzip");
     }
     builder
         .status(status)
-        .body(Body::Binary(reply.body))
+        .body(Body::Binary(body))
         .unwrap_or_default()
+}
+
+fn gzip(plain: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(plain.len() / 5), Compression::fast());
+    enc.write_all(plain)?;
+    enc.finish()
+}
+
+fn gunzip(gz: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut plain = Vec::with_capacity(gz.len() * 5);
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut plain)
+        .map_err(|e| ApiError::Internal(format!("inflating a kept answer: {e}")))?;
+    Ok(plain)
 }
 
 /// `OPTIONS` preflight (API Gateway answers it itself when CORS is
@@ -251,8 +280,9 @@ fn method_check(req: &Request) -> Result<(), ApiError> {
     }
 }
 
-/// The epoch-stats body and its caching headers.
-pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Result<Reply, ApiError> {
+/// The epoch-stats answer, rendered straight into gzip (no uncompressed
+/// copy of a large epoch is held), with its caching headers.
+pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Result<Rendered, ApiError> {
     let h = &view.snapshot.header;
     let total = view.total_assigned_rewards_gnk;
     let cache_control = match (view.is_current, view.source, total) {
@@ -270,17 +300,86 @@ pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Result<Rep
         total.map_or("none".to_owned(), |t| t.to_string()),
         if view.is_current { "c" } else { "p" }
     );
-    let body = to_json(&InferenceResponse::new(
-        &view.snapshot,
-        view.is_current,
-        total,
-    ))?;
-    Ok(Reply {
-        status: 200,
-        body,
+    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+    serde_json::to_writer(
+        &mut enc,
+        &InferenceResponse::new(&view.snapshot, view.is_current, total),
+    )
+    .map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))?;
+    let gz = enc
+        .finish()
+        .map_err(|e| ApiError::Internal(format!("compressing the response: {e}")))?;
+    // Kept for later requests: a finished epoch once its total is settled
+    // (it never changes again), the current epoch for its freshness window.
+    let keep_until_ms = match (view.is_current, view.source, total) {
+        (_, Source::StaleTable, _) => Some(0),
+        (true, _, _) => Some(h.fetched_at_ms + current_freshness_secs as i64 * 1000),
+        (false, _, Some(_)) => None,
+        (false, _, None) => Some(0),
+    };
+    Ok(Rendered {
+        epoch_id: h.epoch_id,
+        is_current: view.is_current,
+        keep_until_ms,
+        body: Arc::new(gz),
         cache_control,
-        etag: Some(etag),
+        etag,
     })
+}
+
+/// An epoch's rendered answer.
+pub struct Rendered {
+    pub epoch_id: u64,
+    pub is_current: bool,
+    /// `None`: valid for good; `Some(t)`: until `t` (ms); `Some(0)`: not kept.
+    keep_until_ms: Option<i64>,
+    body: Arc<Vec<u8>>,
+    cache_control: String,
+    etag: String,
+}
+
+impl Rendered {
+    fn reply(&self) -> Reply {
+        Reply {
+            status: 200,
+            body: Payload::Gzipped(self.body.clone()),
+            cache_control: self.cache_control.clone(),
+            etag: Some(self.etag.clone()),
+        }
+    }
+}
+
+/// The epoch-stats answers a warm instance keeps, so a repeated request is
+/// answered without reading and rendering the epoch again. Few entries (an
+/// epoch of 10,000 participants is about 2 MB gzipped).
+#[derive(Default)]
+pub struct RenderCache {
+    entries: Mutex<VecDeque<(EpochRoute, Arc<Rendered>)>>,
+}
+
+const RENDER_CACHE_ENTRIES: usize = 4;
+
+impl RenderCache {
+    fn get(&self, route: &EpochRoute, now_ms: i64) -> Option<Arc<Rendered>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(_, r)| r.keep_until_ms.is_none_or(|t| t > now_ms));
+        entries
+            .iter()
+            .find(|(k, _)| k == route)
+            .map(|(_, r)| r.clone())
+    }
+
+    fn put(&self, route: EpochRoute, rendered: Arc<Rendered>, now_ms: i64) {
+        if rendered.keep_until_ms.is_some_and(|t| t <= now_ms) {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(k, _)| *k != route);
+        if entries.len() >= RENDER_CACHE_ENTRIES {
+            entries.pop_front();
+        }
+        entries.push_back((route, rendered));
+    }
 }
 
 /// The steps every route shares: the CORS preflight, the method check,
@@ -315,7 +414,17 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
         req,
         &ctx.config.cors_allowed_origins,
         |path, query| async move {
-            let view = match route_epoch_stats(path, query)? {
+            let route = route_epoch_stats(path, query)?;
+            let kept = match route {
+                EpochRoute::Current { reload: true } => None,
+                _ => ctx.rendered.get(&route, now_ms()),
+            };
+            if let Some(kept) = kept {
+                ctx.trigger_warm(invoker, kept.epoch_id, !kept.is_current)
+                    .await;
+                return Ok(kept.reply());
+            }
+            let view = match route {
                 EpochRoute::Current { reload } => ctx.current_epoch(reload).await?,
                 EpochRoute::Epoch { epoch, height } => ctx.epoch_by_id(epoch, height).await?,
             };
@@ -323,11 +432,18 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
             // before the handler returns (Lambda freezes the process after the
             // response).
             let freshness = ctx.config.current_epoch_freshness.as_secs();
-            let (_, reply) = tokio::join!(
+            let (_, rendered) = tokio::join!(
                 ctx.trigger_warm(invoker, view.snapshot.header.epoch_id, !view.is_current),
                 async { render_epoch(&view, freshness) }
             );
-            reply
+            let rendered = Arc::new(rendered?);
+            let reply = rendered.reply();
+            let key = match route {
+                EpochRoute::Current { .. } => EpochRoute::Current { reload: false },
+                other => other,
+            };
+            ctx.rendered.put(key, rendered, now_ms());
+            Ok(reply)
         },
     )
     .await
@@ -350,7 +466,7 @@ pub async fn handle_participant<C: Chain, T: CacheTable>(
             let etag = format!("W/\"{:016x}\"", fnv1a(&body));
             Ok(Reply {
                 status: 200,
-                body,
+                body: Payload::Plain(body),
                 cache_control: details_cache_control(meta, ctx),
                 etag: Some(etag),
             })

@@ -28,6 +28,8 @@ pub struct Ctx<C, T> {
     /// busy instance does not write to the table on every request to learn
     /// it again (the table stays the authority across instances).
     guard_held_until: Mutex<HashMap<u64, i64>>,
+    /// Rendered epoch answers this instance keeps (see [`crate::web::RenderCache`]).
+    pub(crate) rendered: crate::web::RenderCache,
 }
 
 impl<C: Chain, T: CacheTable> Ctx<C, T> {
@@ -37,6 +39,7 @@ impl<C: Chain, T: CacheTable> Ctx<C, T> {
             table,
             config: Arc::new(config),
             guard_held_until: Mutex::default(),
+            rendered: Default::default(),
         }
     }
 }

@@ -145,17 +145,27 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
         serde_json::json!({"epoch_id": 30, "finished": false})
     );
 
-    // Served from the table: zero upstream calls, the same answer.
+    // Served again: zero upstream calls, the same answer; this instance
+    // keeps the rendered answer for the freshness window (no table read).
+    let table_requests = t.table.counters().requests();
     let again = handle_epoch_stats(&ctx, &invoker, &get("/v1/inference/current", &[])).await;
     assert_eq!(again.status(), 200);
     assert!(header(&again, "content-encoding").is_none());
     assert_eq!(json_body(&again), body);
     assert_eq!(sim.stats().total, upstream);
+    assert_eq!(t.table.counters().requests(), table_requests);
     assert_eq!(
         invoke.calls().len(),
         1,
         "the warm guard holds for its window"
     );
+    // Another instance (a fresh context on the same table) reads the table.
+    let other = crate::support::ctx(&t, &[sim.url()], &[]);
+    let from_table =
+        handle_epoch_stats(&other, &invoker, &get("/v1/inference/current", &[GZIP])).await;
+    assert_eq!(json_body(&from_table), body);
+    assert_eq!(sim.stats().total, upstream);
+    assert!(t.table.counters().requests() > table_requests);
 
     // /epochs/{C} answers like /current.
     let same =
