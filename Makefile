@@ -30,6 +30,13 @@ test: setup lint-template
 	cargo build --workspace --locked --bins
 	cargo test --workspace --locked
 
+# The benchmarks (a release build against DynamoDB Local and the simulated
+# chain, 50 ms per chain request); writes BENCHMARKS.md. Not part of `test`.
+# Options through BENCH_ARGS, e.g. BENCH_ARGS=--quick or BENCH_ARGS=--help.
+bench: setup
+	cargo build --release --locked -p epoch-stats -p warmer -p participant -p local-stack -p bench
+	./target/release/bench $(BENCH_ARGS)
+
 # The SAM template, linted offline (cfn-lint from PyPI).
 lint-template:
 	@command -v cfn-lint >/dev/null || python3 -m pip install --quiet cfn-lint

@@ -300,13 +300,19 @@ pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Result<Ren
         total.map_or("none".to_owned(), |t| t.to_string()),
         if view.is_current { "c" } else { "p" }
     );
-    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+    // serde_json writes in tiny pieces; the encoder wants large ones.
+    let mut out = std::io::BufWriter::with_capacity(
+        64 * 1024,
+        GzEncoder::new(Vec::new(), Compression::fast()),
+    );
     serde_json::to_writer(
-        &mut enc,
+        &mut out,
         &InferenceResponse::new(&view.snapshot, view.is_current, total),
     )
     .map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))?;
-    let gz = enc
+    let gz = out
+        .into_inner()
+        .map_err(|e| ApiError::Internal(format!("compressing the response: {}", e.error())))?
         .finish()
         .map_err(|e| ApiError::Internal(format!("compressing the response: {e}")))?;
     // Kept for later requests: a finished epoch once its total is settled

@@ -1,0 +1,77 @@
+//! Figure 2: `GET /v1/inference/current` latency, cached (a table hit
+//! within the freshness window) and uncached (`?reload=true`: rebuilt from
+//! the chain and stored every time), one request at a time.
+
+use std::collections::HashSet;
+
+use crate::progress;
+use crate::stack::{get_ok, Stack};
+use crate::stats::Summary;
+
+#[derive(Debug, Clone)]
+pub struct EpochStatsRow {
+    pub n: usize,
+    pub cached: Summary,
+    /// Chain requests during the cached requests (0 expected).
+    pub cached_chain_calls: u64,
+    /// Distinct snapshots served in the cached run: 1 unless the
+    /// freshness window ran out in the middle.
+    pub cached_snapshots: usize,
+    pub uncached: Summary,
+    pub uncached_chain_calls: u64,
+    pub bytes: u64,
+}
+
+pub async fn run(stack: &Stack, reps: usize, warmups: usize) -> Result<EpochStatsRow, String> {
+    let n = stack.participants;
+    let cached_url = stack.url("/v1/inference/current");
+    let reload_url = stack.url("/v1/inference/current?reload=true");
+
+    // Uncached first: it leaves a fresh snapshot for the cached run.
+    for _ in 0..warmups {
+        get_ok(&stack.http, &reload_url).await?;
+    }
+    stack.reset_chain_stats().await?;
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        times.push(get_ok(&stack.http, &reload_url).await?.elapsed);
+    }
+    let uncached = Summary::of(&times).ok_or("no uncached requests")?;
+    let uncached_chain_calls = stack.chain_stats().await?.total;
+    progress(&format!(
+        "N={n}: epoch-stats uncached x{reps}: p50 {:.1} ms, p99 {:.1} ms",
+        uncached.p50.as_secs_f64() * 1e3,
+        uncached.p99.as_secs_f64() * 1e3
+    ));
+
+    get_ok(&stack.http, &reload_url).await?;
+    for _ in 0..warmups {
+        get_ok(&stack.http, &cached_url).await?;
+    }
+    stack.reset_chain_stats().await?;
+    let mut times = Vec::with_capacity(reps);
+    let mut etags = HashSet::new();
+    let mut bytes = 0;
+    for _ in 0..reps {
+        let f = get_ok(&stack.http, &cached_url).await?;
+        times.push(f.elapsed);
+        bytes = f.body.len() as u64;
+        etags.insert(f.etag.unwrap_or_default());
+    }
+    let cached = Summary::of(&times).ok_or("no cached requests")?;
+    let cached_chain_calls = stack.chain_stats().await?.total;
+    progress(&format!(
+        "N={n}: epoch-stats cached x{reps}: p50 {:.1} ms, p99 {:.1} ms",
+        cached.p50.as_secs_f64() * 1e3,
+        cached.p99.as_secs_f64() * 1e3
+    ));
+    Ok(EpochStatsRow {
+        n,
+        cached,
+        cached_chain_calls,
+        cached_snapshots: etags.len(),
+        uncached,
+        uncached_chain_calls,
+        bytes,
+    })
+}
