@@ -125,6 +125,11 @@ fn failure(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
+/// Every route validates the id the same way before any chain call.
+fn parse_id(raw: &str) -> Result<ParticipantId, Response> {
+    ParticipantId::parse(raw).map_err(bad_request)
+}
+
 fn bad_request(e: impl std::fmt::Display) -> Response {
     (StatusCode::BAD_REQUEST, e.to_string()).into_response()
 }
@@ -148,9 +153,9 @@ async fn rewards(
     Query(q): Query<EpochQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let id = match ParticipantId::parse(&id) {
+    let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(e) => return bad_request(e),
+        Err(resp) => return resp,
     };
     let mut out = Vec::new();
     // One after the other, as the tracker's details path did.
@@ -174,9 +179,9 @@ async fn warm_keys_route(
     Query(_): Query<EpochQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let id = match ParticipantId::parse(&id) {
+    let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(e) => return bad_request(e),
+        Err(resp) => return resp,
     };
     match chain.authz_grants(&id).await {
         Ok(grants) => json_reply(
@@ -193,9 +198,9 @@ async fn hardware(
     Query(_): Query<EpochQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let id = match ParticipantId::parse(&id) {
+    let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(e) => return bad_request(e),
+        Err(resp) => return resp,
     };
     match chain.hardware_nodes(&id).await {
         Ok(nodes) => json_reply(&headers, serde_json::to_vec(&nodes).unwrap_or_default()),

@@ -106,6 +106,10 @@ fn reward_item(
 #[tokio::test]
 async fn conditional_puts_follow_the_replacement_rule() {
     let t = TestTable::new().await;
+    let put = |item: CachedItem| {
+        let table = t.table.clone();
+        async move { table.put_item(&item).await.unwrap() }
+    };
     let p = participant(1);
     let key = ItemKey::new(p.clone(), 55, ItemKind::Reward);
     let read = |t: &TestTable| {
@@ -123,25 +127,16 @@ async fn conditional_puts_follow_the_replacement_rule() {
     };
 
     assert_eq!(
-        t.table
-            .put_item(&reward_item(&p, 55, 1000, "5", false))
-            .await
-            .unwrap(),
+        put(reward_item(&p, 55, 1000, "5", false)).await,
         PutOutcome::Written
     );
     // An older result arriving late never replaces a newer one.
     assert_eq!(
-        t.table
-            .put_item(&reward_item(&p, 55, 900, "4", false))
-            .await
-            .unwrap(),
+        put(reward_item(&p, 55, 900, "4", false)).await,
         PutOutcome::LostRace
     );
     assert_eq!(
-        t.table
-            .put_item(&reward_item(&p, 55, 1000, "4", false))
-            .await
-            .unwrap(),
+        put(reward_item(&p, 55, 1000, "4", false)).await,
         PutOutcome::LostRace
     );
     assert_eq!(
@@ -153,31 +148,19 @@ async fn conditional_puts_follow_the_replacement_rule() {
     );
     // A newer unclaimed reward refreshes; a claimed one is final.
     assert_eq!(
-        t.table
-            .put_item(&reward_item(&p, 55, 2000, "6", false))
-            .await
-            .unwrap(),
+        put(reward_item(&p, 55, 2000, "6", false)).await,
         PutOutcome::Written
     );
     assert_eq!(
-        t.table
-            .put_item(&reward_item(&p, 55, 3000, "7", true))
-            .await
-            .unwrap(),
+        put(reward_item(&p, 55, 3000, "7", true)).await,
         PutOutcome::Written
     );
     assert_eq!(
-        t.table
-            .put_item(&reward_item(&p, 55, 9000, "8", false))
-            .await
-            .unwrap(),
+        put(reward_item(&p, 55, 9000, "8", false)).await,
         PutOutcome::LostRace
     );
     assert_eq!(
-        t.table
-            .put_item(&reward_item(&p, 55, 9000, "9", true))
-            .await
-            .unwrap(),
+        put(reward_item(&p, 55, 9000, "9", true)).await,
         PutOutcome::LostRace
     );
     let stored = read(&t).await;
@@ -208,14 +191,8 @@ async fn conditional_puts_follow_the_replacement_rule() {
             granted_at: "x".into(),
         }]),
     };
-    assert_eq!(
-        t.table.put_item(&wk("first", 1)).await.unwrap(),
-        PutOutcome::Written
-    );
-    assert_eq!(
-        t.table.put_item(&wk("second", 2)).await.unwrap(),
-        PutOutcome::LostRace
-    );
+    assert_eq!(put(wk("first", 1)).await, PutOutcome::Written);
+    assert_eq!(put(wk("second", 2)).await, PutOutcome::LostRace);
     // Empty results are items too.
     let empty_hw = CachedItem {
         key: ItemKey::new(p.clone(), 50, ItemKind::Hardware),
@@ -225,10 +202,7 @@ async fn conditional_puts_follow_the_replacement_rule() {
         },
         data: ItemData::Hardware(vec![]),
     };
-    assert_eq!(
-        t.table.put_item(&empty_hw).await.unwrap(),
-        PutOutcome::Written
-    );
+    assert_eq!(put(empty_hw).await, PutOutcome::Written);
     let keys = [
         ItemKey::new(p.clone(), 50, ItemKind::WarmKeys),
         ItemKey::new(p.clone(), 50, ItemKind::Hardware),
