@@ -4,13 +4,16 @@
 
 use crate::chain::HttpChain;
 use crate::config::{Config, ConfigError};
-use crate::service::{Ctx, LambdaInvoker};
+use crate::routes::EpochStatsState;
+use crate::service::Core;
 use crate::table::DynamoTable;
+use crate::warm::LambdaInvoker;
 
-pub type LiveCtx = Ctx<HttpChain, DynamoTable>;
+pub type LiveCore = Core<HttpChain, DynamoTable>;
+pub type LiveEpochStatsState = EpochStatsState<HttpChain, DynamoTable, LambdaInvoker>;
 
 /// Reads the configuration and builds the chain client and the table.
-pub async fn live_context() -> Result<(LiveCtx, aws_config::SdkConfig), ConfigError> {
+pub async fn live_core() -> Result<(LiveCore, aws_config::SdkConfig), ConfigError> {
     let config = Config::from_env()?;
     let sdk = crate::aws::load_sdk_config().await;
     let chain = HttpChain::new(config.chain_options()).map_err(ConfigError)?;
@@ -18,19 +21,17 @@ pub async fn live_context() -> Result<(LiveCtx, aws_config::SdkConfig), ConfigEr
         aws_sdk_dynamodb::Client::new(&sdk),
         config.table_name.clone(),
     );
-    Ok((Ctx::new(chain, table, config), sdk))
+    Ok((Core::new(chain, table, config), sdk))
 }
 
-/// The warmer invoker, if `WARMER_FUNCTION_NAME` is set.
-pub fn warmer_invoker(ctx: &LiveCtx, sdk: &aws_config::SdkConfig) -> Option<LambdaInvoker> {
-    match &ctx.config.warmer_function_name {
-        Some(name) => Some(LambdaInvoker::new(
-            aws_sdk_lambda::Client::new(sdk),
-            name.clone(),
-        )),
-        None => {
-            tracing::warn!("WARMER_FUNCTION_NAME is not set: the warmer will not be triggered");
-            None
-        }
-    }
+/// epoch-stats' state: the core plus the warm trigger (a no-op without
+/// `WARMER_FUNCTION_NAME`).
+pub async fn live_epoch_stats_state() -> Result<LiveEpochStatsState, ConfigError> {
+    let (core, sdk) = live_core().await?;
+    let invoker = core
+        .config
+        .warmer_function_name
+        .as_ref()
+        .map(|name| LambdaInvoker::new(aws_sdk_lambda::Client::new(&sdk), name.clone()));
+    Ok(EpochStatsState::new(core, invoker))
 }

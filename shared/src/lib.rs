@@ -1,18 +1,26 @@
 //! Shared core of the Gonka tracker backend: identifiers, domain rules, the
 //! chain client, the DynamoDB cache table, configuration and logging. The
 //! Lambda crates under `functions/` only wire these together.
+//!
+//! Layers, each using only those below it: `routes` (each function's
+//! routes) over `http` (shared HTTP plumbing) and `warm` (the warm hop)
+//! over `service` (request logic on a `Core`) over `table` and `chain`
+//! (adapters behind ports) over `domain` and `ids` (pure rules).
 
 pub mod aws;
 pub mod bootstrap;
 pub mod chain;
 pub mod config;
 pub mod domain;
+pub mod hash;
+pub mod http;
 pub mod ids;
 pub mod logging;
+pub mod routes;
 pub mod service;
 pub mod table;
 pub mod time;
-pub mod web;
+pub mod warm;
 
 pub use config::Config;
 pub use ids::ParticipantId;

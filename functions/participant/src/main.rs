@@ -4,17 +4,17 @@
 use std::sync::Arc;
 
 use lambda_http::{service_fn, Error, Request};
-use shared::bootstrap::live_context;
-use shared::web::handle_participant;
+use shared::bootstrap::live_core;
+use shared::routes::handle_participant;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init_tracing();
-    let (ctx, _sdk) = live_context().await?;
-    let ctx = Arc::new(ctx);
+    let (core, _sdk) = live_core().await?;
+    let core = Arc::new(core);
     lambda_http::run(service_fn(move |req: Request| {
-        let ctx = ctx.clone();
-        async move { Ok::<_, Error>(handle_participant(&ctx, &req).await) }
+        let core = core.clone();
+        async move { Ok::<_, Error>(handle_participant(&core, &req).await) }
     }))
     .await
 }

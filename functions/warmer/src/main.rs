@@ -4,19 +4,19 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use shared::bootstrap::live_context;
-use shared::service::warm::handle_warm_event;
+use shared::bootstrap::live_core;
+use shared::warm::handle_warm_event;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init_tracing();
-    let (ctx, _sdk) = live_context().await?;
-    let ctx = Arc::new(ctx);
+    let (core, _sdk) = live_core().await?;
+    let core = Arc::new(core);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let ctx = ctx.clone();
+        let core = core.clone();
         async move {
             let deadline_ms = i64::try_from(event.context.deadline).ok();
-            Ok::<_, Error>(handle_warm_event(&ctx, &event.payload, deadline_ms).await)
+            Ok::<_, Error>(handle_warm_event(&core, &event.payload, deadline_ms).await)
         }
     }))
     .await

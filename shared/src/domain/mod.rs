@@ -10,6 +10,9 @@ pub mod warm_keys;
 pub use hardware::{merge_poc_weights, ml_nodes_map, MlNodeView};
 pub use heights::{avg_block_time, canonical_height, resolve_past_height, HeightError};
 pub use rates::{invalidation_rate, missed_rate, round_ties_even};
-pub use rewards::{assigned_reward_gnk, rewards_window, total_assigned_rewards_gnk, RewardView};
+pub use rewards::{
+    assigned_reward_gnk, gnk_from_coins, rewards_window, sum_rewarded_coins,
+    total_assigned_rewards_gnk, RewardView,
+};
 pub use stats::{join_epoch_stats, ParticipantStats};
 pub use warm_keys::{warm_keys, WarmKey, REQUIRED_MSG_TYPES};

@@ -15,18 +15,27 @@ pub struct RewardView {
 
 /// `rewarded_coins // 10^9`; unparsable or negative amounts count as 0.
 pub fn assigned_reward_gnk(rewarded_coins: &str) -> u64 {
-    let coins: u128 = rewarded_coins.trim().parse().unwrap_or(0);
+    gnk_from_coins(sum_rewarded_coins([rewarded_coins]))
+}
+
+/// The sum of the epoch's `rewarded_coins` (trimmed; unparsable or
+/// negative amounts count as 0), saturating.
+pub fn sum_rewarded_coins<'a>(rewarded_coins: impl IntoIterator<Item = &'a str>) -> u128 {
+    rewarded_coins
+        .into_iter()
+        .map(|c| c.trim().parse::<u128>().unwrap_or(0))
+        .fold(0, u128::saturating_add)
+}
+
+/// Whole GNK in an amount of coins (floor).
+pub fn gnk_from_coins(coins: u128) -> u64 {
     u64::try_from(coins / NGNK_PER_GNK).unwrap_or(u64::MAX)
 }
 
 /// The epoch's total: the sum of coins first, then the floor division (the
 /// sum of per-row floors would differ).
 pub fn total_assigned_rewards_gnk<'a>(rewarded_coins: impl IntoIterator<Item = &'a str>) -> u64 {
-    let sum: u128 = rewarded_coins
-        .into_iter()
-        .map(|c| c.trim().parse::<u128>().unwrap_or(0))
-        .fold(0, u128::saturating_add);
-    u64::try_from(sum / NGNK_PER_GNK).unwrap_or(u64::MAX)
+    gnk_from_coins(sum_rewarded_coins(rewarded_coins))
 }
 
 /// Epochs whose rewards the modal shows, newest first: the current epoch C
@@ -85,11 +94,12 @@ mod tests {
 
     #[test]
     fn total_floors_the_sum_not_each_row() {
-        let cases: [(&[&str], u64); 4] = [
+        let cases: [(&[&str], u64); 5] = [
             (&["600000000", "600000000"], 1),
             (&["38627452617213", "50842445416245"], 89469),
             (&[], 0),
             (&["0", "0"], 0),
+            (&[" 1000000000 ", "garbage", "-5"], 1),
         ];
         for (coins, want) in cases {
             assert_eq!(

@@ -6,10 +6,13 @@ use crate::domain::{
     avg_block_time, canonical_height, heights::AVG_BLOCK_WINDOW, join_epoch_stats,
     resolve_past_height, stats::sort_for_display,
 };
+use std::time::Duration;
+
 use crate::table::{BlockInfo, CacheTable, EpochSnapshot, SnapshotHeader, StatsSlot};
 use crate::time::now_ms;
 
-use super::{ApiError, Ctx};
+use super::snapshot::{choose_snapshot, SnapshotChoice, StoredHeaders};
+use super::{ApiError, Core};
 
 /// An epoch's stats as the API serves them.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,133 +34,121 @@ pub enum Source {
     StaleTable,
 }
 
-impl<C: Chain, T: CacheTable> Ctx<C, T> {
-    fn is_fresh(&self, header: &SnapshotHeader) -> bool {
-        now_ms().saturating_sub(header.fetched_at_ms)
-            < self.config.current_epoch_freshness.as_millis() as i64
+fn table_view(snapshot: EpochSnapshot, is_current: bool, total: Option<u64>) -> EpochView {
+    EpochView {
+        snapshot,
+        is_current,
+        total_assigned_rewards_gnk: total,
+        source: Source::Table,
     }
+}
 
-    /// `GET /v1/inference/current[?reload=true]`.
-    pub async fn current_epoch(&self, reload: bool) -> Result<EpochView, ApiError> {
-        let cached = self.table.load_stats(StatsSlot::Current).await?;
-        if let Some(snapshot) = &cached {
-            if !reload && self.is_fresh(&snapshot.header) {
-                return Ok(EpochView {
-                    snapshot: snapshot.clone(),
-                    is_current: true,
-                    total_assigned_rewards_gnk: None,
-                    source: Source::Table,
-                });
-            }
+/// `GET /v1/inference/current[?reload=true]`.
+pub async fn current_epoch<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    reload: bool,
+) -> Result<EpochView, ApiError> {
+    let cached = core.table.load_stats(StatsSlot::Current).await?;
+    if let Some(snapshot) = &cached {
+        let fresh = choose_snapshot(
+            snapshot.header.epoch_id,
+            None,
+            StoredHeaders {
+                current: Some(&snapshot.header),
+                finished: None,
+            },
+            now_ms(),
+            core.config.current_epoch_freshness,
+        )? == SnapshotChoice::Stored(StatsSlot::Current);
+        if !reload && fresh {
+            return Ok(table_view(snapshot.clone(), true, None));
         }
-        match build_current(&self.chain).await {
-            Ok(snapshot) => {
-                let outcome = self.table.store_stats(StatsSlot::Current, &snapshot).await;
-                if let Err(e) = outcome {
-                    // The answer is still right; only the cache missed a write.
-                    tracing::error!(error = %e, "could not store the current epoch's stats");
-                }
+    }
+    match build_current(&core.chain).await {
+        Ok(snapshot) => {
+            let outcome = core.table.store_stats(StatsSlot::Current, &snapshot).await;
+            if let Err(e) = outcome {
+                // The answer is still right; only the cache missed a write.
+                tracing::error!(error = %e, "could not store the current epoch's stats");
+            }
+            Ok(EpochView {
+                source: Source::Chain,
+                ..table_view(snapshot, true, None)
+            })
+        }
+        Err(err) => match cached {
+            Some(snapshot) => {
+                tracing::warn!(error = %err, cached_at = snapshot.header.fetched_at_ms, "chain unavailable, serving the stale current epoch");
                 Ok(EpochView {
-                    snapshot,
-                    is_current: true,
-                    total_assigned_rewards_gnk: None,
-                    source: Source::Chain,
+                    source: Source::StaleTable,
+                    ..table_view(snapshot, true, None)
                 })
             }
-            Err(err) => match cached {
-                Some(snapshot) => {
-                    tracing::warn!(error = %err, cached_at = snapshot.header.fetched_at_ms, "chain unavailable, serving the stale current epoch");
-                    Ok(EpochView {
-                        snapshot,
-                        is_current: true,
-                        total_assigned_rewards_gnk: None,
-                        source: Source::StaleTable,
-                    })
-                }
-                None => Err(ApiError::upstream(
-                    "Failed to fetch current epoch stats",
-                    err,
-                )),
-            },
+            None => Err(ApiError::upstream(
+                "Failed to fetch current epoch stats",
+                err,
+            )),
+        },
+    }
+}
+
+/// `GET /v1/inference/epochs/{epoch}[?height=N]`.
+pub async fn epoch_by_id<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    epoch: u64,
+    height: Option<u64>,
+) -> Result<EpochView, ApiError> {
+    let (finished, total) = futures::join!(
+        core.table.load_stats(StatsSlot::Final(epoch)),
+        core.table.load_total(epoch)
+    );
+    let (finished, total) = (finished?, total?.map(|t| t.total_assigned_rewards_gnk));
+    // A finished epoch's request never reads the (large) current snapshot
+    // first: the choice is made on the finished header alone.
+    let stored = StoredHeaders {
+        current: None,
+        finished: finished.as_ref().map(|f| &f.header),
+    };
+    let freshness = core.config.current_epoch_freshness;
+    match choose_snapshot(epoch, height, stored, now_ms(), freshness)? {
+        SnapshotChoice::Stored(StatsSlot::Final(_)) => {
+            if let Some(fin) = finished {
+                return Ok(table_view(fin, false, total));
+            }
         }
+        SnapshotChoice::Stored(slot) => {
+            if let Some(at) = core.table.load_stats(slot).await? {
+                return Ok(table_view(at, false, total));
+            }
+        }
+        SnapshotChoice::Build => {}
     }
 
-    /// The current epoch's id: from the fresh cached snapshot, else from a
-    /// rebuild (which also refreshes the cache, or serves it stale).
-    pub async fn current_epoch_id(&self) -> Result<u64, ApiError> {
-        Ok(self.current_epoch(false).await?.snapshot.header.epoch_id)
+    let current = current_epoch(core, false).await?;
+    let current_id = current.snapshot.header.epoch_id;
+    if epoch > current_id {
+        return Err(ApiError::NotFound(format!(
+            "Epoch {epoch} not found (the current epoch is {current_id})"
+        )));
     }
-
-    /// `GET /v1/inference/epochs/{epoch}[?height=N]`.
-    pub async fn epoch_by_id(
-        &self,
-        epoch: u64,
-        height: Option<u64>,
-    ) -> Result<EpochView, ApiError> {
-        let (finished, total) = futures::join!(
-            self.table.load_stats(StatsSlot::Final(epoch)),
-            self.table.load_total(epoch)
-        );
-        let total = total?.map(|t| t.total_assigned_rewards_gnk);
-        let view = |snapshot, source| EpochView {
-            snapshot,
-            is_current: false,
-            total_assigned_rewards_gnk: total,
-            source,
+    if epoch == current_id {
+        // Section 0: /epochs/{C} answers like /current and never marks C
+        // finished; the rule checks the height against C's start.
+        let stored = StoredHeaders {
+            current: Some(&current.snapshot.header),
+            finished: None,
         };
-        if let Some(fin) = finished? {
-            let h = &fin.header;
-            let target = resolve_past_height(
-                height,
-                epoch,
-                h.effective_block_height,
-                h.canonical_height.unwrap_or(h.height),
-            )?;
-            if target == h.height {
-                return Ok(view(fin, Source::Table));
-            }
-            if let Some(at) = self
-                .table
-                .load_stats(StatsSlot::AtHeight(epoch, target))
-                .await?
-            {
-                return Ok(view(at, Source::Table));
-            }
-        } else if let Some(h) = height {
-            // Heights below the canonical one are stored as asked.
-            if let Some(at) = self.table.load_stats(StatsSlot::AtHeight(epoch, h)).await? {
-                return Ok(view(at, Source::Table));
-            }
-        }
-
-        let current = self.current_epoch(false).await?;
-        let current_id = current.snapshot.header.epoch_id;
-        if epoch > current_id {
-            return Err(ApiError::NotFound(format!(
-                "Epoch {epoch} not found (the current epoch is {current_id})"
-            )));
-        }
-        if epoch == current_id {
-            // Section 0: /epochs/{C} answers like /current and never marks C finished.
-            if let Some(h) = height {
-                let effective = current.snapshot.header.effective_block_height;
-                if h < effective {
-                    return Err(crate::domain::HeightError::BeforeEpochStart {
-                        height: h,
-                        epoch,
-                        effective,
-                    }
-                    .into());
-                }
-            }
-            return Ok(current);
-        }
-        let (slot, snapshot) = build_finished(&self.chain, epoch, height).await?;
-        if let Err(e) = self.table.store_stats(slot, &snapshot).await {
-            tracing::error!(error = %e, epoch, "could not store a finished epoch's stats");
-        }
-        Ok(view(snapshot, Source::Chain))
+        choose_snapshot(epoch, height, stored, now_ms(), Duration::MAX)?;
+        return Ok(current);
     }
+    let (slot, snapshot) = build_finished(&core.chain, epoch, height).await?;
+    if let Err(e) = core.table.store_stats(slot, &snapshot).await {
+        tracing::error!(error = %e, epoch, "could not store a finished epoch's stats");
+    }
+    Ok(EpochView {
+        source: Source::Chain,
+        ..table_view(snapshot, false, total)
+    })
 }
 
 fn header(

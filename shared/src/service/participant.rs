@@ -6,8 +6,7 @@ use std::collections::HashMap;
 
 use crate::chain::Chain;
 use crate::domain::{
-    assigned_reward_gnk, merge_poc_weights, resolve_past_height, rewards_window, ParticipantStats,
-    RewardView,
+    assigned_reward_gnk, merge_poc_weights, rewards_window, ParticipantStats, RewardView,
 };
 use crate::ids::ParticipantId;
 use crate::table::{
@@ -15,9 +14,11 @@ use crate::table::{
 };
 use crate::time::now_ms;
 
+use super::epochs::epoch_by_id;
 use super::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
 use super::responses::{ParticipantDetails, SeedView};
-use super::{ApiError, Ctx};
+use super::snapshot::{choose_snapshot, SnapshotChoice, StoredHeaders};
+use super::{ApiError, Core};
 
 /// How cacheable a details answer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,136 +36,117 @@ enum Row {
     Known(Option<Box<ParticipantStats>>, bool),
 }
 
-impl<C: Chain, T: CacheTable> Ctx<C, T> {
-    pub async fn participant_details(
-        &self,
-        id: &ParticipantId,
-        epoch: u64,
-        height: Option<u64>,
-    ) -> Result<(ParticipantDetails, DetailsMeta), ApiError> {
-        // Read 1: the stats headers that could hold the row, and every item
-        // the modal could show (the union of both rewards windows).
-        let mut slots = vec![StatsSlot::Current, StatsSlot::Final(epoch)];
-        if let Some(h) = height {
-            slots.push(StatsSlot::AtHeight(epoch, h));
-        }
-        let union_keys = union_item_keys(id, epoch);
-        let bundle = self.table.load_modal_bundle(&slots, &union_keys).await?;
+/// The modal of `id` in `epoch` (at `height`, for a finished epoch).
+pub async fn participant_details<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    id: &ParticipantId,
+    epoch: u64,
+    height: Option<u64>,
+) -> Result<(ParticipantDetails, DetailsMeta), ApiError> {
+    // Read 1: the stats headers that could hold the row, and every item
+    // the modal could show (the union of both rewards windows).
+    let mut slots = vec![StatsSlot::Current, StatsSlot::Final(epoch)];
+    if let Some(h) = height {
+        slots.push(StatsSlot::AtHeight(epoch, h));
+    }
+    let union_keys = union_item_keys(id, epoch);
+    let bundle = core.table.load_modal_bundle(&slots, &union_keys).await?;
 
-        let row = self.locate_row(id, &bundle.headers, epoch, height).await?;
-        // Read 2 (cached path only): the row's chunk.
-        let (participant, is_current) = match row {
-            Row::Header(header, is_current) => (
-                self.table.load_participant_row(&header, id).await?,
-                is_current,
-            ),
-            Row::Known(p, is_current) => (p.map(|p| *p), is_current),
-        };
-        let participant = participant.ok_or_else(|| {
-            ApiError::NotFound(format!("Participant {id} not found in epoch {epoch}"))
-        })?;
-
-        let keys = modal_item_keys(id, epoch, is_current);
-        let stored: HashMap<ItemKey, CachedItem> = bundle
-            .items
-            .into_iter()
-            .filter(|(k, _)| keys.contains(k))
-            .collect();
-        let metas = stored.iter().map(|(k, v)| (k.clone(), v.meta)).collect();
-        let to_fetch = missing_items(
-            &keys,
-            &metas,
-            is_current.then_some(epoch),
-            now_ms(),
-            self.config.item_freshness,
-        );
-        let fetched = futures::future::join_all(
-            to_fetch
-                .iter()
-                .map(|k| fetch_and_store(&self.chain, &self.table, k, !is_current)),
-        )
-        .await;
-
-        let mut items = stored;
-        let mut failed: Vec<ItemKind> = Vec::new();
-        for (key, outcome) in to_fetch.iter().zip(fetched) {
-            match outcome {
-                ItemOutcome::Written(item) | ItemOutcome::LostRace(item) => {
-                    items.insert(key.clone(), item);
-                }
-                ItemOutcome::StoreFailed(item, e) => {
-                    tracing::warn!(participant = %id, epoch = key.epoch, kind = key.kind.as_str(), error = %e, "could not cache a fetched item");
-                    items.insert(key.clone(), item);
-                }
-                // A stale stored copy, if any, is still shown.
-                ItemOutcome::FetchFailed(e) => {
-                    tracing::warn!(participant = %id, epoch = key.epoch, kind = key.kind.as_str(), error = %e, "fetch failed");
-                    if !items.contains_key(key) {
-                        failed.push(key.kind);
-                    }
-                }
-            }
-        }
-        let details = assemble(id, epoch, is_current, participant, &items, &failed);
-        let all_final = keys
-            .iter()
-            .all(|k| items.get(k).is_some_and(|i| i.meta.is_final));
-        let meta = DetailsMeta {
+    let row = locate_row(core, id, &bundle.headers, epoch, height).await?;
+    // Read 2 (cached path only): the row's chunk.
+    let (participant, is_current) = match row {
+        Row::Header(header, is_current) => (
+            core.table.load_participant_row(&header, id).await?,
             is_current,
-            all_final,
-            complete: details.missing.is_empty(),
-        };
-        Ok((details, meta))
-    }
+        ),
+        Row::Known(p, is_current) => (p.map(|p| *p), is_current),
+    };
+    let participant = participant.ok_or_else(|| {
+        ApiError::NotFound(format!("Participant {id} not found in epoch {epoch}"))
+    })?;
 
-    /// Finds the snapshot holding the epoch's rows: the cached current one,
-    /// the finished one, one at the requested height, or, when none is
-    /// cached, the epoch service's answer.
-    async fn locate_row(
-        &self,
-        id: &ParticipantId,
-        headers: &HashMap<StatsSlot, SnapshotHeader>,
-        epoch: u64,
-        height: Option<u64>,
-    ) -> Result<Row, ApiError> {
-        if let Some(current) = headers.get(&StatsSlot::Current) {
-            let age = now_ms().saturating_sub(current.fetched_at_ms);
-            if current.epoch_id == epoch && age < self.config.item_freshness.as_millis() as i64 {
-                if let Some(h) = height.filter(|h| *h < current.effective_block_height) {
-                    return Err(crate::domain::HeightError::BeforeEpochStart {
-                        height: h,
-                        epoch,
-                        effective: current.effective_block_height,
-                    }
-                    .into());
-                }
-                return Ok(Row::Header(current.clone(), true));
-            }
-        }
-        if let Some(fin) = headers.get(&StatsSlot::Final(epoch)) {
-            let target = resolve_past_height(
-                height,
-                epoch,
-                fin.effective_block_height,
-                fin.canonical_height.unwrap_or(fin.height),
-            )?;
-            if target == fin.height {
-                return Ok(Row::Header(fin.clone(), false));
-            }
-        }
-        if let Some(at) = height.and_then(|h| headers.get(&StatsSlot::AtHeight(epoch, h))) {
-            return Ok(Row::Header(at.clone(), false));
-        }
-        let view = self.epoch_by_id(epoch, height).await?;
-        let row = view
-            .snapshot
-            .participants
+    let keys = modal_item_keys(id, epoch, is_current);
+    let stored: HashMap<ItemKey, CachedItem> = bundle
+        .items
+        .into_iter()
+        .filter(|(k, _)| keys.contains(k))
+        .collect();
+    let metas = stored.iter().map(|(k, v)| (k.clone(), v.meta)).collect();
+    let to_fetch = missing_items(
+        &keys,
+        &metas,
+        is_current.then_some(epoch),
+        now_ms(),
+        core.config.item_freshness,
+    );
+    let fetched = futures::future::join_all(
+        to_fetch
             .iter()
-            .find(|p| p.index == id.as_str())
-            .cloned()
-            .map(Box::new);
-        Ok(Row::Known(row, view.is_current))
+            .map(|k| fetch_and_store(&core.chain, &core.table, k, !is_current)),
+    )
+    .await;
+
+    let mut items = stored;
+    let mut failed: Vec<ItemKind> = Vec::new();
+    for (key, outcome) in to_fetch.iter().zip(fetched) {
+        match outcome {
+            ItemOutcome::Written(item) | ItemOutcome::LostRace(item) => {
+                items.insert(key.clone(), item);
+            }
+            ItemOutcome::StoreFailed(item, e) => {
+                tracing::warn!(participant = %id, epoch = key.epoch, kind = key.kind.as_str(), error = %e, "could not cache a fetched item");
+                items.insert(key.clone(), item);
+            }
+            // A stale stored copy, if any, is still shown.
+            ItemOutcome::FetchFailed(e) => {
+                tracing::warn!(participant = %id, epoch = key.epoch, kind = key.kind.as_str(), error = %e, "fetch failed");
+                if !items.contains_key(key) {
+                    failed.push(key.kind);
+                }
+            }
+        }
     }
+    let details = assemble(id, epoch, is_current, participant, &items, &failed);
+    let all_final = keys
+        .iter()
+        .all(|k| items.get(k).is_some_and(|i| i.meta.is_final));
+    let meta = DetailsMeta {
+        is_current,
+        all_final,
+        complete: details.missing.is_empty(),
+    };
+    Ok((details, meta))
+}
+
+/// Finds the snapshot holding the epoch's rows among the headers read
+/// (the current one is trusted for the items' freshness window), or, when
+/// none holds it, asks the epoch service.
+async fn locate_row<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    id: &ParticipantId,
+    headers: &HashMap<StatsSlot, SnapshotHeader>,
+    epoch: u64,
+    height: Option<u64>,
+) -> Result<Row, ApiError> {
+    let stored = StoredHeaders {
+        current: headers.get(&StatsSlot::Current),
+        finished: headers.get(&StatsSlot::Final(epoch)),
+    };
+    let choice = choose_snapshot(epoch, height, stored, now_ms(), core.config.item_freshness)?;
+    if let SnapshotChoice::Stored(slot) = choice {
+        if let Some(header) = headers.get(&slot) {
+            return Ok(Row::Header(header.clone(), slot == StatsSlot::Current));
+        }
+    }
+    let view = epoch_by_id(core, epoch, height).await?;
+    let row = view
+        .snapshot
+        .participants
+        .iter()
+        .find(|p| p.index == id.as_str())
+        .cloned()
+        .map(Box::new);
+    Ok(Row::Known(row, view.is_current))
 }
 
 /// Rewards of E-5..E plus warm keys and hardware of E: both windows

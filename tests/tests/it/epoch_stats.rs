@@ -7,13 +7,13 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::Value;
 use shared::domain::{invalidation_rate, missed_rate};
+use shared::routes::handle_epoch_stats;
 use shared::table::CacheTable;
-use shared::web::handle_epoch_stats;
 use sim_chain::SimChain;
 
 use crate::dynamo_local::TestTable;
 use crate::replay::{self, Replay};
-use crate::support::{ctx, dead_url, get, header, json_body, start_sim, InvokeRecorder};
+use crate::support::{dead_url, get, header, json_body, start_sim, stats, InvokeRecorder};
 
 const GZIP: (&str, &str) = ("accept-encoding", "gzip, deflate, br");
 
@@ -90,10 +90,9 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
     let model = sim.model();
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, &[sim.url()], &[]);
-    let invoker = invoke.invoker();
+    let ctx = stats(&t, &[sim.url()], &[], &invoke);
 
-    let resp = handle_epoch_stats(&ctx, &invoker, &get("/v1/inference/current", &[GZIP])).await;
+    let resp = handle_epoch_stats(&ctx, &get("/v1/inference/current", &[GZIP])).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(header(&resp, "content-encoding"), Some("gzip"));
     assert_eq!(header(&resp, "cache-control"), Some("public, max-age=30"));
@@ -148,7 +147,7 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
     // Served again: zero upstream calls, the same answer; this instance
     // keeps the rendered answer for the freshness window (no table read).
     let table_requests = t.table.counters().requests();
-    let again = handle_epoch_stats(&ctx, &invoker, &get("/v1/inference/current", &[])).await;
+    let again = handle_epoch_stats(&ctx, &get("/v1/inference/current", &[])).await;
     assert_eq!(again.status(), 200);
     assert!(header(&again, "content-encoding").is_none());
     assert_eq!(json_body(&again), body);
@@ -160,23 +159,20 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
         "the warm guard holds for its window"
     );
     // Another instance (a fresh context on the same table) reads the table.
-    let other = crate::support::ctx(&t, &[sim.url()], &[]);
-    let from_table =
-        handle_epoch_stats(&other, &invoker, &get("/v1/inference/current", &[GZIP])).await;
+    let other = crate::support::stats(&t, &[sim.url()], &[], &invoke);
+    let from_table = handle_epoch_stats(&other, &get("/v1/inference/current", &[GZIP])).await;
     assert_eq!(json_body(&from_table), body);
     assert_eq!(sim.stats().total, upstream);
     assert!(t.table.counters().requests() > table_requests);
 
     // /epochs/{C} answers like /current.
-    let same =
-        json_body(&handle_epoch_stats(&ctx, &invoker, &get("/v1/inference/epochs/30", &[])).await);
+    let same = json_body(&handle_epoch_stats(&ctx, &get("/v1/inference/epochs/30", &[])).await);
     assert_eq!(same, body);
 
     // ETag and 304.
     let etag = header(&again, "etag").unwrap().to_owned();
     let not_modified = handle_epoch_stats(
         &ctx,
-        &invoker,
         &get("/v1/inference/current", &[("if-none-match", &etag)]),
     )
     .await;
@@ -184,12 +180,7 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
     assert_eq!(sim.stats().total, upstream);
 
     // reload=true rebuilds from the chain.
-    let reloaded = handle_epoch_stats(
-        &ctx,
-        &invoker,
-        &get("/v1/inference/current?reload=true", &[]),
-    )
-    .await;
+    let reloaded = handle_epoch_stats(&ctx, &get("/v1/inference/current?reload=true", &[])).await;
     assert_eq!(reloaded.status(), 200);
     assert_eq!(sim.stats().total, upstream + 6);
 }
@@ -199,17 +190,11 @@ async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
     let sim = start_sim(80, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, &[sim.url()], &[]);
-    let invoker = invoke.invoker();
+    let ctx = stats(&t, &[sim.url()], &[], &invoke);
     let requests: Vec<_> = (0..20)
         .map(|_| get("/v1/inference/epochs/28", &[GZIP]))
         .collect();
-    let responses = join_all(
-        requests
-            .iter()
-            .map(|r| handle_epoch_stats(&ctx, &invoker, r)),
-    )
-    .await;
+    let responses = join_all(requests.iter().map(|r| handle_epoch_stats(&ctx, r))).await;
     let bodies: Vec<Value> = responses
         .iter()
         .map(|r| {
@@ -262,7 +247,7 @@ async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
 
     // Now cached for good: zero upstream calls.
     let before = sim.stats().total;
-    let cached = handle_epoch_stats(&ctx, &invoker, &get("/v1/inference/epochs/28", &[])).await;
+    let cached = handle_epoch_stats(&ctx, &get("/v1/inference/epochs/28", &[])).await;
     assert_eq!(json_body(&cached)["participants"], body["participants"]);
     assert_eq!(sim.stats().total, before);
     // Until the warmer has settled the total, the answer is short-lived.
@@ -275,14 +260,12 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
     let model = sim.model();
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, &[sim.url()], &[]);
-    let invoker = invoke.invoker();
+    let ctx = stats(&t, &[sim.url()], &[], &invoke);
     let effective = model.effective_block_height(25);
     let canonical = model.effective_block_height(26) - 10;
 
     let before_start = handle_epoch_stats(
         &ctx,
-        &invoker,
         &get(
             &format!("/v1/inference/epochs/25?height={}", effective - 1),
             &[],
@@ -297,7 +280,6 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
     let clamped = json_body(
         &handle_epoch_stats(
             &ctx,
-            &invoker,
             &get("/v1/inference/epochs/25?height=999999999999", &[]),
         )
         .await,
@@ -308,7 +290,6 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
     let at_mid = json_body(
         &handle_epoch_stats(
             &ctx,
-            &invoker,
             &get(&format!("/v1/inference/epochs/25?height={mid}"), &[]),
         )
         .await,
@@ -319,14 +300,13 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
     let again = json_body(
         &handle_epoch_stats(
             &ctx,
-            &invoker,
             &get(&format!("/v1/inference/epochs/25?height={mid}"), &[]),
         )
         .await,
     );
     assert_eq!(again, at_mid);
     let canonical_again =
-        json_body(&handle_epoch_stats(&ctx, &invoker, &get("/v1/inference/epochs/25", &[])).await);
+        json_body(&handle_epoch_stats(&ctx, &get("/v1/inference/epochs/25", &[])).await);
     assert_eq!(canonical_again["height"], canonical);
     assert_eq!(
         sim.stats().total,
@@ -340,8 +320,7 @@ async fn bad_input_gets_400_and_future_epochs_404() {
     let sim = start_sim(10, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, &[sim.url()], &[]);
-    let invoker = invoke.invoker();
+    let ctx = stats(&t, &[sim.url()], &[], &invoke);
     let cases = [
         (
             "/v1/inference/epochs/0",
@@ -391,7 +370,7 @@ async fn bad_input_gets_400_and_future_epochs_404() {
         ("/v1/unknown", 404, "Not Found"),
     ];
     for (path, status, detail) in cases {
-        let resp = handle_epoch_stats(&ctx, &invoker, &get(path, &[])).await;
+        let resp = handle_epoch_stats(&ctx, &get(path, &[])).await;
         assert_eq!(resp.status(), status, "{path}");
         assert_eq!(
             json_body(&resp),
@@ -408,18 +387,17 @@ async fn a_cached_current_epoch_survives_a_chain_outage() {
     let sim = start_sim(20, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let invoker = invoke.invoker();
-    let live = ctx(&t, &[sim.url()], &[]);
-    let first =
-        json_body(&handle_epoch_stats(&live, &invoker, &get("/v1/inference/current", &[])).await);
+    let live = stats(&t, &[sim.url()], &[], &invoke);
+    let first = json_body(&handle_epoch_stats(&live, &get("/v1/inference/current", &[])).await);
 
     // Same table, the chain down, the cached copy older than the window.
-    let down = ctx(
+    let down = stats(
         &t,
         &[dead_url(), dead_url()],
         &[("CURRENT_EPOCH_FRESHNESS_SECS", "0")],
+        &invoke,
     );
-    let resp = handle_epoch_stats(&down, &invoker, &get("/v1/inference/current", &[])).await;
+    let resp = handle_epoch_stats(&down, &get("/v1/inference/current", &[])).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(header(&resp, "cache-control"), Some("no-store"));
     let stale = json_body(&resp);
@@ -428,8 +406,7 @@ async fn a_cached_current_epoch_survives_a_chain_outage() {
     // Nothing cached and the chain down: 502; a chain that hangs: 504.
     let empty = TestTable::new().await;
     let resp = handle_epoch_stats(
-        &ctx(&empty, &[dead_url()], &[]),
-        &invoker,
+        &stats(&empty, &[dead_url()], &[], &invoke),
         &get("/v1/inference/current", &[]),
     )
     .await;
@@ -445,8 +422,13 @@ async fn a_cached_current_epoch_survives_a_chain_outage() {
             sim_chain::FaultMode::Hang(Duration::from_secs(5)),
         )),
     );
-    let slow = ctx(&empty, &[sim.url()], &[("CHAIN_TIMEOUT_MS", "200")]);
-    let resp = handle_epoch_stats(&slow, &invoker, &get("/v1/inference/current", &[])).await;
+    let slow = stats(
+        &empty,
+        &[sim.url()],
+        &[("CHAIN_TIMEOUT_MS", "200")],
+        &invoke,
+    );
+    let resp = handle_epoch_stats(&slow, &get("/v1/inference/current", &[])).await;
     assert_eq!(resp.status(), 504);
     assert_eq!(
         json_body(&resp)["detail"],
@@ -468,13 +450,8 @@ async fn the_recorded_epoch_56_comes_out_as_the_contract_says() {
     let chain = Replay::start().await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, std::slice::from_ref(&chain.url), &[]);
-    let resp = handle_epoch_stats(
-        &ctx,
-        &invoke.invoker(),
-        &get("/v1/inference/current", &[GZIP]),
-    )
-    .await;
+    let ctx = stats(&t, std::slice::from_ref(&chain.url), &[], &invoke);
+    let resp = handle_epoch_stats(&ctx, &get("/v1/inference/current", &[GZIP])).await;
     assert_eq!(resp.status(), 200);
     let body = json_body(&resp);
     assert_eq!(
@@ -537,9 +514,7 @@ async fn the_recorded_epoch_56_comes_out_as_the_contract_says() {
     assert!(weights.windows(2).all(|w| w[0] >= w[1]));
 
     let served = chain.requests();
-    let cached = json_body(
-        &handle_epoch_stats(&ctx, &invoke.invoker(), &get("/v1/inference/current", &[])).await,
-    );
+    let cached = json_body(&handle_epoch_stats(&ctx, &get("/v1/inference/current", &[])).await);
     assert_eq!(cached, body);
     assert_eq!(chain.requests(), served);
 }
@@ -549,19 +524,19 @@ async fn cors_preflight_and_origins() {
     let sim = start_sim(10, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(
+    let ctx = stats(
         &t,
         &[sim.url()],
         &[("CORS_ALLOWED_ORIGINS", "https://tracker.example")],
+        &invoke,
     );
-    let invoker = invoke.invoker();
     let options = lambda_http::http::Request::builder()
         .method("OPTIONS")
         .uri("/v1/inference/current")
         .header("origin", "https://tracker.example")
         .body(lambda_http::Body::Empty)
         .unwrap();
-    let resp = handle_epoch_stats(&ctx, &invoker, &options).await;
+    let resp = handle_epoch_stats(&ctx, &options).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(
         header(&resp, "access-control-allow-origin"),
@@ -570,7 +545,6 @@ async fn cors_preflight_and_origins() {
     assert_eq!(sim.stats().total, 0, "a preflight does no work");
     let resp = handle_epoch_stats(
         &ctx,
-        &invoker,
         &get(
             "/v1/inference/current",
             &[("origin", "https://evil.example")],

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use shared::service::warm::handle_warm_event;
-use shared::web::{handle_epoch_stats, handle_participant};
+use shared::routes::{handle_epoch_stats, handle_participant};
+use shared::warm::handle_warm_event;
 use sim_chain::{SimChain, SimConfig};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, header, json_body, InvokeRecorder};
+use crate::support::{header, json_body, stats, InvokeRecorder};
 
 fn event(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,10 +28,9 @@ async fn each_sample_event_gets_the_right_answer() {
     let sim = SimChain::start(SimConfig::default()).await.unwrap();
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, &[sim.url()], &[]);
-    let invoker = invoke.invoker();
+    let ctx = stats(&t, &[sim.url()], &[], &invoke);
 
-    let resp = handle_epoch_stats(&ctx, &invoker, &api_event("current.json")).await;
+    let resp = handle_epoch_stats(&ctx, &api_event("current.json")).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         header(&resp, "content-encoding"),
@@ -45,14 +44,14 @@ async fn each_sample_event_gets_the_right_answer() {
         (Some(60), Some(true))
     );
 
-    let body = json_body(&handle_epoch_stats(&ctx, &invoker, &api_event("epoch.json")).await);
+    let body = json_body(&handle_epoch_stats(&ctx, &api_event("epoch.json")).await);
     assert_eq!(
         (body["epoch_id"].as_u64(), body["is_current"].as_bool()),
         (Some(59), Some(false))
     );
     assert!(!body["participants"].as_array().unwrap().is_empty());
 
-    let resp = handle_participant(&ctx, &api_event("participant.json")).await;
+    let resp = handle_participant(&ctx.core, &api_event("participant.json")).await;
     assert_eq!(resp.status(), 200);
     let body = json_body(&resp);
     assert_eq!(
@@ -67,7 +66,7 @@ async fn each_sample_event_gets_the_right_answer() {
         serde_json::json!({"epoch_id": 59, "finished": true}),
         "the payload epoch-stats sends"
     );
-    let out = handle_warm_event(&ctx, &payload, None).await;
+    let out = handle_warm_event(&ctx.core, &payload, None).await;
     assert_eq!(out["status"], "done");
     assert!(out["report"]["written"].as_u64().unwrap() > 0);
     assert!(out["report"]["failures"].as_object().unwrap().is_empty());

@@ -2,13 +2,14 @@
 //! the simulated chain or the fixture replay.
 
 use serde_json::{json, Value};
-use shared::service::warm::WarmJob;
-use shared::web::handle_participant;
+use shared::routes::handle_participant;
+use shared::service::epochs::{current_epoch, epoch_by_id};
+use shared::warm::warm_epoch;
 use sim_chain::{EndpointKind, Fault, FaultMode, Model};
 
 use crate::dynamo_local::TestTable;
 use crate::replay::{self, Replay};
-use crate::support::{ctx, dead_url, get, header, json_body, start_sim, LiveCtx};
+use crate::support::{ctx, dead_url, get, header, json_body, start_sim, warm_job, LiveCore};
 
 const CURRENT: u64 = 30;
 
@@ -51,7 +52,7 @@ fn assert_modal(body: &Value, model: &Model, addr: &str, epoch: u64, is_current:
     assert!(body.get("missing").is_none());
 }
 
-async fn modal(ctx: &LiveCtx, addr: &str, epoch: u64) -> lambda_http::Response<lambda_http::Body> {
+async fn modal(ctx: &LiveCore, addr: &str, epoch: u64) -> lambda_http::Response<lambda_http::Body> {
     handle_participant(
         ctx,
         &get(&format!("/v1/participants/{addr}?epoch_id={epoch}"), &[]),
@@ -67,20 +68,11 @@ async fn after_a_warm_run_each_modal_is_two_table_reads_and_no_upstream_call() {
     let ctx = ctx(&t, &[sim.url()], &[]);
     for (epoch, finished) in [(CURRENT, false), (CURRENT - 2, true)] {
         if finished {
-            ctx.epoch_by_id(epoch, None).await.unwrap();
+            epoch_by_id(&ctx, epoch, None).await.unwrap();
         } else {
-            ctx.current_epoch(false).await.unwrap();
+            current_epoch(&ctx, false).await.unwrap();
         }
-        let report = ctx
-            .warm_epoch(
-                &WarmJob {
-                    epoch_id: epoch,
-                    finished,
-                    participants: None,
-                },
-                None,
-            )
-            .await;
+        let report = warm_epoch(&ctx, &warm_job(epoch, finished), None).await;
         assert!(report.failures.is_empty());
         sim.reset_stats();
         for addr in model.participants_in_epoch(epoch) {
@@ -292,20 +284,12 @@ async fn a_partly_cached_modal_lists_what_is_missing_and_is_not_cached() {
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
-    ctx.current_epoch(false).await.unwrap();
+    current_epoch(&ctx, false).await.unwrap();
     sim.set_fault(
         EndpointKind::Authz,
         Some(Fault::new(1.0, FaultMode::Status503)),
     );
-    ctx.warm_epoch(
-        &WarmJob {
-            epoch_id: CURRENT,
-            finished: false,
-            participants: None,
-        },
-        None,
-    )
-    .await;
+    warm_epoch(&ctx, &warm_job(CURRENT, false), None).await;
     let addr = model.participants_in_epoch(CURRENT)[3].clone();
     let resp = modal(&ctx, &addr, CURRENT).await;
     assert_eq!(resp.status(), 200);

@@ -5,25 +5,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures::future::join_all;
-use shared::chain::{HttpChain, HttpChainOptions};
-use shared::service::warm::{handle_warm_event, WarmJob};
-use shared::service::Ctx;
+use shared::bootstrap::LiveEpochStatsState;
+use shared::chain::HttpChain;
+use shared::routes::{handle_epoch_stats, handle_participant, EpochStatsState};
+use shared::service::Core;
 use shared::table::{CacheTable, DynamoTable, StatsSlot};
-use shared::web::{handle_epoch_stats, handle_participant};
+use shared::warm::{handle_warm_event, warm_epoch};
 use sim_chain::{EndpointKind, Fault, FaultMode};
 
 use crate::dynamo_local::{client_for, endpoint, TestTable};
 use crate::support::{
-    config, ctx, get, header, json_body, participant_items_fingerprint, start_sim, InvokeRecorder,
+    config, ctx, get, header, json_body, participant_items_fingerprint, start_sim, stats, warm_job,
+    InvokeRecorder,
 };
 
-fn ctx_with_table(table: DynamoTable, chain_url: String) -> Ctx<HttpChain, DynamoTable> {
+fn stats_with_table(
+    table: DynamoTable,
+    chain_url: String,
+    invoke: &InvokeRecorder,
+) -> LiveEpochStatsState {
     let config = config(table.table_name(), &[chain_url], &[]);
-    let chain = HttpChain::new(HttpChainOptions {
-        ..config.chain_options()
-    })
-    .unwrap();
-    Ctx::new(chain, table, config)
+    let chain = HttpChain::new(config.chain_options()).unwrap();
+    EpochStatsState::new(Core::new(chain, table, config), Some(invoke.invoker()))
 }
 
 #[tokio::test]
@@ -35,9 +38,9 @@ async fn a_missing_table_or_a_down_endpoint_answers_503_with_detail() {
         DynamoTable::new(client_for(&crate::support::dead_url()), "cache"),
     ];
     for table in tables {
-        let ctx = ctx_with_table(table, sim.url());
+        let ctx = stats_with_table(table, sim.url(), &invoke);
         for path in ["/v1/inference/current", "/v1/inference/epochs/29"] {
-            let resp = handle_epoch_stats(&ctx, &invoke.invoker(), &get(path, &[])).await;
+            let resp = handle_epoch_stats(&ctx, &get(path, &[])).await;
             assert_eq!(resp.status(), 503, "{path}");
             assert_eq!(
                 json_body(&resp)["detail"],
@@ -46,12 +49,12 @@ async fn a_missing_table_or_a_down_endpoint_answers_503_with_detail() {
         }
         let member = sim.model().participants_in_epoch(30)[0].clone();
         let resp = handle_participant(
-            &ctx,
+            &ctx.core,
             &get(&format!("/v1/participants/{member}?epoch_id=30"), &[]),
         )
         .await;
         assert_eq!(resp.status(), 503);
-        let out = handle_warm_event(&ctx, &serde_json::json!({"epoch_id": 30}), None).await;
+        let out = handle_warm_event(&ctx.core, &serde_json::json!({"epoch_id": 30}), None).await;
         assert_eq!(out["status"], "done");
         assert_eq!(out["report"]["written"], 0);
         assert!(
@@ -120,10 +123,10 @@ async fn broken_upstream_answers_are_never_cached() {
         (FaultMode::Hang(std::time::Duration::from_secs(3)), 504),
     ] {
         let t = TestTable::new().await;
-        let ctx = ctx(&t, &[sim.url()], &[("CHAIN_TIMEOUT_MS", "300")]);
+        let ctx = stats(&t, &[sim.url()], &[("CHAIN_TIMEOUT_MS", "300")], &invoke);
         sim.set_fault(EndpointKind::ParticipantList, Some(Fault::new(1.0, mode)));
         for path in ["/v1/inference/current", "/v1/inference/epochs/28"] {
-            let resp = handle_epoch_stats(&ctx, &invoke.invoker(), &get(path, &[])).await;
+            let resp = handle_epoch_stats(&ctx, &get(path, &[])).await;
             assert_eq!(resp.status(), status, "{path} {mode:?}");
             assert!(json_body(&resp)["detail"]
                 .as_str()
@@ -146,13 +149,12 @@ async fn broken_upstream_answers_are_never_cached() {
         sim.set_fault(EndpointKind::ParticipantList, None);
 
         // Item answers that are broken are not stored either.
-        let ok =
-            handle_epoch_stats(&ctx, &invoke.invoker(), &get("/v1/inference/current", &[])).await;
+        let ok = handle_epoch_stats(&ctx, &get("/v1/inference/current", &[])).await;
         assert_eq!(ok.status(), 200);
         sim.set_fault(EndpointKind::Summary, Some(Fault::new(1.0, mode)));
         let member = sim.model().participants_in_epoch(30)[1].clone();
         let resp = handle_participant(
-            &ctx,
+            &ctx.core,
             &get(&format!("/v1/participants/{member}?epoch_id=30"), &[]),
         )
         .await;
@@ -175,17 +177,11 @@ async fn fifty_concurrent_requests_for_an_uncached_epoch_trigger_one_warm() {
     let sim = start_sim(30, 30).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let ctx = ctx(&t, &[sim.url()], &[]);
-    let invoker = invoke.invoker();
+    let ctx = stats(&t, &[sim.url()], &[], &invoke);
     let requests: Vec<_> = (0..50)
         .map(|_| get("/v1/inference/epochs/27", &[]))
         .collect();
-    let responses = join_all(
-        requests
-            .iter()
-            .map(|r| handle_epoch_stats(&ctx, &invoker, r)),
-    )
-    .await;
+    let responses = join_all(requests.iter().map(|r| handle_epoch_stats(&ctx, r))).await;
     assert!(responses.iter().all(|r| r.status() == 200));
     assert_eq!(invoke.calls().len(), 1);
 }
@@ -194,14 +190,10 @@ async fn fifty_concurrent_requests_for_an_uncached_epoch_trigger_one_warm() {
 async fn five_warmers_at_once_leave_the_table_as_one_would() {
     let sim = start_sim(40, 30).await;
     let (single, many) = (TestTable::new().await, TestTable::new().await);
-    let job = WarmJob {
-        epoch_id: 29,
-        finished: true,
-        participants: None,
-    };
-    ctx(&single, &[sim.url()], &[]).warm_epoch(&job, None).await;
+    let job = warm_job(29, true);
+    warm_epoch(&ctx(&single, &[sim.url()], &[]), &job, None).await;
     let ctxs: Vec<_> = (0..5).map(|_| ctx(&many, &[sim.url()], &[])).collect();
-    let reports = join_all(ctxs.iter().map(|c| c.warm_epoch(&job, None))).await;
+    let reports = join_all(ctxs.iter().map(|c| warm_epoch(c, &job, None))).await;
     assert!(reports.iter().all(|r| r.failures.is_empty()));
     let (one, five) = (
         participant_items_fingerprint(&single).await,
@@ -260,16 +252,20 @@ async fn one_of_two_chain_urls_down_changes_no_answer() {
     let sim = start_sim(40, 30).await;
     let invoke = InvokeRecorder::start().await;
     let (direct, failover) = (TestTable::new().await, TestTable::new().await);
-    let healthy = ctx(&direct, &[sim.url()], &[]);
-    let half_down = ctx(&failover, &[crate::support::dead_url(), sim.url()], &[]);
+    let healthy = stats(&direct, &[sim.url()], &[], &invoke);
+    let half_down = stats(
+        &failover,
+        &[crate::support::dead_url(), sim.url()],
+        &[],
+        &invoke,
+    );
     let member = sim.model().participants_in_epoch(30)[2].clone();
     for path in [
         "/v1/inference/current".to_owned(),
         "/v1/inference/epochs/28".to_owned(),
     ] {
-        let a = json_body(&handle_epoch_stats(&healthy, &invoke.invoker(), &get(&path, &[])).await);
-        let b =
-            json_body(&handle_epoch_stats(&half_down, &invoke.invoker(), &get(&path, &[])).await);
+        let a = json_body(&handle_epoch_stats(&healthy, &get(&path, &[])).await);
+        let b = json_body(&handle_epoch_stats(&half_down, &get(&path, &[])).await);
         assert_eq!(a["participants"], b["participants"], "{path}");
         assert_eq!(
             (&a["epoch_id"], &a["height"]),
@@ -277,7 +273,7 @@ async fn one_of_two_chain_urls_down_changes_no_answer() {
         );
     }
     let path = format!("/v1/participants/{member}?epoch_id=30");
-    let a = json_body(&handle_participant(&healthy, &get(&path, &[])).await);
-    let b = json_body(&handle_participant(&half_down, &get(&path, &[])).await);
+    let a = json_body(&handle_participant(&healthy.core, &get(&path, &[])).await);
+    let b = json_body(&handle_participant(&half_down.core, &get(&path, &[])).await);
     assert_eq!(a, b);
 }

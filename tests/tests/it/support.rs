@@ -10,14 +10,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use lambda_http::{Body, Request, Response};
+pub use shared::bootstrap::LiveCore;
+use shared::bootstrap::LiveEpochStatsState;
 use shared::chain::{HttpChain, HttpChainOptions};
 use shared::config::Config;
-use shared::service::{Ctx, LambdaInvoker};
-use shared::table::DynamoTable;
+use shared::routes::EpochStatsState;
+use shared::service::Core;
+use shared::warm::{LambdaInvoker, WarmRequest};
 
 use crate::dynamo_local::TestTable;
-
-pub type LiveCtx = Ctx<HttpChain, DynamoTable>;
 
 /// The simulated chain with `participants` participants at `current_epoch`.
 pub async fn start_sim(participants: usize, current_epoch: u64) -> sim_chain::SimChain {
@@ -82,9 +83,24 @@ pub fn chain_for(config: &Config) -> HttpChain {
     .expect("chain client")
 }
 
-pub fn ctx(table: &TestTable, chain_urls: &[String], extra: &[(&str, &str)]) -> LiveCtx {
+pub fn ctx(table: &TestTable, chain_urls: &[String], extra: &[(&str, &str)]) -> LiveCore {
     let config = config(&table.name, chain_urls, extra);
-    Ctx::new(chain_for(&config), table.table.clone(), config)
+    Core::new(chain_for(&config), table.table.clone(), config)
+}
+
+/// epoch-stats' state, its warmer invoked through `invoke`'s endpoint.
+pub fn stats(
+    table: &TestTable,
+    chain_urls: &[String],
+    extra: &[(&str, &str)],
+    invoke: &InvokeRecorder,
+) -> LiveEpochStatsState {
+    EpochStatsState::new(ctx(table, chain_urls, extra), Some(invoke.invoker()))
+}
+
+/// The warmer's payload for `epoch` (every participant).
+pub fn warm_job(epoch: u64, finished: bool) -> WarmRequest {
+    WarmRequest::new(epoch.try_into().expect("epoch >= 1"), finished)
 }
 
 /// One invocation as the Lambda Invoke API received it.

@@ -5,23 +5,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use shared::ids::ParticipantId;
+use shared::service::epochs::{current_epoch, epoch_by_id};
 use shared::service::items::modal_item_keys;
-use shared::service::warm::{handle_warm_event, WarmJob, WarmReport};
 use shared::table::{CacheTable, ItemData, ItemKey};
+use shared::warm::{handle_warm_event, warm_epoch, WarmReport};
 use sim_chain::{EndpointKind, Fault, FaultMode, Model};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, participant_items_fingerprint, start_sim, LiveCtx};
+use crate::support::{ctx, participant_items_fingerprint, start_sim, warm_job, LiveCore};
 
 const CURRENT: u64 = 30;
-
-fn job(epoch: u64, finished: bool) -> WarmJob {
-    WarmJob {
-        epoch_id: epoch,
-        finished,
-        participants: None,
-    }
-}
 
 fn members(model: &Model, epoch: u64) -> Vec<ParticipantId> {
     model
@@ -57,7 +50,7 @@ fn expected_requests(model: &Model, keys: &[ItemKey]) -> BTreeMap<String, u64> {
 }
 
 /// Every stored item equals what the chain's model says: no partial item.
-async fn assert_items_match_model(ctx: &LiveCtx, model: &Model, keys: &[ItemKey]) -> usize {
+async fn assert_items_match_model(ctx: &LiveCore, model: &Model, keys: &[ItemKey]) -> usize {
     let items = ctx.table.load_items(keys).await.unwrap();
     for (key, item) in &items {
         let addr = key.participant.as_str();
@@ -110,7 +103,7 @@ async fn a_cold_warm_fetches_each_item_exactly_once_and_a_second_run_nothing() {
     let keys = all_keys(&model, CURRENT, false);
     assert!(keys.len() > 1000);
 
-    let report = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    let report = warm_epoch(&ctx, &warm_job(CURRENT, false), None).await;
     assert_eq!(
         (
             report.items_checked,
@@ -135,7 +128,7 @@ async fn a_cold_warm_fetches_each_item_exactly_once_and_a_second_run_nothing() {
         "empty results are stored too"
     );
 
-    let second = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    let second = warm_epoch(&ctx, &warm_job(CURRENT, false), None).await;
     assert_eq!(
         (second.present, second.fetched, second.written),
         (keys.len(), 0, 0)
@@ -177,16 +170,17 @@ async fn two_runs_started_together_leave_the_table_as_one_run_would() {
     let sim = start_sim(60, CURRENT).await;
     let model = sim.model();
     let (single, double) = (TestTable::new().await, TestTable::new().await);
-    let finished = job(CURRENT - 2, true);
-    ctx(&single, &[sim.url()], &[])
-        .warm_epoch(&finished, None)
-        .await;
+    let finished = warm_job(CURRENT - 2, true);
+    warm_epoch(&ctx(&single, &[sim.url()], &[]), &finished, None).await;
     sim.reset_stats();
     let (a, b) = (
         ctx(&double, &[sim.url()], &[]),
         ctx(&double, &[sim.url()], &[]),
     );
-    let (ra, rb) = tokio::join!(a.warm_epoch(&finished, None), b.warm_epoch(&finished, None));
+    let (ra, rb) = tokio::join!(
+        warm_epoch(&a, &finished, None),
+        warm_epoch(&b, &finished, None)
+    );
     let keys = all_keys(&model, CURRENT - 2, true);
     // Final items are written once; a refreshable one (an unclaimed reward)
     // may be written by both runs, the later fetch winning.
@@ -228,7 +222,7 @@ async fn a_chain_failing_30_percent_leaves_no_partial_item_and_a_later_run_fills
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
     // Cache the participant list first so only item fetches fail.
-    ctx.current_epoch(false).await.unwrap();
+    current_epoch(&ctx, false).await.unwrap();
     for kind in [
         EndpointKind::Summary,
         EndpointKind::Authz,
@@ -237,7 +231,7 @@ async fn a_chain_failing_30_percent_leaves_no_partial_item_and_a_later_run_fills
         sim.set_fault(kind, Some(Fault::new(0.3, FaultMode::Status503)));
     }
     let keys = all_keys(&model, CURRENT, false);
-    let first = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    let first = warm_epoch(&ctx, &warm_job(CURRENT, false), None).await;
     let failed: usize = first.failures.values().sum();
     assert!(failed > 0 && first.written > 0, "{first:?}");
     assert_eq!(first.written + failed, keys.len());
@@ -255,7 +249,7 @@ async fn a_chain_failing_30_percent_leaves_no_partial_item_and_a_later_run_fills
         sim.set_fault(kind, None);
     }
     sim.reset_stats();
-    let second = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    let second = warm_epoch(&ctx, &warm_job(CURRENT, false), None).await;
     assert_eq!(
         (second.present, second.fetched, second.written),
         (first.written, failed, failed)
@@ -283,11 +277,11 @@ async fn a_short_deadline_stops_cleanly_and_the_next_run_completes() {
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[("WARMER_CONCURRENCY", "4")]);
-    ctx.current_epoch(false).await.unwrap();
+    current_epoch(&ctx, false).await.unwrap();
     sim.set_latency(Duration::from_millis(20));
     let keys = all_keys(&model, CURRENT, false);
     let stop_at = shared::time::now_ms() + 150;
-    let first: WarmReport = ctx.warm_epoch(&job(CURRENT, false), Some(stop_at)).await;
+    let first: WarmReport = warm_epoch(&ctx, &warm_job(CURRENT, false), Some(stop_at)).await;
     assert!(
         first.left_for_next_run > 0 && first.written > 0,
         "{first:?}"
@@ -300,7 +294,7 @@ async fn a_short_deadline_stops_cleanly_and_the_next_run_completes() {
     );
 
     sim.set_latency(Duration::ZERO);
-    let second = ctx.warm_epoch(&job(CURRENT, false), None).await;
+    let second = warm_epoch(&ctx, &warm_job(CURRENT, false), None).await;
     assert_eq!(
         (second.present, second.written, second.left_for_next_run),
         (first.written, first.left_for_next_run, 0)
@@ -318,14 +312,14 @@ async fn a_finished_epoch_gets_its_total_once_every_reward_is_known() {
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
     let epoch = CURRENT - 3;
-    let served = ctx.epoch_by_id(epoch, None).await.unwrap();
+    let served = epoch_by_id(&ctx, epoch, None).await.unwrap();
     assert_eq!(served.total_assigned_rewards_gnk, None);
 
     sim.set_fault(
         EndpointKind::Summary,
         Some(Fault::new(0.5, FaultMode::Status500)),
     );
-    let partial = ctx.warm_epoch(&job(epoch, true), None).await;
+    let partial = warm_epoch(&ctx, &warm_job(epoch, true), None).await;
     assert!(partial.failures.get("reward").copied().unwrap_or(0) > 0);
     assert_eq!(
         partial.total_assigned_rewards_gnk, None,
@@ -334,11 +328,11 @@ async fn a_finished_epoch_gets_its_total_once_every_reward_is_known() {
     assert_eq!(t.table.load_total(epoch).await.unwrap(), None);
 
     sim.set_fault(EndpointKind::Summary, None);
-    let done = ctx.warm_epoch(&job(epoch, true), None).await;
+    let done = warm_epoch(&ctx, &warm_job(epoch, true), None).await;
     let want = (model.epoch_total_rewarded_coins(epoch).unwrap() / 1_000_000_000) as u64;
     assert_eq!(done.total_assigned_rewards_gnk, Some(want));
     assert_eq!(
-        ctx.epoch_by_id(epoch, None)
+        epoch_by_id(&ctx, epoch, None)
             .await
             .unwrap()
             .total_assigned_rewards_gnk,

@@ -1,0 +1,12 @@
+//! HTTP plumbing every API function shares; each function's routes are in
+//! [`crate::routes`].
+
+mod negotiate;
+mod params;
+mod reply;
+mod serve;
+
+pub use negotiate::respond;
+pub use params::{api_path, parse_epoch_id, parse_height, query_param, MAX_EPOCH, MAX_HEIGHT};
+pub use reply::{Payload, Reply};
+pub use serve::serve;

@@ -1,0 +1,172 @@
+//! Content negotiation: 304 on a matching ETag, gzip when accepted, CORS.
+//! Hand-written on purpose: tower-http's compression and CORS layers wrap
+//! a tower service with streaming bodies, while a Lambda answer is one
+//! buffered body and ours are often already gzipped (kept rendered).
+
+use std::io::{Read, Write};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use lambda_http::http::{header, HeaderMap, StatusCode};
+use lambda_http::{Body, Response};
+
+use super::reply::{Payload, Reply};
+use crate::service::ApiError;
+
+/// Smaller bodies are not worth compressing.
+const GZIP_MIN_BYTES: usize = 1024;
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|enc| {
+            let mut parts = enc.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused =
+                parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    let weak = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || weak(t) == weak(etag))
+}
+
+/// CORS: `*` allows any origin; otherwise a listed origin is echoed back.
+pub fn cors_origin(req_headers: &HeaderMap, allowed: &[String]) -> Option<String> {
+    if allowed.iter().any(|o| o == "*") {
+        return Some("*".into());
+    }
+    let origin = req_headers.get(header::ORIGIN)?.to_str().ok()?;
+    allowed
+        .iter()
+        .any(|o| o == origin)
+        .then(|| origin.to_owned())
+}
+
+/// Turns a reply into the HTTP response: 304 on a matching ETag, gzip when
+/// accepted, CORS headers.
+pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Response<Body> {
+    let mut builder = Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, &reply.cache_control)
+        .header(header::VARY, "Accept-Encoding, Origin");
+    if let Some(origin) = cors_origin(req_headers, cors) {
+        builder = builder
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag");
+    }
+    if let Some(etag) = &reply.etag {
+        builder = builder.header(header::ETAG, etag);
+        if reply.status == 200 && etag_matches(req_headers, etag) {
+            return builder
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::Empty)
+                .unwrap_or_default();
+        }
+    }
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let gzip_ok = accepts_gzip(req_headers);
+    let (body, gzipped) = match reply.body {
+        Payload::Gzipped(gz) if gzip_ok => (gz.to_vec(), true),
+        Payload::Gzipped(gz) => match gunzip(&gz) {
+            Ok(plain) => (plain, false),
+            Err(e) => return respond(req_headers, cors, Reply::error(&e)),
+        },
+        Payload::Plain(plain) if gzip_ok && plain.len() >= GZIP_MIN_BYTES => match gzip(&plain) {
+            Ok(gz) => (gz, true),
+            Err(_) => (plain, false),
+        },
+        Payload::Plain(plain) => (plain, false),
+    };
+    if gzipped {
+        builder = builder.header(header::CONTENT_ENCODING, "gzip");
+    }
+    builder
+        .status(status)
+        .body(Body::Binary(body))
+        .unwrap_or_default()
+}
+
+fn gzip(plain: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(plain.len() / 5), Compression::fast());
+    enc.write_all(plain)?;
+    enc.finish()
+}
+
+fn gunzip(gz: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut plain = Vec::with_capacity(gz.len() * 5);
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut plain)
+        .map_err(|e| ApiError::Internal(format!("inflating a kept answer: {e}")))?;
+    Ok(plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    lambda_http::http::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn negotiation() {
+        let cases = [
+            (headers(&[("accept-encoding", "gzip, deflate, br")]), true),
+            (
+                headers(&[("accept-encoding", "br;q=1.0, gzip;q=0.8")]),
+                true,
+            ),
+            (headers(&[("accept-encoding", "gzip;q=0")]), false),
+            (headers(&[("accept-encoding", "identity")]), false),
+            (headers(&[]), false),
+        ];
+        for (h, want) in cases {
+            assert_eq!(accepts_gzip(&h), want, "{h:?}");
+        }
+        assert!(etag_matches(
+            &headers(&[("if-none-match", "W/\"a\", W/\"b\"")]),
+            "W/\"b\""
+        ));
+        assert!(etag_matches(
+            &headers(&[("if-none-match", "\"b\"")]),
+            "W/\"b\""
+        ));
+        assert!(!etag_matches(
+            &headers(&[("if-none-match", "W/\"c\"")]),
+            "W/\"b\""
+        ));
+        let allowed = vec!["https://tracker.example".to_string()];
+        assert_eq!(
+            cors_origin(&headers(&[("origin", "https://tracker.example")]), &allowed).as_deref(),
+            Some("https://tracker.example")
+        );
+        assert_eq!(
+            cors_origin(&headers(&[("origin", "https://evil.example")]), &allowed),
+            None
+        );
+        assert_eq!(
+            cors_origin(&headers(&[]), &["*".to_string()]).as_deref(),
+            Some("*")
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! Path and query parameters: every input validated before any I/O.
+
+use crate::service::ApiError;
+
+/// Epoch ids and heights beyond these are input errors, not numbers to use
+/// (they keep `epoch + 1` and friends far from overflow).
+pub const MAX_EPOCH: u64 = 1_000_000_000;
+pub const MAX_HEIGHT: u64 = 1_000_000_000_000_000;
+/// The path from `/v1/` on (API Gateway stages may prefix it).
+pub fn api_path(path: &str) -> &str {
+    let path = path.find("/v1/").map_or(path, |i| &path[i..]);
+    path.strip_suffix('/').unwrap_or(path)
+}
+
+/// First value of each query parameter, percent-decoded.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn parse_positive(raw: &str, max: u64, what: &str) -> Result<u64, ApiError> {
+    let bad = |why: &str| ApiError::BadRequest(format!("Invalid {what}: {why}"));
+    if raw.is_empty() || raw.len() > 20 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("must be a positive integer"));
+    }
+    match raw.parse::<u64>() {
+        Ok(0) => Err(bad("must be at least 1")),
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(bad("too large")),
+    }
+}
+
+pub fn parse_epoch_id(raw: &str) -> Result<u64, ApiError> {
+    parse_positive(raw, MAX_EPOCH, "epoch ID")
+}
+
+pub fn parse_height(raw: Option<String>) -> Result<Option<u64>, ApiError> {
+    raw.map(|h| parse_positive(&h, MAX_HEIGHT, "height"))
+        .transpose()
+}

@@ -1,0 +1,42 @@
+//! A response before content negotiation, and errors as `{"detail"}`.
+
+use std::sync::Arc;
+
+use crate::service::ApiError;
+
+/// A response before content negotiation.
+pub struct Reply {
+    pub status: u16,
+    pub body: Payload,
+    pub cache_control: String,
+    pub etag: Option<String>,
+}
+
+/// A response body: plain JSON, or JSON gzipped once when rendered (an
+/// epoch's answer is kept that way, 5-10x smaller, and sent as is to the
+/// clients that accept gzip, which browsers all do).
+#[derive(Clone)]
+pub enum Payload {
+    Plain(Vec<u8>),
+    Gzipped(Arc<Vec<u8>>),
+}
+
+impl Reply {
+    pub fn error(err: &ApiError) -> Self {
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "detail": err.detail() })).unwrap_or_default();
+        Reply {
+            status: err.status(),
+            body: Payload::Plain(body),
+            cache_control: "no-store".into(),
+            etag: None,
+        }
+    }
+}
+
+pub fn log_error(err: &ApiError, path: &str) {
+    match err.status() {
+        400 | 404 => tracing::info!(path, status = err.status(), error = %err, "request rejected"),
+        _ => tracing::error!(path, status = err.status(), error = %err, "request failed"),
+    }
+}

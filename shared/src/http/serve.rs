@@ -1,0 +1,62 @@
+//! The steps every route shares: the CORS preflight, the method check,
+//! errors as `{"detail"}` with a log line, and content negotiation.
+
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+
+use super::negotiate::{cors_origin, respond};
+use super::reply::{log_error, Reply};
+use crate::service::ApiError;
+
+/// `OPTIONS` preflight (API Gateway answers it itself when CORS is
+/// configured there; this keeps the functions correct on their own).
+fn preflight(req: &Request, cors: &[String]) -> Option<Response<Body>> {
+    if req.method() != Method::OPTIONS {
+        return None;
+    }
+    let mut builder = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header(header::VARY, "Origin");
+    if let Some(origin) = cors_origin(req.headers(), cors) {
+        builder = builder
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS")
+            .header(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Content-Type, If-None-Match",
+            )
+            .header(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("86400"),
+            );
+    }
+    Some(builder.body(Body::Empty).unwrap_or_default())
+}
+
+fn method_check(req: &Request) -> Result<(), ApiError> {
+    match *req.method() {
+        Method::GET | Method::HEAD => Ok(()),
+        _ => Err(ApiError::BadRequest("Only GET is supported".into())),
+    }
+}
+
+/// Answers `req` with `answer(path, query)`, the shared steps around it.
+pub async fn serve<'r, F, Fut>(req: &'r Request, cors: &[String], answer: F) -> Response<Body>
+where
+    F: FnOnce(&'r str, Option<&'r str>) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, ApiError>>,
+{
+    if let Some(resp) = preflight(req, cors) {
+        return resp;
+    }
+    let path = req.uri().path();
+    let result = match method_check(req) {
+        Ok(()) => answer(path, req.uri().query()).await,
+        Err(e) => Err(e),
+    };
+    let reply = result.unwrap_or_else(|e| {
+        log_error(&e, path);
+        Reply::error(&e)
+    });
+    respond(req.headers(), cors, reply)
+}

@@ -1,0 +1,8 @@
+//! Each API function's routes: parameters, the answer, its cache headers.
+//! Adding a route is one file here over [`crate::http`] and [`crate::service`].
+
+pub mod epoch_stats;
+pub mod participant;
+
+pub use epoch_stats::{handle_epoch_stats, route_epoch_stats, EpochRoute, EpochStatsState};
+pub use participant::{handle_participant, route_participant, ParticipantRoute};

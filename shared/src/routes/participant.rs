@@ -1,0 +1,148 @@
+//! participant: `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
+
+use lambda_http::{Body, Request, Response};
+
+use crate::chain::Chain;
+use crate::config::Config;
+use crate::hash::fnv1a;
+use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Payload, Reply};
+use crate::ids::ParticipantId;
+use crate::service::participant::{participant_details, DetailsMeta};
+use crate::service::{ApiError, Core};
+use crate::table::CacheTable;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantRoute {
+    pub participant: ParticipantId,
+    pub epoch: u64,
+    pub height: Option<u64>,
+}
+
+pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantRoute, ApiError> {
+    let raw = api_path(path)
+        .strip_prefix("/v1/participants/")
+        .filter(|id| !id.contains('/'))
+        .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
+    let participant = ParticipantId::parse(raw)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))?;
+    let epoch = query_param(query, "epoch_id")
+        .ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
+    Ok(ParticipantRoute {
+        participant,
+        epoch: parse_epoch_id(&epoch)?,
+        height: parse_height(query_param(query, "height"))?,
+    })
+}
+
+/// `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
+pub async fn handle_participant<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    req: &Request,
+) -> Response<Body> {
+    serve(
+        req,
+        &core.config.cors_allowed_origins,
+        |path, query| async move {
+            let route = route_participant(path, query)?;
+            let (details, meta) =
+                participant_details(core, &route.participant, route.epoch, route.height).await?;
+            let body = to_json(&details)?;
+            let etag = format!("W/\"{:016x}\"", fnv1a(&body));
+            Ok(Reply {
+                status: 200,
+                body: Payload::Plain(body),
+                cache_control: details_cache_control(meta, &core.config),
+                etag: Some(etag),
+            })
+        },
+    )
+    .await
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))
+}
+
+fn details_cache_control(meta: DetailsMeta, config: &Config) -> String {
+    if !meta.complete {
+        "no-store".into()
+    } else if meta.is_current {
+        format!(
+            "public, max-age={}",
+            config.current_epoch_freshness.as_secs()
+        )
+    } else if meta.all_final {
+        "public, max-age=86400".into()
+    } else {
+        format!("public, max-age={}", config.item_freshness.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn participant_routes() {
+        let id = "gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364";
+        let r = route_participant(
+            &format!("/v1/participants/{id}"),
+            Some("epoch_id=56&height=10"),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.participant.as_str(), r.epoch, r.height),
+            (id, 56, Some(10))
+        );
+        let long = format!("/v1/participants/gonka1{}", "q".repeat(2000));
+        let cosmos = format!(
+            "/v1/participants/{}",
+            "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"
+        );
+        let cases = [
+            (
+                format!("/v1/participants/{id}"),
+                None,
+                400,
+                "epoch_id is required",
+            ),
+            (
+                format!("/v1/participants/{id}"),
+                Some("epoch_id=abc"),
+                400,
+                "Invalid epoch ID",
+            ),
+            (
+                format!("/v1/participants/{id}"),
+                Some("epoch_id=0"),
+                400,
+                "Invalid epoch ID",
+            ),
+            (
+                format!("/v1/participants/{id}"),
+                Some("epoch_id=5&height=0"),
+                400,
+                "Invalid height",
+            ),
+            (
+                "/v1/participants/..%2F..%2Fx".to_string(),
+                Some("epoch_id=5"),
+                400,
+                "Invalid participant ID",
+            ),
+            (
+                "/v1/participants/../../x".to_string(),
+                Some("epoch_id=5"),
+                404,
+                "Not Found",
+            ),
+            (long, Some("epoch_id=5"), 400, "Invalid participant ID"),
+            (cosmos, Some("epoch_id=5"), 400, "Invalid participant ID"),
+        ];
+        for (path, query, status, detail) in cases {
+            let err = route_participant(&path, query).unwrap_err();
+            assert_eq!(err.status(), status, "{path}");
+            assert!(err.detail().starts_with(detail), "{path}: {}", err.detail());
+        }
+    }
+}

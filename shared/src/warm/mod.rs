@@ -1,0 +1,13 @@
+//! The warm hop: epoch-stats triggers ([`trigger`]) and the warmer runs
+//! ([`run`]) over one contract ([`request::WarmRequest`]).
+
+pub mod request;
+pub mod run;
+pub mod total;
+pub mod trigger;
+
+pub use request::{WarmRequest, WarmRequestError, MAX_PAYLOAD_PARTICIPANTS};
+pub use run::{handle_warm_event, warm_epoch, WarmReport};
+pub use trigger::{
+    InvokeError, LambdaInvoker, RecordingInvoker, WarmOutcome, WarmTrigger, WarmerInvoker,
+};

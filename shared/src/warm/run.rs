@@ -1,0 +1,309 @@
+//! The warm run (the warmer function): for an epoch's participants, every
+//! missing or stale reward, warm-key and hardware item fetched once and
+//! written with conditional puts, under one bounded concurrency and a
+//! deadline.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::request::WarmRequest;
+use super::total::settle_total;
+use crate::chain::{Chain, ChainError, EpochRef};
+use crate::ids::ParticipantId;
+use crate::service::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
+use crate::service::Core;
+use crate::table::{CacheTable, ItemKey, StatsSlot, TableError};
+use crate::time::now_ms;
+
+/// One step of a warm run's stream.
+enum Step {
+    /// A slice's keys were checked: how many, how many are present, how
+    /// many could not be read.
+    Checked {
+        keys: usize,
+        present: usize,
+        unreadable: usize,
+    },
+    /// An item to fetch and store.
+    Fetch(ItemKey),
+    /// An item's outcome; `None` when the deadline stopped it from starting.
+    Done(ItemKey, Option<ItemOutcome>),
+}
+
+/// The warm run's summary, logged as one structured line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WarmReport {
+    pub epoch_id: u64,
+    pub finished: bool,
+    pub participants: usize,
+    pub items_checked: usize,
+    pub present: usize,
+    pub fetched: usize,
+    pub written: usize,
+    pub lost_races: usize,
+    pub failures: BTreeMap<&'static str, usize>,
+    /// Items not started because the deadline came (the next run does them).
+    pub left_for_next_run: usize,
+    pub upstream_calls: u64,
+    pub dynamodb_requests: u64,
+    pub dynamodb_read_units: f64,
+    pub dynamodb_write_units: f64,
+    pub total_assigned_rewards_gnk: Option<u64>,
+    pub duration_ms: u64,
+}
+
+/// Runs one warm. `stop_at_ms`: no fetch starts at or after this time.
+pub async fn warm_epoch<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    job: &WarmRequest,
+    stop_at_ms: Option<i64>,
+) -> WarmReport {
+    let started = Instant::now();
+    let usage0 = usage(core);
+    let epoch = job.epoch();
+    let mut report = WarmReport {
+        epoch_id: epoch,
+        finished: job.finished,
+        ..WarmReport::default()
+    };
+    let participants = match &job.participants {
+        Some(p) => p.clone(),
+        None => match epoch_participants(core, epoch, job.finished).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(epoch, error = %e, "cannot list the epoch's participants; nothing warmed");
+                report.failures.insert("participants", 1);
+                return finish(core, report, started, usage0);
+            }
+        },
+    };
+    report.participants = participants.len();
+    let epoch_is_current = !job.finished;
+    let current = epoch_is_current.then_some(epoch);
+    let freshness = core.config.item_freshness;
+
+    // The keys of one slice of participants are checked against the
+    // table (keys-only BatchGetItem) while the previous slice's fetches
+    // run; the fetches form one stream, so the concurrency bound holds
+    // across all participants and kinds, not batch after batch, and only
+    // a slice's keys are in memory at a time.
+    let checked = futures::stream::iter(participants.chunks(core.config.warmer_slice))
+        .map(|slice| async move {
+            let keys: Vec<ItemKey> = slice
+                .iter()
+                .flat_map(|p| modal_item_keys(p, epoch, epoch_is_current))
+                .collect();
+            let stored = core.table.item_meta(&keys).await;
+            (keys, stored)
+        })
+        .buffered(2);
+    let steps = checked.flat_map(|(keys, stored)| {
+        let steps: Vec<Step> = match stored {
+            Ok(stored) => {
+                let missing = missing_items(&keys, &stored, current, now_ms(), freshness);
+                let present = keys.len() - missing.len();
+                std::iter::once(Step::Checked { keys: keys.len(), present, unreadable: 0 })
+                    .chain(missing.into_iter().map(Step::Fetch))
+                    .collect()
+            }
+            Err(e) => {
+                tracing::error!(epoch, error = %e, "cannot read what is cached; skipping these participants");
+                vec![Step::Checked { keys: keys.len(), present: 0, unreadable: keys.len() }]
+            }
+        };
+        futures::stream::iter(steps)
+    });
+    let mut outcomes = steps
+        .map(|step| async move {
+            match step {
+                Step::Fetch(key) => {
+                    if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
+                        return Step::Done(key, None);
+                    }
+                    let outcome =
+                        fetch_and_store(&core.chain, &core.table, &key, job.finished).await;
+                    Step::Done(key, Some(outcome))
+                }
+                other => other,
+            }
+        })
+        .buffer_unordered(core.config.warmer_concurrency);
+    while let Some(step) = outcomes.next().await {
+        let (key, outcome) = match step {
+            Step::Checked {
+                keys,
+                present,
+                unreadable,
+            } => {
+                report.items_checked += keys;
+                report.present += present;
+                if unreadable > 0 {
+                    *report.failures.entry("table").or_default() += unreadable;
+                }
+                continue;
+            }
+            Step::Fetch(_) => continue,
+            Step::Done(key, outcome) => (key, outcome),
+        };
+        match outcome {
+            None => report.left_for_next_run += 1,
+            Some(ItemOutcome::Written(_)) => {
+                report.fetched += 1;
+                report.written += 1;
+            }
+            Some(ItemOutcome::LostRace(_)) => {
+                report.fetched += 1;
+                report.lost_races += 1;
+            }
+            Some(ItemOutcome::FetchFailed(e)) => {
+                tracing::warn!(participant = %key.participant, epoch = key.epoch, kind = key.kind.as_str(), error = %e, "fetch failed");
+                *report.failures.entry(key.kind.as_str()).or_default() += 1;
+            }
+            Some(ItemOutcome::StoreFailed(_, e)) => {
+                report.fetched += 1;
+                tracing::warn!(participant = %key.participant, epoch = key.epoch, kind = key.kind.as_str(), error = %e, "write failed");
+                *report.failures.entry("table").or_default() += 1;
+            }
+        }
+    }
+    drop(outcomes);
+    if report.left_for_next_run > 0 {
+        tracing::warn!(
+            epoch = epoch,
+            left = report.left_for_next_run,
+            "deadline reached; the next run finishes the epoch"
+        );
+    }
+    if job.finished {
+        report.total_assigned_rewards_gnk = settle_total(&core.table, epoch, &participants).await;
+    }
+    finish(core, report, started, usage0)
+}
+
+fn finish<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    mut report: WarmReport,
+    started: Instant,
+    usage0: Usage,
+) -> WarmReport {
+    report.duration_ms = started.elapsed().as_millis() as u64;
+
+    let usage = usage(core);
+    report.upstream_calls = usage.calls.saturating_sub(usage0.calls);
+    report.dynamodb_requests = usage.requests.saturating_sub(usage0.requests);
+    report.dynamodb_read_units = usage.read_units - usage0.read_units;
+    report.dynamodb_write_units = usage.write_units - usage0.write_units;
+    tracing::info!(
+        epoch = report.epoch_id,
+        finished = report.finished,
+        participants = report.participants,
+        items_checked = report.items_checked,
+        present = report.present,
+        fetched = report.fetched,
+        written = report.written,
+        lost_races = report.lost_races,
+        failures = ?report.failures,
+        left_for_next_run = report.left_for_next_run,
+        upstream_calls = report.upstream_calls,
+        dynamodb_requests = report.dynamodb_requests,
+        dynamodb_read_units = report.dynamodb_read_units,
+        dynamodb_write_units = report.dynamodb_write_units,
+        total_assigned_rewards_gnk = ?report.total_assigned_rewards_gnk,
+        duration_ms = report.duration_ms,
+        "warm run finished"
+    );
+    report
+}
+
+/// Why a warm run could not list its epoch's participants.
+#[derive(Debug, thiserror::Error)]
+enum ListError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("epoch {0} does not exist")]
+    NoSuchEpoch(u64),
+}
+
+/// The epoch's participants: from the cached stats when present, else
+/// from the chain (one call).
+async fn epoch_participants<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    epoch: u64,
+    finished: bool,
+) -> Result<Vec<ParticipantId>, ListError> {
+    let slot = if finished {
+        StatsSlot::Final(epoch)
+    } else {
+        StatsSlot::Current
+    };
+    let from_table = core
+        .table
+        .load_participant_ids(slot)
+        .await?
+        .filter(|(stored_epoch, _)| *stored_epoch == epoch);
+    let indexes: Vec<String> = match from_table {
+        Some((_, ids)) => ids,
+        None => core
+            .chain
+            .epoch_member_ids(EpochRef::Number(epoch))
+            .await?
+            .ok_or(ListError::NoSuchEpoch(epoch))?,
+    };
+    let mut seen = HashSet::new();
+    Ok(indexes
+        .iter()
+        .filter_map(|i| match ParticipantId::parse(i) {
+            Ok(id) => seen.insert(id.clone()).then_some(id),
+            Err(e) => {
+                tracing::warn!(index = %i, error = %e, "skipping a participant with an invalid address");
+                None
+            }
+        })
+        .collect())
+}
+
+/// The warmer function's handler: validates the event, runs the warm until
+/// `deadline_ms - margin`, and returns the report (a rejected payload is
+/// logged and answered, never retried by Lambda as an error).
+pub async fn handle_warm_event<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    event: &serde_json::Value,
+    deadline_ms: Option<i64>,
+) -> serde_json::Value {
+    match WarmRequest::from_event(event) {
+        Err(reason) => {
+            tracing::error!(%reason, "rejected warmer payload; nothing written");
+            serde_json::json!({ "status": "rejected", "reason": reason.to_string() })
+        }
+        Ok(job) => {
+            let stop_at =
+                deadline_ms.map(|d| d - core.config.warmer_deadline_margin.as_millis() as i64);
+            let report = warm_epoch(core, &job, stop_at).await;
+            serde_json::json!({ "status": "done", "report": report })
+        }
+    }
+}
+
+/// Upstream and table usage counters at one moment.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    calls: u64,
+    requests: u64,
+    read_units: f64,
+    write_units: f64,
+}
+
+fn usage<C: Chain, T: CacheTable>(core: &Core<C, T>) -> Usage {
+    let (read_units, write_units) = core.table.capacity_units();
+    Usage {
+        calls: core.chain.upstream_calls(),
+        requests: core.table.requests(),
+        read_units,
+        write_units,
+    }
+}

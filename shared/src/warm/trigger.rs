@@ -1,0 +1,273 @@
+//! The trigger side of the warm hop (epoch-stats): the invoker port, its
+//! Lambda adapter (InvocationType `Event`), a recording fake for unit
+//! tests, and the per-epoch warm guard.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::num::NonZeroU64;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+
+use super::request::WarmRequest;
+use crate::table::CacheTable;
+use crate::time::now_ms;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvokeError {
+    #[error("invoking {function}: {reason}")]
+    Sdk { function: String, reason: String },
+    #[error("invoking {function}: unexpected status {status}")]
+    Status { function: String, status: i32 },
+    #[error("the recording invoker is set to fail")]
+    Refused,
+}
+
+pub trait WarmerInvoker: Send + Sync {
+    /// Hands the request to the warmer without waiting for it to run.
+    fn invoke_warmer(
+        &self,
+        request: &WarmRequest,
+    ) -> impl Future<Output = Result<(), InvokeError>> + Send;
+}
+
+/// Invokes the warmer function asynchronously through the Lambda API.
+#[derive(Clone)]
+pub struct LambdaInvoker {
+    client: aws_sdk_lambda::Client,
+    function_name: String,
+}
+
+impl LambdaInvoker {
+    pub fn new(client: aws_sdk_lambda::Client, function_name: impl Into<String>) -> Self {
+        Self {
+            client,
+            function_name: function_name.into(),
+        }
+    }
+}
+
+impl WarmerInvoker for LambdaInvoker {
+    async fn invoke_warmer(&self, request: &WarmRequest) -> Result<(), InvokeError> {
+        let function = || self.function_name.clone();
+        let resp = self
+            .client
+            .invoke()
+            .function_name(&self.function_name)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(request.to_payload()))
+            .send()
+            .await
+            .map_err(|e| InvokeError::Sdk {
+                function: function(),
+                reason: aws_sdk_lambda::error::DisplayErrorContext(e).to_string(),
+            })?;
+        // Lambda answers 202 Accepted to an Event invocation.
+        match resp.status_code() {
+            202 => Ok(()),
+            status => Err(InvokeError::Status {
+                function: function(),
+                status,
+            }),
+        }
+    }
+}
+
+/// Records requests instead of sending them (unit tests of the trigger).
+#[derive(Default)]
+pub struct RecordingInvoker {
+    pub requests: Mutex<Vec<WarmRequest>>,
+    pub fail: bool,
+}
+
+impl WarmerInvoker for RecordingInvoker {
+    async fn invoke_warmer(&self, request: &WarmRequest) -> Result<(), InvokeError> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.clone());
+        if self.fail {
+            Err(InvokeError::Refused)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How a trigger ended (the response never depends on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmOutcome {
+    Invoked,
+    /// Another trigger holds this epoch's guard.
+    GuardHeld,
+    /// No warmer function is configured: nothing claimed, nothing sent.
+    NotConfigured,
+    Failed,
+}
+
+/// At most one warmer invocation per epoch per guard window, across all
+/// instances (the table's guard item is the authority); this process also
+/// remembers until when each guard is held, so a busy instance does not
+/// write to the table on every request to learn it again.
+pub struct WarmTrigger<W> {
+    invoker: Option<W>,
+    window: Duration,
+    held_until: Mutex<HashMap<u64, i64>>,
+}
+
+impl<W: WarmerInvoker> WarmTrigger<W> {
+    /// `invoker: None` (no `WARMER_FUNCTION_NAME`) makes every trigger a no-op.
+    pub fn new(invoker: Option<W>, window: Duration) -> Self {
+        if invoker.is_none() {
+            tracing::warn!("WARMER_FUNCTION_NAME is not set: the warmer will not be triggered");
+        }
+        Self {
+            invoker,
+            window,
+            held_until: Mutex::default(),
+        }
+    }
+
+    /// After an epoch is served: claim the epoch's warm guard and, if this
+    /// call got it, invoke the warmer. Failures are logged, never turned
+    /// into an error response.
+    pub async fn trigger<T: CacheTable>(
+        &self,
+        table: &T,
+        epoch_id: u64,
+        finished: bool,
+    ) -> WarmOutcome {
+        let (Some(invoker), Some(epoch)) = (&self.invoker, NonZeroU64::new(epoch_id)) else {
+            return WarmOutcome::NotConfigured;
+        };
+        let now = now_ms();
+        if self.known_held(epoch_id, now) {
+            return WarmOutcome::GuardHeld;
+        }
+        let window = self.window.as_millis() as i64;
+        let claim = match table.claim_warm_guard(epoch_id, now, window).await {
+            Ok(claim) => claim,
+            Err(e) => {
+                tracing::warn!(epoch = epoch_id, error = %e, "cannot claim the warm guard; warmer not triggered");
+                return WarmOutcome::Failed;
+            }
+        };
+        self.remember(epoch_id, claim.held_until_ms, now);
+        if !claim.won {
+            return WarmOutcome::GuardHeld;
+        }
+        match invoker
+            .invoke_warmer(&WarmRequest::new(epoch, finished))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(epoch = epoch_id, finished, "warmer invoked");
+                WarmOutcome::Invoked
+            }
+            Err(e) => {
+                tracing::error!(epoch = epoch_id, error = %e, "warmer invoke failed");
+                WarmOutcome::Failed
+            }
+        }
+    }
+
+    fn known_held(&self, epoch: u64, now: i64) -> bool {
+        let memo = self.held_until.lock().unwrap_or_else(|p| p.into_inner());
+        memo.get(&epoch).is_some_and(|until| *until > now)
+    }
+
+    fn remember(&self, epoch: u64, until: i64, now: i64) {
+        let mut memo = self.held_until.lock().unwrap_or_else(|p| p.into_inner());
+        memo.retain(|_, u| *u > now);
+        memo.insert(epoch, until);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::MemoryTable;
+
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn a_held_guard_is_remembered_without_asking_the_table_again() {
+        let table = MemoryTable::new();
+        let trigger = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            trigger.trigger(&table, 7, false).await,
+            WarmOutcome::Invoked
+        );
+        let trips = table.round_trips();
+        for _ in 0..5 {
+            assert_eq!(
+                trigger.trigger(&table, 7, false).await,
+                WarmOutcome::GuardHeld
+            );
+        }
+        assert_eq!(
+            table.round_trips(),
+            trips,
+            "the held guard is known locally"
+        );
+        assert_eq!(
+            trigger.trigger(&table, 8, true).await,
+            WarmOutcome::Invoked,
+            "guards are per epoch"
+        );
+        let sent: Vec<(u64, bool)> = trigger
+            .invoker
+            .as_ref()
+            .unwrap()
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.epoch(), r.finished))
+            .collect();
+        assert_eq!(sent, vec![(7, false), (8, true)]);
+    }
+
+    #[tokio::test]
+    async fn a_guard_held_by_another_instance_is_respected() {
+        let table = MemoryTable::new();
+        let first = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        let second = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(first.trigger(&table, 7, false).await, WarmOutcome::Invoked);
+        assert_eq!(
+            second.trigger(&table, 7, false).await,
+            WarmOutcome::GuardHeld
+        );
+        assert!(second.invoker.unwrap().requests.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_an_invoker_nothing_is_claimed() {
+        let table = MemoryTable::new();
+        let trigger = WarmTrigger::<RecordingInvoker>::new(None, WINDOW);
+        assert_eq!(
+            trigger.trigger(&table, 7, false).await,
+            WarmOutcome::NotConfigured
+        );
+        assert_eq!(table.round_trips(), 0, "no guard claimed");
+        // A configured trigger can still claim the epoch at once.
+        let configured = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            configured.trigger(&table, 7, false).await,
+            WarmOutcome::Invoked
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_invoke_is_reported_not_raised() {
+        let table = MemoryTable::new();
+        let invoker = RecordingInvoker {
+            fail: true,
+            ..Default::default()
+        };
+        let trigger = WarmTrigger::new(Some(invoker), WINDOW);
+        assert_eq!(trigger.trigger(&table, 9, true).await, WarmOutcome::Failed);
+    }
+}
