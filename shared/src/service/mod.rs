@@ -4,6 +4,8 @@
 
 pub mod epochs;
 pub mod errors;
+#[cfg(test)]
+mod fakes;
 pub mod items;
 pub mod participant;
 pub mod responses;

@@ -222,3 +222,86 @@ fn assemble(
         missing,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::fakes::{offline_core, snapshot, A, B};
+    use crate::table::{ItemMeta, RewardRecord};
+
+    fn final_item(key: ItemKey) -> CachedItem {
+        let data = match key.kind {
+            ItemKind::Reward => ItemData::Reward(Some(RewardRecord {
+                rewarded_coins: "2500000000".into(),
+                claimed: true,
+            })),
+            ItemKind::WarmKeys => ItemData::WarmKeys(Vec::new()),
+            ItemKind::Hardware => ItemData::Hardware(Vec::new()),
+        };
+        CachedItem {
+            key,
+            meta: ItemMeta {
+                fetched_at_ms: 1,
+                is_final: true,
+            },
+            data,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cached_modal_is_two_table_reads_and_no_chain_call() {
+        let core = offline_core();
+        let fin = snapshot(56, 5_990, 5_000, Some(5_990), 1, &[A, B]);
+        core.table
+            .store_stats(StatsSlot::Final(56), &fin)
+            .await
+            .unwrap();
+        let id = ParticipantId::parse(A).unwrap();
+        for key in modal_item_keys(&id, 56, false) {
+            core.table.put_item(&final_item(key)).await.unwrap();
+        }
+        let before = core.table.round_trips();
+        let (details, meta) = participant_details(&core, &id, 56, None).await.unwrap();
+        assert_eq!(core.table.round_trips() - before, 2);
+        assert_eq!(core.chain.upstream_calls(), 0);
+        assert_eq!(
+            meta,
+            DetailsMeta {
+                is_current: false,
+                all_final: true,
+                complete: true
+            }
+        );
+        let epochs: Vec<u64> = details.rewards.iter().map(|r| r.epoch_id).collect();
+        assert_eq!(epochs, vec![56, 55, 54, 53, 52, 51]);
+        assert!(details
+            .rewards
+            .iter()
+            .all(|r| r.assigned_reward_gnk == 2 && r.claimed));
+        assert_eq!(details.seed.map(|s| s.epoch_index), Some(56));
+    }
+
+    #[tokio::test]
+    async fn missing_items_the_chain_cannot_give_are_named_not_failed() {
+        let core = offline_core();
+        let fin = snapshot(56, 5_990, 5_000, Some(5_990), 1, &[A]);
+        core.table
+            .store_stats(StatsSlot::Final(56), &fin)
+            .await
+            .unwrap();
+        let id = ParticipantId::parse(A).unwrap();
+        let (details, meta) = participant_details(&core, &id, 56, None).await.unwrap();
+        assert!(!meta.complete);
+        assert_eq!(details.missing, vec!["rewards", "warm_keys", "ml_nodes"]);
+        // A participant outside the epoch is 404, and a height before it 400.
+        let other = ParticipantId::parse(B).unwrap();
+        let not_in = participant_details(&core, &other, 56, None)
+            .await
+            .unwrap_err();
+        assert_eq!(not_in.status(), 404);
+        let early = participant_details(&core, &id, 56, Some(10))
+            .await
+            .unwrap_err();
+        assert_eq!(early.status(), 400);
+    }
+}

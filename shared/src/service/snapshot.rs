@@ -41,7 +41,8 @@ pub fn choose_snapshot(
 ) -> Result<SnapshotChoice, HeightError> {
     if let Some(current) = stored.current {
         let age_ms = now_ms.saturating_sub(current.fetched_at_ms);
-        if current.epoch_id == epoch && age_ms < freshness.as_millis() as i64 {
+        let fresh = i64::try_from(freshness.as_millis()).map_or(true, |f| age_ms < f);
+        if current.epoch_id == epoch && fresh {
             let effective = current.effective_block_height;
             if let Some(h) = height.filter(|h| *h < effective) {
                 return Err(HeightError::BeforeEpochStart {
@@ -128,6 +129,7 @@ mod tests {
             (60, None, stale, Ok(Build)),
             (60, Some(8_500), stale, Ok(Stored(AtHeight(60, 8_500)))),
             (59, None, cur, Ok(Build)),
+            (60, Some(7_999), stale, Ok(Stored(AtHeight(60, 7_999)))),
             (56, None, fin, Ok(Stored(Final(56)))),
             (56, Some(5_990), fin, Ok(Stored(Final(56)))),
             (56, Some(9_999_999), fin, Ok(Stored(Final(56)))),
@@ -143,5 +145,10 @@ mod tests {
                 "epoch {epoch} height {height:?}"
             );
         }
+        // Any age is fresh enough under an unbounded window.
+        assert_eq!(
+            choose_snapshot(60, Some(7_999), stale, now, Duration::MAX),
+            before(7_999, 60, 8_000)
+        );
     }
 }

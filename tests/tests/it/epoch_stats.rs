@@ -191,7 +191,7 @@ async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
     let ctx = stats(&t, &[sim.url()], &[], &invoke);
-    let requests: Vec<_> = (0..20)
+    let requests: Vec<_> = (0..50)
         .map(|_| get("/v1/inference/epochs/28", &[GZIP]))
         .collect();
     let responses = join_all(requests.iter().map(|r| handle_epoch_stats(&ctx, r))).await;
@@ -237,7 +237,7 @@ async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
     assert_eq!(
         warm_calls.len(),
         1,
-        "one trigger for 20 concurrent requests"
+        "one trigger for 50 concurrent requests"
     );
     assert_eq!(
         warm_calls[0].payload,
