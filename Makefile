@@ -22,8 +22,8 @@ setup: $(NPM_STAMP)
 # The whole stack on this machine (local-stack --help for the options);
 # after the first build it starts in seconds. Ctrl-C stops everything.
 local: setup
-	cargo build --release --locked -p epoch-stats -p warmer -p participant -p local-stack
-	exec ./target/release/local-stack
+	cargo build --profile local --locked -p epoch-stats -p warmer -p participant -p local-stack
+	exec ./target/local/local-stack
 
 test: setup lint-template
 	# The end-to-end test runs the function binaries, which `cargo test` does not build.
