@@ -196,23 +196,10 @@ fn finish<C: Chain, T: CacheTable>(
     report.dynamodb_requests = usage.requests.saturating_sub(usage0.requests);
     report.dynamodb_read_units = usage.read_units - usage0.read_units;
     report.dynamodb_write_units = usage.write_units - usage0.write_units;
+    // One line with the whole report (a JSON object, whatever fields it grows).
     tracing::info!(
         epoch = report.epoch_id,
-        finished = report.finished,
-        participants = report.participants,
-        items_checked = report.items_checked,
-        present = report.present,
-        fetched = report.fetched,
-        written = report.written,
-        lost_races = report.lost_races,
-        failures = ?report.failures,
-        left_for_next_run = report.left_for_next_run,
-        upstream_calls = report.upstream_calls,
-        dynamodb_requests = report.dynamodb_requests,
-        dynamodb_read_units = report.dynamodb_read_units,
-        dynamodb_write_units = report.dynamodb_write_units,
-        total_assigned_rewards_gnk = ?report.total_assigned_rewards_gnk,
-        duration_ms = report.duration_ms,
+        report = %serde_json::to_string(&report).unwrap_or_default(),
         "warm run finished"
     );
     report
