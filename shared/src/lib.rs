@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod chain;
 pub mod config;
 pub mod domain;
+pub mod hash;
 pub mod ids;
 pub mod logging;
 pub mod service;

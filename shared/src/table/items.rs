@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chain::HardwareNode;
 use crate::domain::{ParticipantStats, WarmKey};
+use crate::hash::fnv1a;
 use crate::ids::ParticipantId;
 
 /// The three per-participant, per-epoch items the modal shows.
@@ -211,12 +212,7 @@ pub fn bucket_count(participants: usize) -> u32 {
 /// A participant's chunk: FNV-1a of its id, stable across processes and
 /// releases (std's hasher is not guaranteed to be).
 pub fn bucket_of(participant: &str, buckets: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in participant.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (h % u64::from(buckets.max(1))) as u32
+    (fnv1a(participant.as_bytes()) % u64::from(buckets.max(1))) as u32
 }
 
 /// Splits rows into `buckets` chunks by [`bucket_of`], keeping row order
