@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
@@ -28,7 +29,8 @@ pub struct HttpChainOptions {
     pub concurrency: usize,
     /// Full passes over all URLs before giving up (at least 1).
     pub retry_rounds: u32,
-    /// First backoff between rounds; doubles each round.
+    /// First backoff between rounds; doubles each round, and each wait is
+    /// lengthened by a random part of itself (jitter).
     pub backoff: Duration,
     pub max_rps: Option<f64>,
     pub max_body_bytes: usize,
@@ -71,6 +73,8 @@ struct Inner {
     preferred: AtomicUsize,
     permits: Semaphore,
     pacer: Option<Pacer>,
+    /// The waits between retry rounds.
+    rounds: ExponentialBuilder,
     opts: HttpChainOptions,
     calls: ChainCallCounter,
 }
@@ -132,6 +136,7 @@ impl HttpChain {
                 preferred: AtomicUsize::new(0),
                 permits: Semaphore::new(opts.concurrency.max(1)),
                 pacer,
+                rounds: round_backoff(&opts),
                 opts,
                 calls: ChainCallCounter::default(),
             }),
@@ -154,11 +159,8 @@ impl HttpChain {
         let rounds = inner.opts.retry_rounds.max(1);
         let mut last: Option<ChainError> = None;
         let mut all_timeouts = true;
-        for round in 0..rounds {
-            if round > 0 {
-                let backoff = inner.opts.backoff * 2u32.saturating_pow(round - 1);
-                tokio::time::sleep(backoff).await;
-            }
+        let mut delays = inner.rounds.build();
+        loop {
             let start = inner.preferred.load(Ordering::Relaxed);
             for step in 0..n {
                 let idx = (start + step) % n;
@@ -178,6 +180,10 @@ impl HttpChain {
                         last = Some(e);
                     }
                 }
+            }
+            match delays.next() {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => break,
             }
         }
         let last = last.map(|e| e.to_string()).unwrap_or_default();
@@ -267,6 +273,16 @@ async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>
             Err(e) => return Err(ChainError::Unavailable(format!("reading body: {e}"))),
         }
     }
+}
+
+/// The waits between `retry_rounds` rounds: `backoff`, doubling, jittered.
+fn round_backoff(opts: &HttpChainOptions) -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(opts.backoff)
+        .with_factor(2.0)
+        .without_max_delay()
+        .with_max_times(opts.retry_rounds.max(1) as usize - 1)
+        .with_jitter()
 }
 
 /// Required answers: a 404 there means the chain is not serving what it must.
@@ -449,6 +465,28 @@ mod tests {
         let before = Instant::now();
         pacer.wait().await;
         assert_eq!(Instant::now() - before, Duration::ZERO);
+    }
+
+    /// `retry_rounds` rounds: `backoff`, doubling, between them, each wait
+    /// at most twice its base (the jitter).
+    #[test]
+    fn rounds_back_off_from_the_first_delay() {
+        let opts = HttpChainOptions {
+            retry_rounds: 4,
+            backoff: Duration::from_millis(100),
+            ..Default::default()
+        };
+        let delays: Vec<Duration> = round_backoff(&opts).build().collect();
+        assert_eq!(delays.len(), 3);
+        for (d, base) in delays.into_iter().zip([100, 200, 400]) {
+            let base = Duration::from_millis(base);
+            assert!(d >= base && d <= 2 * base, "{d:?} for {base:?}");
+        }
+        let once = HttpChainOptions {
+            retry_rounds: 0,
+            ..Default::default()
+        };
+        assert_eq!(round_backoff(&once).build().count(), 0);
     }
 
     #[test]

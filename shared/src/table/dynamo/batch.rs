@@ -1,6 +1,6 @@
 //! BatchGetItem and BatchWriteItem: calls of at most 100 keys / 25 writes,
 //! run concurrently, each repeating what DynamoDB left unprocessed
-//! (throughput limits) with exponential backoff.
+//! (throughput limits) with jittered exponential backoff.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest,
 };
+use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::{StreamExt, TryStreamExt};
 
 use super::client::{unavailable, DynamoTable};
@@ -20,11 +21,18 @@ const BATCH_GET_MAX: usize = 100;
 const BATCH_WRITE_MAX: usize = 25;
 const BATCH_CONCURRENCY: usize = 8;
 /// Attempts for UnprocessedKeys / UnprocessedItems before giving up.
-const UNPROCESSED_ATTEMPTS: u32 = 8;
+const UNPROCESSED_ATTEMPTS: usize = 8;
 
-/// Delay before retry `attempt` (1-based) of unprocessed keys or items.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(25u64.saturating_mul(1 << attempt.min(6)))
+/// Delays between the attempts: 50 ms doubling to at most 1.6 s, each
+/// lengthened by a random part of itself so throttled writers spread out.
+fn unprocessed_backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_millis(1600))
+        .with_factor(2.0)
+        .with_max_times(UNPROCESSED_ATTEMPTS - 1)
+        .with_jitter()
+        .build()
 }
 
 /// Which attributes a BatchGetItem returns.
@@ -59,20 +67,21 @@ where
     Fut: Future<Output = TableResult<(Vec<T>, Option<P>)>>,
 {
     let mut out = Vec::new();
-    for attempt in 0..UNPROCESSED_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(backoff(attempt)).await;
-        }
+    let mut delays = unprocessed_backoff();
+    loop {
         let (got, rest) = call(pending).await?;
         out.extend(got);
-        match rest {
-            Some(rest) => pending = rest,
-            None => return Ok(out),
-        }
+        let Some(rest) = rest else {
+            return Ok(out);
+        };
+        let Some(delay) = delays.next() else {
+            return Err(TableError::Unavailable(format!(
+                "{what}: still unprocessed after {UNPROCESSED_ATTEMPTS} attempts"
+            )));
+        };
+        tokio::time::sleep(delay).await;
+        pending = rest;
     }
-    Err(TableError::Unavailable(format!(
-        "{what}: still unprocessed after {UNPROCESSED_ATTEMPTS} attempts"
-    )))
 }
 
 impl DynamoTable {
@@ -187,6 +196,19 @@ impl DynamoTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Seven waits between eight attempts, doubling from 50 ms up to 1.6 s,
+    /// each at most twice its base (the jitter).
+    #[test]
+    fn unprocessed_items_back_off_seven_times() {
+        let base = [50, 100, 200, 400, 800, 1600, 1600];
+        let delays: Vec<Duration> = unprocessed_backoff().collect();
+        assert_eq!(delays.len(), base.len());
+        for (d, b) in delays.iter().zip(base) {
+            let b = Duration::from_millis(b);
+            assert!(*d >= b && *d <= 2 * b, "{d:?} for {b:?}");
+        }
+    }
 
     /// Retries what is left, gathers every answer, gives up after eight calls.
     #[tokio::test(start_paused = true)]
