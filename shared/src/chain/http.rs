@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, Semaphore};
-use tokio::time::Instant;
+use tokio::sync::Semaphore;
 
 use super::types::*;
 use super::{Chain, ChainError, ChainResult, EpochRef};
@@ -72,30 +72,12 @@ struct Inner {
     /// Index of the URL that answered last; failover moves it on.
     preferred: AtomicUsize,
     permits: Semaphore,
-    pacer: Option<Pacer>,
+    /// Spaces request starts at least `1/max_rps` apart.
+    pacer: Option<DefaultDirectRateLimiter>,
     /// The waits between retry rounds.
     rounds: ExponentialBuilder,
     opts: HttpChainOptions,
     calls: ChainCallCounter,
-}
-
-/// Spaces request starts at least `1/rps` apart.
-struct Pacer {
-    interval: Duration,
-    next: Mutex<Instant>,
-}
-
-impl Pacer {
-    async fn wait(&self) {
-        let slot = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
 }
 
 enum Attempt<T> {
@@ -121,10 +103,7 @@ impl HttpChain {
             .user_agent(concat!("gonka-tracker-backend/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        let pacer = opts.max_rps.filter(|r| *r > 0.0).map(|rps| Pacer {
-            interval: Duration::from_secs_f64(1.0 / rps),
-            next: Mutex::new(Instant::now()),
-        });
+        let pacer = opts.max_rps.and_then(pacing_quota).map(RateLimiter::direct);
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
@@ -207,7 +186,7 @@ impl HttpChain {
             return Attempt::Fail(ChainError::Unavailable("client closed".into()));
         };
         if let Some(p) = &inner.pacer {
-            p.wait().await;
+            p.until_ready().await;
         }
         inner.calls.0.fetch_add(1, Ordering::Relaxed);
         let mut req = inner.client.get(format!("{base}{path}"));
@@ -272,6 +251,16 @@ async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>
             }
             Err(e) => return Err(ChainError::Unavailable(format!("reading body: {e}"))),
         }
+    }
+}
+
+/// One request start every `1/rps`, and no burst: after a quiet spell the
+/// next request starts at once, the one after it `1/rps` later.
+fn pacing_quota(rps: f64) -> Option<Quota> {
+    if rps > 0.0 {
+        Quota::with_period(Duration::from_secs_f64(1.0 / rps))
+    } else {
+        None
     }
 }
 
@@ -446,25 +435,42 @@ mod tests {
         assert_eq!(encode_query_value("a-b_c.d~"), "a-b_c.d~");
     }
 
-    /// The rate cap spaces request starts `1/rps` apart (virtual time).
-    #[tokio::test(start_paused = true)]
-    async fn the_pacer_spaces_request_starts() {
-        let pacer = Pacer {
-            interval: Duration::from_millis(50),
-            next: Mutex::new(Instant::now()),
-        };
-        let start = Instant::now();
-        let mut starts = Vec::new();
-        for _ in 0..5 {
-            pacer.wait().await;
-            starts.push((Instant::now() - start).as_millis());
+    /// The rate cap spaces request starts `1/rps` apart (governor's fake clock).
+    #[test]
+    fn the_pacer_spaces_request_starts() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let pacer = RateLimiter::direct_with_clock(pacing_quota(20.0).unwrap(), clock.clone());
+        assert!(pacer.check().is_ok());
+        for _ in 0..4 {
+            assert!(pacer.check().is_err(), "a second start within 50 ms");
+            clock.advance(Duration::from_millis(49));
+            assert!(pacer.check().is_err());
+            clock.advance(Duration::from_millis(1));
+            assert!(pacer.check().is_ok(), "the next start 50 ms later");
         }
-        assert_eq!(starts, vec![0, 50, 100, 150, 200]);
-        // After a quiet spell the next request starts at once.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let before = Instant::now();
-        pacer.wait().await;
-        assert_eq!(Instant::now() - before, Duration::ZERO);
+        // After a quiet spell the next request starts at once, but a quiet
+        // spell saves up no burst.
+        clock.advance(Duration::from_secs(1));
+        assert!(pacer.check().is_ok());
+        assert!(pacer.check().is_err());
+        assert!(pacing_quota(0.0).is_none());
+        assert!(pacing_quota(-1.0).is_none());
+    }
+
+    /// The client's pacer, on the real clock: five starts at 50 per second
+    /// take four intervals.
+    #[tokio::test]
+    async fn the_pacer_waits_on_the_real_clock() {
+        let pacer = RateLimiter::direct(pacing_quota(50.0).unwrap());
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            pacer.until_ready().await;
+        }
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(80) && elapsed < Duration::from_secs(2),
+            "{elapsed:?}"
+        );
     }
 
     /// `retry_rounds` rounds: `backoff`, doubling, between them, each wait
