@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
@@ -411,18 +412,16 @@ enum PageCursor {
     Key(String),
 }
 
+/// RFC 3986's unreserved characters; every other byte is percent-encoded.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes a base64 pagination key for a query string.
 fn encode_query_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(v, QUERY_VALUE).to_string()
 }
 
 #[cfg(test)]
@@ -433,6 +432,7 @@ mod tests {
     fn encodes_pagination_keys() {
         assert_eq!(encode_query_value("AbC+/=="), "AbC%2B%2F%3D%3D");
         assert_eq!(encode_query_value("a-b_c.d~"), "a-b_c.d~");
+        assert_eq!(encode_query_value("é &"), "%C3%A9%20%26");
     }
 
     /// The rate cap spaces request starts `1/rps` apart (governor's fake clock).
