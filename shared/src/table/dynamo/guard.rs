@@ -17,6 +17,7 @@ impl DynamoTable {
         window_ms: i64,
     ) -> TableResult<GuardClaim> {
         let until = now_ms + window_ms;
+        // `guard_is_free`, as a condition.
         let condition = Condition::new("attribute_not_exists(pk) OR claimed_until <= :now")
             .value(":now", n(now_ms))
             .returning_old();

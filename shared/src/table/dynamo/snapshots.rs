@@ -81,6 +81,7 @@ impl DynamoTable {
             .collect::<TableResult<Vec<_>>>()?;
         self.batch_write(puts).await?;
 
+        // `may_replace_stats`, as a condition.
         let condition = match slot {
             StatsSlot::Current => Condition::new("attribute_not_exists(pk) OR fetched_at_ms < :f")
                 .value(":f", n(header.fetched_at_ms)),
