@@ -82,7 +82,7 @@ pub fn encode_chunk(key: &Key, rows: Vec<u8>, expires_at: Option<i64>) -> Item {
     item
 }
 
-/// The rows of a chunk as `T`: whole [`ParticipantStats`], or a subset of
+/// The rows of a chunk as `T`: whole [`crate::domain::ParticipantStats`], or a subset of
 /// their fields (e.g. only the id).
 pub fn decode_chunk<T: serde::de::DeserializeOwned>(item: &Item) -> TableResult<Vec<T>> {
     let blob = item
