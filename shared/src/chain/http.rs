@@ -1,4 +1,4 @@
-//! HTTP adapter for [`Chain`]: failover across `CHAIN_API_URLS`, bounded
+//! HTTP adapter for [`super::Chain`] (its calls are in `endpoints`): failover across `CHAIN_API_URLS`, bounded
 //! retry with backoff, a per-request timeout, one concurrency limit (and an
 //! optional request-rate cap) shared by every call of the process, and a cap
 //! on upstream body size.
@@ -7,18 +7,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, Semaphore};
-use tokio::time::Instant;
+use tokio::sync::Semaphore;
 
-use super::types::*;
-use super::{Chain, ChainError, ChainResult, EpochRef};
-use crate::ids::ParticipantId;
+use super::{ChainError, ChainResult};
 
-/// Grants per authz page (the chain's default maximum page size is 100).
-const AUTHZ_PAGE: usize = 100;
-/// A granter with more pages than this is treated as a broken answer.
-const AUTHZ_MAX_PAGES: usize = 200;
 const HEIGHT_HEADER: &str = "X-Cosmos-Block-Height";
 
 #[derive(Debug, Clone)]
@@ -28,7 +23,8 @@ pub struct HttpChainOptions {
     pub concurrency: usize,
     /// Full passes over all URLs before giving up (at least 1).
     pub retry_rounds: u32,
-    /// First backoff between rounds; doubles each round.
+    /// First backoff between rounds; doubles each round, and each wait is
+    /// lengthened by a random part of itself (jitter).
     pub backoff: Duration,
     pub max_rps: Option<f64>,
     pub max_body_bytes: usize,
@@ -70,28 +66,12 @@ struct Inner {
     /// Index of the URL that answered last; failover moves it on.
     preferred: AtomicUsize,
     permits: Semaphore,
-    pacer: Option<Pacer>,
+    /// Spaces request starts at least `1/max_rps` apart.
+    pacer: Option<DefaultDirectRateLimiter>,
+    /// The waits between retry rounds.
+    rounds: ExponentialBuilder,
     opts: HttpChainOptions,
     calls: ChainCallCounter,
-}
-
-/// Spaces request starts at least `1/rps` apart.
-struct Pacer {
-    interval: Duration,
-    next: Mutex<Instant>,
-}
-
-impl Pacer {
-    async fn wait(&self) {
-        let slot = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
 }
 
 enum Attempt<T> {
@@ -117,10 +97,7 @@ impl HttpChain {
             .user_agent(concat!("gonka-tracker-backend/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        let pacer = opts.max_rps.filter(|r| *r > 0.0).map(|rps| Pacer {
-            interval: Duration::from_secs_f64(1.0 / rps),
-            next: Mutex::new(Instant::now()),
-        });
+        let pacer = opts.max_rps.and_then(pacing_quota).map(RateLimiter::direct);
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
@@ -132,6 +109,7 @@ impl HttpChain {
                 preferred: AtomicUsize::new(0),
                 permits: Semaphore::new(opts.concurrency.max(1)),
                 pacer,
+                rounds: round_backoff(&opts),
                 opts,
                 calls: ChainCallCounter::default(),
             }),
@@ -144,7 +122,7 @@ impl HttpChain {
     }
 
     /// GET `path` (already built from validated values) with failover.
-    async fn get<T: DeserializeOwned>(
+    pub(super) async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         height: Option<u64>,
@@ -154,11 +132,8 @@ impl HttpChain {
         let rounds = inner.opts.retry_rounds.max(1);
         let mut last: Option<ChainError> = None;
         let mut all_timeouts = true;
-        for round in 0..rounds {
-            if round > 0 {
-                let backoff = inner.opts.backoff * 2u32.saturating_pow(round - 1);
-                tokio::time::sleep(backoff).await;
-            }
+        let mut delays = inner.rounds.build();
+        loop {
             let start = inner.preferred.load(Ordering::Relaxed);
             for step in 0..n {
                 let idx = (start + step) % n;
@@ -178,6 +153,10 @@ impl HttpChain {
                         last = Some(e);
                     }
                 }
+            }
+            match delays.next() {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => break,
             }
         }
         let last = last.map(|e| e.to_string()).unwrap_or_default();
@@ -201,7 +180,7 @@ impl HttpChain {
             return Attempt::Fail(ChainError::Unavailable("client closed".into()));
         };
         if let Some(p) = &inner.pacer {
-            p.wait().await;
+            p.until_ready().await;
         }
         inner.calls.0.fetch_add(1, Ordering::Relaxed);
         let mut req = inner.client.get(format!("{base}{path}"));
@@ -269,186 +248,88 @@ async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>
     }
 }
 
-/// Required answers: a 404 there means the chain is not serving what it must.
-fn required<T>(path: &str, v: Option<T>) -> ChainResult<T> {
-    v.ok_or_else(|| ChainError::BadResponse(format!("{path}: not found")))
-}
-
-impl Chain for HttpChain {
-    fn upstream_calls(&self) -> u64 {
-        self.calls()
-    }
-
-    async fn latest_epoch(&self) -> ChainResult<LatestEpoch> {
-        let path = "/v1/epochs/latest";
-        required(path, self.get(path, None).await?)
-    }
-
-    async fn epoch_participants(&self, epoch: EpochRef) -> ChainResult<Option<ActiveParticipants>> {
-        Ok(self
-            .get::<EpochParticipantsResponse>(&epoch_participants_path(epoch), None)
-            .await?
-            .map(|r| r.active_participants))
-    }
-
-    async fn epoch_member_ids(&self, epoch: EpochRef) -> ChainResult<Option<Vec<String>>> {
-        Ok(self
-            .get::<EpochMembersResponse>(&epoch_participants_path(epoch), None)
-            .await?
-            .map(|r| {
-                r.active_participants
-                    .participants
-                    .into_iter()
-                    .map(|p| p.index)
-                    .collect()
-            }))
-    }
-
-    async fn latest_height(&self) -> ChainResult<u64> {
-        let path = "/chain-rpc/status";
-        Ok(required(path, self.get::<RpcStatus>(path, None).await?)?
-            .result
-            .sync_info
-            .latest_block_height)
-    }
-
-    async fn block_time(&self, height: u64) -> ChainResult<Option<String>> {
-        let path = format!("/chain-rpc/block?height={height}");
-        Ok(self
-            .get::<RpcBlock>(&path, None)
-            .await?
-            .map(|b| b.result.block.header.time))
-    }
-
-    async fn participant_list(&self, height: u64) -> ChainResult<Vec<ListedParticipant>> {
-        let path =
-            "/chain-api/productscience/inference/inference/participant?pagination.limit=10000";
-        Ok(required(
-            path,
-            self.get::<ParticipantListResponse>(path, Some(height))
-                .await?,
-        )?
-        .participant)
-    }
-
-    async fn performance_summary(
-        &self,
-        epoch: u64,
-        participant: &ParticipantId,
-    ) -> ChainResult<Option<PerformanceSummary>> {
-        let path = format!("/chain-api/productscience/inference/inference/epoch_performance_summary/{epoch}/{participant}");
-        Ok(self
-            .get::<PerformanceSummaryResponse>(&path, None)
-            .await?
-            .map(|r| r.summary))
-    }
-
-    async fn authz_grants(&self, granter: &ParticipantId) -> ChainResult<Vec<Grant>> {
-        let base = format!("/chain-api/cosmos/authz/v1beta1/grants/granter/{granter}?pagination.limit={AUTHZ_PAGE}");
-        let mut grants = Vec::new();
-        let mut cursor = PageCursor::Offset(0);
-        for _ in 0..AUTHZ_MAX_PAGES {
-            let path = match &cursor {
-                PageCursor::Offset(0) => base.clone(),
-                PageCursor::Offset(k) => format!("{base}&pagination.offset={k}"),
-                PageCursor::Key(key) => {
-                    format!("{base}&pagination.key={}", encode_query_value(key))
-                }
-            };
-            // An unknown granter is a granter without grants.
-            let Some(page) = self.get::<GrantsPage>(&path, None).await? else {
-                return Ok(grants);
-            };
-            let count = page.grants.len();
-            grants.extend(page.grants);
-            let next_key = page
-                .pagination
-                .and_then(|p| p.next_key)
-                .filter(|k| !k.is_empty());
-            cursor = match (next_key, &cursor) {
-                (Some(key), _) => PageCursor::Key(key),
-                // A node that pages by key ends the list with a null key.
-                (None, PageCursor::Key(_)) => return Ok(grants),
-                // Nodes that never return next_key: keep paging by offset
-                // while pages come back full.
-                (None, PageCursor::Offset(_)) if count >= AUTHZ_PAGE => {
-                    PageCursor::Offset(grants.len())
-                }
-                (None, PageCursor::Offset(_)) => return Ok(grants),
-            };
-        }
-        Err(ChainError::BadResponse(format!(
-            "authz grants of {granter}: more than {AUTHZ_MAX_PAGES} pages"
-        )))
-    }
-
-    async fn hardware_nodes(&self, participant: &ParticipantId) -> ChainResult<Vec<HardwareNode>> {
-        let path =
-            format!("/chain-api/productscience/inference/inference/hardware_nodes/{participant}");
-        Ok(self
-            .get::<HardwareNodesResponse>(&path, None)
-            .await?
-            .and_then(|r| r.nodes)
-            .map(|n| n.hardware_nodes)
-            .unwrap_or_default())
+/// One request start every `1/rps`, and no burst: after a quiet spell the
+/// next request starts at once, the one after it `1/rps` later.
+fn pacing_quota(rps: f64) -> Option<Quota> {
+    if rps > 0.0 {
+        Quota::with_period(Duration::from_secs_f64(1.0 / rps))
+    } else {
+        None
     }
 }
 
-fn epoch_participants_path(epoch: EpochRef) -> String {
-    match epoch {
-        EpochRef::Current => "/v1/epochs/current/participants".to_owned(),
-        EpochRef::Number(n) => format!("/v1/epochs/{n}/participants"),
-    }
-}
-
-enum PageCursor {
-    Offset(usize),
-    Key(String),
-}
-
-/// Percent-encodes a base64 pagination key for a query string.
-fn encode_query_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+/// The waits between `retry_rounds` rounds: `backoff`, doubling, jittered.
+fn round_backoff(opts: &HttpChainOptions) -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(opts.backoff)
+        .with_factor(2.0)
+        .without_max_delay()
+        .with_max_times(opts.retry_rounds.max(1) as usize - 1)
+        .with_jitter()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The rate cap spaces request starts `1/rps` apart (governor's fake clock).
     #[test]
-    fn encodes_pagination_keys() {
-        assert_eq!(encode_query_value("AbC+/=="), "AbC%2B%2F%3D%3D");
-        assert_eq!(encode_query_value("a-b_c.d~"), "a-b_c.d~");
+    fn the_pacer_spaces_request_starts() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let pacer = RateLimiter::direct_with_clock(pacing_quota(20.0).unwrap(), clock.clone());
+        assert!(pacer.check().is_ok());
+        for _ in 0..4 {
+            assert!(pacer.check().is_err(), "a second start within 50 ms");
+            clock.advance(Duration::from_millis(49));
+            assert!(pacer.check().is_err());
+            clock.advance(Duration::from_millis(1));
+            assert!(pacer.check().is_ok(), "the next start 50 ms later");
+        }
+        // After a quiet spell the next request starts at once, but a quiet
+        // spell saves up no burst.
+        clock.advance(Duration::from_secs(1));
+        assert!(pacer.check().is_ok());
+        assert!(pacer.check().is_err());
+        assert!(pacing_quota(0.0).is_none());
+        assert!(pacing_quota(-1.0).is_none());
     }
 
-    /// The rate cap spaces request starts `1/rps` apart (virtual time).
-    #[tokio::test(start_paused = true)]
-    async fn the_pacer_spaces_request_starts() {
-        let pacer = Pacer {
-            interval: Duration::from_millis(50),
-            next: Mutex::new(Instant::now()),
-        };
-        let start = Instant::now();
-        let mut starts = Vec::new();
+    /// The client's pacer, on the real clock: five starts at 50 per second
+    /// take four intervals.
+    #[tokio::test]
+    async fn the_pacer_waits_on_the_real_clock() {
+        let pacer = RateLimiter::direct(pacing_quota(50.0).unwrap());
+        let start = std::time::Instant::now();
         for _ in 0..5 {
-            pacer.wait().await;
-            starts.push((Instant::now() - start).as_millis());
+            pacer.until_ready().await;
         }
-        assert_eq!(starts, vec![0, 50, 100, 150, 200]);
-        // After a quiet spell the next request starts at once.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let before = Instant::now();
-        pacer.wait().await;
-        assert_eq!(Instant::now() - before, Duration::ZERO);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(80) && elapsed < Duration::from_secs(2),
+            "{elapsed:?}"
+        );
+    }
+
+    /// `retry_rounds` rounds: `backoff`, doubling, between them, each wait
+    /// at most twice its base (the jitter).
+    #[test]
+    fn rounds_back_off_from_the_first_delay() {
+        let opts = HttpChainOptions {
+            retry_rounds: 4,
+            backoff: Duration::from_millis(100),
+            ..Default::default()
+        };
+        let delays: Vec<Duration> = round_backoff(&opts).build().collect();
+        assert_eq!(delays.len(), 3);
+        for (d, base) in delays.into_iter().zip([100, 200, 400]) {
+            let base = Duration::from_millis(base);
+            assert!(d >= base && d <= 2 * base, "{d:?} for {base:?}");
+        }
+        let once = HttpChainOptions {
+            retry_rounds: 0,
+            ..Default::default()
+        };
+        assert_eq!(round_backoff(&once).build().count(), 0);
     }
 
     #[test]

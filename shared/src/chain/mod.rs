@@ -1,6 +1,7 @@
 //! The Gonka chain: the port ([`Chain`]), its HTTP adapter ([`HttpChain`])
 //! and typed responses.
 
+mod endpoints;
 mod http;
 pub mod num;
 pub mod types;

@@ -3,13 +3,15 @@
 //! defaults, so one odd row never fails a whole response.
 
 use serde::{Deserialize, Serialize};
+use serde_with::{serde_as, DefaultOnNull};
 
 use super::num;
 
 /// `/v1/epochs/latest`
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct LatestEpoch {
-    #[serde(deserialize_with = "num::u64")]
+    #[serde_as(as = "num::Int")]
     pub block_height: u64,
     pub latest_epoch: LatestEpochRef,
     #[serde(default)]
@@ -20,27 +22,30 @@ pub struct LatestEpoch {
     pub epoch_params: EpochParams,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct LatestEpochRef {
-    #[serde(deserialize_with = "num::u64")]
+    #[serde_as(as = "num::Int")]
     pub index: u64,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub poc_start_block_height: Option<u64>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct EpochStages {
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub epoch_index: Option<u64>,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub next_poc_start: Option<u64>,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub set_new_validators: Option<u64>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct EpochParams {
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub epoch_length: Option<u64>,
 }
 
@@ -50,63 +55,71 @@ pub struct EpochParticipantsResponse {
     pub active_participants: ActiveParticipants,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ActiveParticipants {
     // Required (null allowed): a body without it is the wrong shape, not
     // an empty epoch.
-    #[serde(deserialize_with = "num::null_default")]
+    #[serde_as(as = "DefaultOnNull")]
     pub participants: Vec<EpochParticipant>,
-    #[serde(deserialize_with = "num::u64")]
+    #[serde_as(as = "num::Int")]
     pub epoch_group_id: u64,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub epoch_id: Option<u64>,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub poc_start_block_height: Option<u64>,
-    #[serde(deserialize_with = "num::u64")]
+    #[serde_as(as = "num::Int")]
     pub effective_block_height: u64,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub created_at_block_height: Option<u64>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct EpochParticipant {
     pub index: String,
     #[serde(default)]
     pub validator_key: Option<String>,
-    #[serde(default, deserialize_with = "num::opt_i64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub weight: Option<i64>,
     #[serde(default)]
     pub inference_url: Option<String>,
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(as = "DefaultOnNull")]
     pub models: Vec<String>,
     /// The tracker crashed on a null seed (contract 5.11); here it is optional.
     #[serde(default)]
     pub seed: Option<Seed>,
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(as = "DefaultOnNull")]
     pub ml_nodes: Vec<MlNodeGroup>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Seed {
     #[serde(default)]
     pub participant: Option<String>,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub epoch_index: Option<u64>,
     #[serde(default)]
     pub signature: Option<String>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct MlNodeGroup {
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(as = "DefaultOnNull")]
     pub ml_nodes: Vec<MlNode>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct MlNode {
     #[serde(default)]
     pub node_id: Option<String>,
-    #[serde(default, deserialize_with = "num::opt_i64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub poc_weight: Option<i64>,
 }
 
@@ -118,9 +131,10 @@ pub struct EpochMembersResponse {
     pub active_participants: EpochMembers,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct EpochMembers {
-    #[serde(deserialize_with = "num::null_default")]
+    #[serde_as(as = "DefaultOnNull")]
     pub participants: Vec<EpochMember>,
 }
 
@@ -138,9 +152,10 @@ pub struct RpcStatus {
 pub struct RpcStatusResult {
     pub sync_info: SyncInfo,
 }
+#[serde_as]
 #[derive(Debug, Clone, Deserialize)]
 pub struct SyncInfo {
-    #[serde(deserialize_with = "num::u64")]
+    #[serde_as(as = "num::Int")]
     pub latest_block_height: u64,
 }
 
@@ -163,9 +178,10 @@ pub struct RpcBlockHeader {
 }
 
 /// `/chain-api/productscience/inference/inference/participant`
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ParticipantListResponse {
-    #[serde(deserialize_with = "num::null_default")]
+    #[serde_as(as = "DefaultOnNull")]
     pub participant: Vec<ListedParticipant>,
     #[serde(default)]
     pub pagination: Option<Pagination>,
@@ -228,21 +244,24 @@ pub struct PerformanceSummaryResponse {
     pub summary: PerformanceSummary,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct PerformanceSummary {
-    #[serde(deserialize_with = "num::u64")]
+    #[serde_as(as = "num::Int")]
     pub epoch_index: u64,
     pub participant_id: String,
     #[serde(default = "zero", deserialize_with = "num::counter")]
     pub rewarded_coins: String,
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(as = "DefaultOnNull")]
     pub claimed: bool,
 }
 
 /// `cosmos/authz/v1beta1/grants/granter/{addr}`
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct GrantsPage {
-    #[serde(deserialize_with = "num::null_default")]
+    #[serde_as(as = "DefaultOnNull")]
     pub grants: Vec<Grant>,
     #[serde(default)]
     pub pagination: Option<Pagination>,
@@ -267,49 +286,58 @@ pub struct Authorization {
     pub msg: Option<String>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct Pagination {
     #[serde(default)]
     pub next_key: Option<String>,
-    #[serde(default, deserialize_with = "num::opt_u64")]
+    #[serde_as(as = "Option<num::Int>")]
     pub total: Option<u64>,
 }
 
 /// `hardware_nodes/{addr}`
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct HardwareNodesResponse {
-    #[serde(deserialize_with = "num::nullable")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub nodes: Option<HardwareNodes>,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct HardwareNodes {
-    #[serde(deserialize_with = "num::null_default")]
+    #[serde_as(as = "DefaultOnNull")]
     pub hardware_nodes: Vec<HardwareNode>,
 }
 
 /// One ML node as the chain reports it (no `poc_weight`; that comes from the
 /// epoch's `ml_nodes_map`).
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HardwareNode {
     pub local_id: String,
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub status: String,
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub models: Vec<String>,
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub hardware: Vec<Hardware>,
-    #[serde(default, deserialize_with = "num::null_default")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull")]
     pub host: String,
     #[serde(default, deserialize_with = "num::counter_or_empty")]
     pub port: String,
 }
 
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hardware {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default, deserialize_with = "num::u64_or_zero")]
+    #[serde(default)]
+    #[serde_as(deserialize_as = "DefaultOnNull<num::Int>")]
     pub count: u64,
 }
 

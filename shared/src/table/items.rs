@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chain::HardwareNode;
 use crate::domain::{ParticipantStats, WarmKey};
+use crate::hash::fnv1a;
 use crate::ids::ParticipantId;
 
 /// The three per-participant, per-epoch items the modal shows.
@@ -116,6 +117,25 @@ pub fn may_replace(existing: Option<ItemMeta>, new: ItemMeta) -> bool {
     existing.is_none_or(|e| !e.is_final && e.fetched_at_ms < new.fetched_at_ms)
 }
 
+/// Whether a snapshot may be stored in `slot` over the one there (fetched at
+/// `existing`): `Final` and `AtHeight` are written once (first write wins),
+/// `Current` only replaces an older snapshot. (In DynamoDB:
+/// `attribute_not_exists(pk)`, or for `Current` `... OR fetched_at_ms < :new`.)
+pub fn may_replace_stats(slot: StatsSlot, existing: Option<i64>, new_fetched_at_ms: i64) -> bool {
+    match (slot, existing) {
+        (_, None) => true,
+        (StatsSlot::Current, Some(old)) => old < new_fetched_at_ms,
+        (StatsSlot::Final(_) | StatsSlot::AtHeight(..), Some(_)) => false,
+    }
+}
+
+/// Whether a warm guard claimed until `claimed_until_ms` (if ever) may be
+/// claimed at `now_ms`. (In DynamoDB: `attribute_not_exists(pk) OR
+/// claimed_until <= :now`.)
+pub fn guard_is_free(claimed_until_ms: Option<i64>, now_ms: i64) -> bool {
+    claimed_until_ms.is_none_or(|until| until <= now_ms)
+}
+
 /// Whether an item must be fetched from the chain: it is missing, or it is
 /// a refreshable item older than the freshness window. Unclaimed rewards
 /// refresh in any epoch; warm keys and hardware only while their epoch is
@@ -211,12 +231,7 @@ pub fn bucket_count(participants: usize) -> u32 {
 /// A participant's chunk: FNV-1a of its id, stable across processes and
 /// releases (std's hasher is not guaranteed to be).
 pub fn bucket_of(participant: &str, buckets: u32) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in participant.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (h % u64::from(buckets.max(1))) as u32
+    (fnv1a(participant.as_bytes()) % u64::from(buckets.max(1))) as u32
 }
 
 /// Splits rows into `buckets` chunks by [`bucket_of`], keeping row order
@@ -300,6 +315,31 @@ mod tests {
         for (existing, new, want) in cases {
             assert_eq!(may_replace(existing, new), want, "{existing:?} <- {new:?}");
         }
+    }
+
+    #[test]
+    fn stats_and_guard_rules() {
+        use StatsSlot::*;
+        let cases = [
+            (Current, None, true),
+            (Current, Some(1), true),
+            (Current, Some(2), false),
+            (Current, Some(3), false),
+            (Final(5), None, true),
+            (Final(5), Some(1), false),
+            (AtHeight(5, 9), None, true),
+            (AtHeight(5, 9), Some(1), false),
+        ];
+        for (slot, existing, want) in cases {
+            assert_eq!(
+                may_replace_stats(slot, existing, 2),
+                want,
+                "{slot:?} {existing:?}"
+            );
+        }
+        assert!(guard_is_free(None, 10));
+        assert!(guard_is_free(Some(10), 10));
+        assert!(!guard_is_free(Some(11), 10));
     }
 
     #[test]

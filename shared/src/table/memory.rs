@@ -85,14 +85,8 @@ impl CacheTable for MemoryTable {
         snapshot: &EpochSnapshot,
     ) -> TableResult<PutOutcome> {
         let mut state = self.enter()?;
-        let replace = match (slot, state.stats.get(&slot)) {
-            (_, None) => true,
-            (StatsSlot::Current, Some(old)) => {
-                old.header.fetched_at_ms < snapshot.header.fetched_at_ms
-            }
-            _ => false,
-        };
-        if !replace {
+        let existing = state.stats.get(&slot).map(|s| s.header.fetched_at_ms);
+        if !may_replace_stats(slot, existing, snapshot.header.fetched_at_ms) {
             return Ok(PutOutcome::LostRace);
         }
         let mut stored = snapshot.clone();
@@ -161,19 +155,19 @@ impl CacheTable for MemoryTable {
         window_ms: i64,
     ) -> TableResult<GuardClaim> {
         let mut state = self.enter()?;
-        match state.guards.get(&epoch) {
-            Some(until) if *until > now_ms => Ok(GuardClaim {
+        let claimed_until = state.guards.get(&epoch).copied();
+        if !guard_is_free(claimed_until, now_ms) {
+            return Ok(GuardClaim {
                 won: false,
-                held_until_ms: *until,
-            }),
-            _ => {
-                state.guards.insert(epoch, now_ms + window_ms);
-                Ok(GuardClaim {
-                    won: true,
-                    held_until_ms: now_ms + window_ms,
-                })
-            }
+                held_until_ms: claimed_until.unwrap_or(now_ms),
+            });
         }
+        let until = now_ms + window_ms;
+        state.guards.insert(epoch, until);
+        Ok(GuardClaim {
+            won: true,
+            held_until_ms: until,
+        })
     }
 
     async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {

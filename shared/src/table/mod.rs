@@ -2,7 +2,6 @@
 //! README). [`CacheTable`] is the port; [`DynamoTable`] the real adapter,
 //! [`MemoryTable`] an in-memory fake with the same rules for unit tests.
 
-mod codec;
 mod dynamo;
 pub mod items;
 mod memory;

@@ -8,8 +8,8 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::{TableError, TableResult};
 use crate::domain::ParticipantStats;
+use crate::table::{TableError, TableResult};
 
 /// Refuse to inflate a chunk beyond this (a corrupt or hostile item).
 const MAX_INFLATED: u64 = 64 << 20;

@@ -1,0 +1,172 @@
+//! The key schema: every item's `pk` and `sk` (both strings), and the
+//! attribute helpers the other modules share.
+//!
+//! | item                         | pk                   | sk                       |
+//! |------------------------------|----------------------|--------------------------|
+//! | current epoch stats header   | `CURRENT`            | `STATS`                  |
+//! | finished epoch stats header  | `EPOCH#{e:010}`      | `STATS#FINAL`            |
+//! | stats at a height            | `EPOCH#{e:010}`      | `STATS#H#{h:012}`        |
+//! | stats rows chunk             | `SNAP#{version}`     | `{bucket:05}`            |
+//! | warm guard                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
+//! | epoch reward total           | `EPOCH#{e:010}`      | `TOTAL`                  |
+//! | participant item             | `P#{address}`        | `E#{e:010}#{KIND}`       |
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::ids::ParticipantId;
+use crate::table::items::{ItemKey, ItemKind, StatsSlot};
+
+/// An item (or a key) as the SDK carries it.
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// DynamoDB's TTL attribute (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+pub const DAY_SECS: i64 = 86_400;
+
+/// The primary key of one item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+
+    pub fn stats(slot: StatsSlot) -> Self {
+        match slot {
+            StatsSlot::Current => Self::new("CURRENT", "STATS"),
+            StatsSlot::Final(e) => Self::new(epoch_pk(e), "STATS#FINAL"),
+            StatsSlot::AtHeight(e, h) => Self::new(epoch_pk(e), format!("STATS#H#{h:012}")),
+        }
+    }
+
+    pub fn chunk(version: &str, bucket: u32) -> Self {
+        Self::new(format!("SNAP#{version}"), format!("{bucket:05}"))
+    }
+
+    pub fn guard(epoch: u64) -> Self {
+        Self::new(epoch_pk(epoch), "WARM_GUARD")
+    }
+
+    pub fn total(epoch: u64) -> Self {
+        Self::new(epoch_pk(epoch), "TOTAL")
+    }
+
+    pub fn item(k: &ItemKey) -> Self {
+        Self::new(
+            format!("P#{}", k.participant),
+            format!("E#{:010}#{}", k.epoch, kind_suffix(k.kind)),
+        )
+    }
+
+    /// The participant item this key names; `None` for any other item.
+    pub fn to_item_key(&self) -> Option<ItemKey> {
+        let participant = ParticipantId::parse(self.pk.strip_prefix("P#")?).ok()?;
+        let (epoch, kind) = self.sk.strip_prefix("E#")?.split_once('#')?;
+        let kind = ItemKind::ALL
+            .into_iter()
+            .find(|k| kind_suffix(*k) == kind)?;
+        Some(ItemKey {
+            participant,
+            epoch: epoch.parse().ok()?,
+            kind,
+        })
+    }
+
+    /// The key attributes, to send as a key or to start an item with.
+    pub fn attributes(&self) -> Item {
+        HashMap::from([(PK.to_owned(), s(&self.pk)), (SK.to_owned(), s(&self.sk))])
+    }
+
+    /// The key of a stored item; `None` if it lacks one.
+    pub fn of(item: &Item) -> Option<Self> {
+        Some(Self::new(str_attr(item, PK)?, str_attr(item, SK)?))
+    }
+}
+
+fn epoch_pk(epoch: u64) -> String {
+    format!("EPOCH#{epoch:010}")
+}
+
+fn kind_suffix(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Reward => "REWARD",
+        ItemKind::WarmKeys => "WARMKEYS",
+        ItemKind::Hardware => "HARDWARE",
+    }
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// A number attribute parsed as `T`; `None` if absent or not a number.
+pub fn num_attr<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_keys_round_trip() {
+        let p = ParticipantId::parse("gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364").unwrap();
+        for kind in ItemKind::ALL {
+            let k = ItemKey::new(p.clone(), 56, kind);
+            let raw = Key::item(&k).attributes();
+            assert_eq!(Key::of(&raw).unwrap().to_item_key(), Some(k));
+        }
+        assert_eq!(
+            Key::new("P#../x", "E#0000000056#REWARD").to_item_key(),
+            None
+        );
+        assert_eq!(Key::total(1).to_item_key(), None);
+    }
+
+    /// The schema in the table above (the template's and the README's).
+    #[test]
+    fn keys_follow_the_schema() {
+        let cases = [
+            (Key::stats(StatsSlot::Current), "CURRENT", "STATS"),
+            (
+                Key::stats(StatsSlot::Final(56)),
+                "EPOCH#0000000056",
+                "STATS#FINAL",
+            ),
+            (
+                Key::stats(StatsSlot::AtHeight(56, 887_711)),
+                "EPOCH#0000000056",
+                "STATS#H#000000887711",
+            ),
+            (Key::chunk("v1", 7), "SNAP#v1", "00007"),
+            (Key::guard(3), "EPOCH#0000000003", "WARM_GUARD"),
+            (Key::total(3), "EPOCH#0000000003", "TOTAL"),
+        ];
+        for (key, pk, sk) in cases {
+            assert_eq!((key.pk.as_str(), key.sk.as_str()), (pk, sk));
+        }
+    }
+}

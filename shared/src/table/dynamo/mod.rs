@@ -1,0 +1,172 @@
+//! DynamoDB adapter of [`CacheTable`], by concern:
+//! - [`keys`]: the key schema (every item's `pk` / `sk`);
+//! - [`rows`]: how each item is written as attributes and read back, with
+//!   [`codec`] for the compressed rows of a snapshot chunk;
+//! - [`client`]: [`DynamoTable`], GetItem and the one conditional PutItem;
+//! - [`batch`]: BatchGetItem / BatchWriteItem with their unprocessed retries;
+//! - [`metering`]: the requests and capacity counted;
+//! - [`snapshots`]: epoch snapshots in chunks, with their TTLs;
+//! - [`guard`]: the warm guard.
+//!
+//! This module only maps the port's calls onto them.
+
+mod batch;
+mod client;
+mod codec;
+mod guard;
+mod keys;
+mod metering;
+mod rows;
+mod snapshots;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Deserialize;
+
+pub use client::DynamoTable;
+pub use keys::{PK, SK, TTL_ATTRIBUTE};
+pub use metering::TableCounters;
+
+use client::Condition;
+use keys::{n, Key};
+use rows::{decode_cached_item, decode_header, decode_item_meta, decode_total, ITEM_META};
+
+use super::items::*;
+use super::{CacheTable, ModalBundle, TableResult};
+use crate::domain::ParticipantStats;
+use crate::ids::ParticipantId;
+
+impl CacheTable for DynamoTable {
+    fn requests(&self) -> u64 {
+        self.counters.requests()
+    }
+
+    fn capacity_units(&self) -> (f64, f64) {
+        (
+            self.counters.read_capacity_units(),
+            self.counters.write_capacity_units(),
+        )
+    }
+
+    async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
+        let items = self.batch_get(keys.iter().map(Key::item), None).await?;
+        let mut out = HashMap::with_capacity(items.len());
+        for item in items {
+            let cached = decode_cached_item(item)?;
+            out.insert(cached.key.clone(), cached);
+        }
+        Ok(out)
+    }
+
+    async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
+        Ok(self
+            .load_snapshot::<ParticipantStats>(slot)
+            .await?
+            .map(|(header, mut participants)| {
+                crate::domain::stats::sort_for_display(&mut participants);
+                EpochSnapshot {
+                    header,
+                    participants,
+                }
+            }))
+    }
+
+    async fn load_participant_ids(
+        &self,
+        slot: StatsSlot,
+    ) -> TableResult<Option<(u64, Vec<String>)>> {
+        #[derive(Deserialize)]
+        struct RowId {
+            index: String,
+        }
+        Ok(self
+            .load_snapshot::<RowId>(slot)
+            .await?
+            .map(|(header, ids)| (header.epoch_id, ids.into_iter().map(|r| r.index).collect())))
+    }
+
+    async fn store_stats(
+        &self,
+        slot: StatsSlot,
+        snapshot: &EpochSnapshot,
+    ) -> TableResult<PutOutcome> {
+        self.store_snapshot(slot, snapshot).await
+    }
+
+    async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
+        let items = self
+            .batch_get(keys.iter().map(Key::item), Some(ITEM_META))
+            .await?;
+        Ok(items.iter().filter_map(decode_item_meta).collect())
+    }
+
+    async fn put_item(&self, item: &CachedItem) -> TableResult<PutOutcome> {
+        // `may_replace`, as a condition.
+        let condition =
+            Condition::new("attribute_not_exists(pk) OR (#final = :false AND fetched_at < :f)")
+                .value(":false", AttributeValue::Bool(false))
+                .value(":f", n(item.meta.fetched_at_ms))
+                .name("#final", "final");
+        Ok(self
+            .put_conditional(rows::encode_cached_item(item)?, condition)
+            .await?
+            .outcome())
+    }
+
+    async fn load_modal_bundle(
+        &self,
+        slots: &[StatsSlot],
+        items: &[ItemKey],
+    ) -> TableResult<ModalBundle> {
+        let slot_of: HashMap<Key, StatsSlot> = slots.iter().map(|s| (Key::stats(*s), *s)).collect();
+        let keys = slot_of.keys().cloned().chain(items.iter().map(Key::item));
+        let mut bundle = ModalBundle::default();
+        for item in self.batch_get(keys, None).await? {
+            match Key::of(&item).and_then(|k| slot_of.get(&k)) {
+                Some(slot) => {
+                    bundle.headers.insert(*slot, decode_header(item)?);
+                }
+                None => {
+                    let cached = decode_cached_item(item)?;
+                    bundle.items.insert(cached.key.clone(), cached);
+                }
+            }
+        }
+        Ok(bundle)
+    }
+
+    async fn load_participant_row(
+        &self,
+        header: &SnapshotHeader,
+        participant: &ParticipantId,
+    ) -> TableResult<Option<ParticipantStats>> {
+        self.load_snapshot_row(header, participant).await
+    }
+
+    async fn claim_warm_guard(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> TableResult<GuardClaim> {
+        self.claim_guard(epoch, now_ms, window_ms).await
+    }
+
+    async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {
+        self.get_item(&Key::total(epoch))
+            .await?
+            .map(decode_total)
+            .transpose()
+    }
+
+    async fn store_total(&self, total: &EpochTotal) -> TableResult<PutOutcome> {
+        Ok(self
+            .put_conditional(
+                rows::encode_total(total)?,
+                Condition::new("attribute_not_exists(pk)"),
+            )
+            .await?
+            .outcome())
+    }
+}

@@ -1,0 +1,148 @@
+//! Epoch snapshots: the rows split into compressed chunks (written first,
+//! with their TTLs), then the header that names them.
+
+use aws_sdk_dynamodb::types::WriteRequest;
+
+use super::batch::{delete_request, put_request};
+use super::client::{Condition, DynamoTable};
+use super::codec::encode_rows;
+use super::keys::{n, str_attr, Key, DAY_SECS, SK};
+use super::rows::{decode_chunk, decode_header, encode_chunk, encode_header};
+use crate::domain::ParticipantStats;
+use crate::ids::ParticipantId;
+use crate::table::items::*;
+use crate::table::TableResult;
+
+/// Chunks stay well under DynamoDB's 400 KB item limit.
+const MAX_CHUNK_BYTES: usize = 350_000;
+
+impl DynamoTable {
+    /// The header stored in `slot` and its rows as `T` (whole rows or just
+    /// ids), in bucket order; `None` if the header or a chunk is missing.
+    pub(super) async fn load_snapshot<T: serde::de::DeserializeOwned>(
+        &self,
+        slot: StatsSlot,
+    ) -> TableResult<Option<(SnapshotHeader, Vec<T>)>> {
+        let Some(item) = self.get_item(&Key::stats(slot)).await? else {
+            return Ok(None);
+        };
+        let header = decode_header(item)?;
+        let keys = (0..header.buckets).map(|b| Key::chunk(&header.version, b));
+        let mut items = self.batch_get(keys, None).await?;
+        if items.len() != header.buckets as usize {
+            // Chunks expired (TTL) or a torn write: treat as not cached.
+            tracing::warn!(version = %header.version, found = items.len(), expected = header.buckets, "stats snapshot is missing chunks");
+            return Ok(None);
+        }
+        items.sort_by(|a, b| str_attr(a, SK).cmp(&str_attr(b, SK)));
+        let mut rows = Vec::new();
+        for item in &items {
+            rows.extend(decode_chunk::<T>(item)?);
+        }
+        Ok(Some((header, rows)))
+    }
+
+    /// The row of `participant`, read from the one chunk it hashes to.
+    pub(super) async fn load_snapshot_row(
+        &self,
+        header: &SnapshotHeader,
+        participant: &ParticipantId,
+    ) -> TableResult<Option<ParticipantStats>> {
+        let bucket = bucket_of(participant.as_str(), header.buckets);
+        let Some(item) = self.get_item(&Key::chunk(&header.version, bucket)).await? else {
+            return Ok(None);
+        };
+        Ok(decode_chunk::<ParticipantStats>(&item)?
+            .into_iter()
+            .find(|r| r.index == participant.as_str()))
+    }
+
+    /// Writes the chunks, then the header under the slot's rule: `Final`
+    /// and `AtHeight` once (first write wins), `Current` only over an older
+    /// snapshot. A snapshot that lost the race has its chunks removed.
+    pub(super) async fn store_snapshot(
+        &self,
+        slot: StatsSlot,
+        snapshot: &EpochSnapshot,
+    ) -> TableResult<PutOutcome> {
+        let (buckets, chunks) = encode_chunks(&snapshot.participants)?;
+        let mut header = snapshot.header.clone();
+        header.version = new_version(&header);
+        header.buckets = buckets;
+        header.participant_count = snapshot.participants.len() as u64;
+        let expiry = chunk_expiry(slot);
+        let chunk_keys: Vec<Key> = (0..buckets)
+            .map(|b| Key::chunk(&header.version, b))
+            .collect();
+        let puts = chunks
+            .into_iter()
+            .zip(&chunk_keys)
+            .map(|(bytes, k)| put_request(encode_chunk(k, bytes, expiry)))
+            .collect::<TableResult<Vec<_>>>()?;
+        self.batch_write(puts).await?;
+
+        // `may_replace_stats`, as a condition.
+        let condition = match slot {
+            StatsSlot::Current => Condition::new("attribute_not_exists(pk) OR fetched_at_ms < :f")
+                .value(":f", n(header.fetched_at_ms)),
+            StatsSlot::Final(_) | StatsSlot::AtHeight(..) => {
+                Condition::new("attribute_not_exists(pk)")
+            }
+        };
+        let outcome = self
+            .put_conditional(encode_header(slot, header)?, condition)
+            .await?
+            .outcome();
+        if outcome == PutOutcome::LostRace {
+            // Another writer's snapshot won; ours is unreachable, remove it.
+            let deletes: Vec<WriteRequest> = chunk_keys
+                .iter()
+                .filter_map(|k| delete_request(k).ok())
+                .collect();
+            if let Err(e) = self.batch_write(deletes).await {
+                tracing::warn!(error = %e, "could not remove the chunks of a snapshot that lost its race");
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// A version unique to this write, so a snapshot's chunks never mix with
+/// another write's.
+fn new_version(header: &SnapshotHeader) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}.{}.{}.{nanos}",
+        header.epoch_id, header.height, header.fetched_at_ms
+    )
+}
+
+/// When a slot's chunks expire (epoch seconds); a final snapshot's never do.
+fn chunk_expiry(slot: StatsSlot) -> Option<i64> {
+    let now = crate::time::now_ms() / 1000;
+    match slot {
+        // Superseded every freshness window; a day covers serving a stale
+        // copy through a long chain outage.
+        StatsSlot::Current => Some(now + DAY_SECS),
+        StatsSlot::AtHeight(..) => Some(now + 30 * DAY_SECS),
+        StatsSlot::Final(_) => None,
+    }
+}
+
+/// Encodes rows into chunks, doubling the bucket count until each fits.
+fn encode_chunks(rows: &[ParticipantStats]) -> TableResult<(u32, Vec<Vec<u8>>)> {
+    let mut buckets = bucket_count(rows.len());
+    loop {
+        let chunks = split_into_buckets(rows, buckets)
+            .iter()
+            .map(|c| encode_rows(c))
+            .collect::<TableResult<Vec<_>>>()?;
+        if chunks.iter().all(|c| c.len() <= MAX_CHUNK_BYTES) || buckets >= 1 << 16 {
+            return Ok((buckets, chunks));
+        }
+        buckets *= 2;
+    }
+}
