@@ -16,6 +16,7 @@ pub mod hash;
 pub mod http;
 pub mod ids;
 pub mod logging;
+pub mod retry;
 pub mod routes;
 pub mod service;
 pub mod table;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+
+use crate::retry::jittered_backoff;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -260,12 +262,7 @@ fn pacing_quota(rps: f64) -> Option<Quota> {
 
 /// The waits between `retry_rounds` rounds: `backoff`, doubling, jittered.
 fn round_backoff(opts: &HttpChainOptions) -> ExponentialBuilder {
-    ExponentialBuilder::new()
-        .with_min_delay(opts.backoff)
-        .with_factor(2.0)
-        .without_max_delay()
-        .with_max_times(opts.retry_rounds.max(1) as usize - 1)
-        .with_jitter()
+    jittered_backoff(opts.backoff, None, opts.retry_rounds.max(1) as usize - 1)
 }
 
 #[cfg(test)]

@@ -270,7 +270,10 @@ pub async fn handle_warm_event<C: Chain, T: CacheTable>(
         Ok(job) => {
             let stop_at =
                 deadline_ms.map(|d| d - core.config.warmer_deadline_margin.as_millis() as i64);
-            let report = warm_epoch(core, &job, stop_at).await;
+            // Boxed: the run's future nests deep enough (stream adapters
+            // over retrying fetches) to overflow the compiler's layout
+            // depth inside a binary's main.
+            let report = Box::pin(warm_epoch(core, &job, stop_at)).await;
             serde_json::json!({ "status": "done", "report": report })
         }
     }

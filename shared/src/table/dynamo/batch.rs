@@ -9,7 +9,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, WriteRequest,
 };
-use backon::{BackoffBuilder, ExponentialBuilder};
+use backon::BackoffBuilder;
+
+use crate::retry::jittered_backoff;
 use futures::{StreamExt, TryStreamExt};
 
 use super::client::{unavailable, DynamoTable};
@@ -26,13 +28,12 @@ const UNPROCESSED_ATTEMPTS: usize = 8;
 /// Delays between the attempts: 50 ms doubling to at most 1.6 s, each
 /// lengthened by a random part of itself so throttled writers spread out.
 fn unprocessed_backoff() -> impl Iterator<Item = Duration> {
-    ExponentialBuilder::new()
-        .with_min_delay(Duration::from_millis(50))
-        .with_max_delay(Duration::from_millis(1600))
-        .with_factor(2.0)
-        .with_max_times(UNPROCESSED_ATTEMPTS - 1)
-        .with_jitter()
-        .build()
+    jittered_backoff(
+        Duration::from_millis(50),
+        Some(Duration::from_millis(1600)),
+        UNPROCESSED_ATTEMPTS - 1,
+    )
+    .build()
 }
 
 /// Which attributes a BatchGetItem returns.
