@@ -14,8 +14,10 @@
 mod config;
 mod faults;
 mod model;
+mod pagination;
 mod prng;
 mod render;
+mod reply;
 mod routes;
 mod stats;
 mod time;

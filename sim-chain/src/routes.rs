@@ -10,9 +10,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -22,7 +22,9 @@ use tokio::sync::OnceCell;
 use crate::config::{ConfigPatch, EffectiveConfig, EndpointKind, FaultMode, SimConfig};
 use crate::faults::FaultInjector;
 use crate::model::Model;
-use crate::render::{self, PageRequest, Reply, MAX_AUTHZ_PAGE_LIMIT};
+use crate::pagination::{PageRequest, MAX_AUTHZ_PAGE_LIMIT};
+use crate::render;
+use crate::reply::{self, json_response, Reply};
 use crate::stats::StatsRecorder;
 
 /// Header selecting the state height of a Cosmos REST query.
@@ -255,33 +257,17 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        json_response(self.status, self.body)
-    }
-}
-
 async fn get_stats(State(state): State<Arc<AppState>>) -> Response {
-    json_response(StatusCode::OK, render::to_bytes(&state.stats.snapshot()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.stats.snapshot()))
 }
 
 async fn reset_stats(State(state): State<Arc<AppState>>) -> Response {
     state.stats.reset();
-    json_response(StatusCode::OK, render::to_bytes(&state.stats.snapshot()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.stats.snapshot()))
 }
 
 async fn get_config(State(state): State<Arc<AppState>>) -> Response {
-    json_response(StatusCode::OK, render::to_bytes(&state.effective_config()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.effective_config()))
 }
 
 /// `POST /__config` with a partial [`ConfigPatch`]; answers the effective config.
@@ -289,7 +275,7 @@ async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
     let bad_request = |message: String| {
         json_response(
             StatusCode::BAD_REQUEST,
-            render::to_bytes(&json!({"error": message})),
+            reply::to_bytes(&json!({"error": message})),
         )
     };
     let patch: ConfigPatch = match serde_json::from_slice(&body) {
@@ -314,7 +300,7 @@ async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
     for (kind, fault) in faults {
         state.faults.set(kind, fault);
     }
-    json_response(StatusCode::OK, render::to_bytes(&state.effective_config()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.effective_config()))
 }
 
 /// Every non-control request lands here.
@@ -339,7 +325,7 @@ async fn chain(State(state): State<Arc<AppState>>, req: Request) -> Response {
     }
     match fault {
         Some(FaultMode::Status503) => {
-            return render::grpc_error(
+            return reply::grpc_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 14,
                 "service unavailable (injected fault)",
@@ -347,7 +333,7 @@ async fn chain(State(state): State<Arc<AppState>>, req: Request) -> Response {
             .into_response()
         }
         Some(FaultMode::Status500) => {
-            return render::grpc_error(
+            return reply::grpc_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 13,
                 "internal error (injected fault)",
@@ -380,13 +366,13 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             let epoch = match epoch.as_str() {
                 "current" => current,
                 raw => match raw.parse::<u64>() {
-                    Ok(0) => return render::invalid_argument("epoch id must be >= 1"),
+                    Ok(0) => return reply::invalid_argument("epoch id must be >= 1"),
                     Ok(e) => e,
-                    Err(_) => return render::invalid_argument(format!("invalid epoch id {raw:?}")),
+                    Err(_) => return reply::invalid_argument(format!("invalid epoch id {raw:?}")),
                 },
             };
             if epoch > current {
-                return render::not_found(format!("epoch {epoch} not found"));
+                return reply::not_found(format!("epoch {epoch} not found"));
             }
             let body = state
                 .epoch_bodies
@@ -423,14 +409,14 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             Err(reply) => reply,
         },
         Route::Hardware { participant } => render::hardware(&model, &participant),
-        Route::Unknown => render::not_implemented(),
+        Route::Unknown => reply::not_implemented(),
     }
 }
 
 fn body_reply(body: Result<Bytes, String>) -> Reply {
     match body {
         Ok(body) => Reply::ok(body),
-        Err(e) => render::grpc_error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
+        Err(e) => reply::grpc_error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
     }
 }
 
