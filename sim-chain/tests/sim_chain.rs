@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use common::{assert_same_shape, fixture, get, get_with, post, url_encode};
+use common::{assert_same_shape, fixture, get, get_raw, get_with, post, url_encode};
 use serde_json::Value;
 use sim_chain::{
     is_valid_address, EndpointKind, Fault, FaultMode, Grant, HardwareNode, ListParticipant, Model,
@@ -541,7 +541,7 @@ async fn summaries_exist_only_for_finished_epochs_of_members() {
         ("50".to_string(), "gonka1bad".to_string()),
         ("50".to_string(), "..".to_string()),
     ] {
-        let r = get(&url, &path(&epoch, &addr)).await;
+        let r = get_raw(&url, &path(&epoch, &addr)).await;
         assert_eq!(r.status, 404, "{epoch}/{addr}");
         assert_eq!(
             r.json(),
@@ -654,7 +654,7 @@ async fn stats_count_every_chain_request() {
     )
     .await;
     get(&url, &format!("{INFERENCE}/hardware_nodes/{addr}")).await;
-    get(&url, "/v1/inference/../../etc/passwd").await;
+    get_raw(&url, "/v1/inference/../../etc/passwd").await;
     get(&url, "/evil").await;
     get(&url, "/__health").await;
     get(&url, "/__config").await;
