@@ -110,16 +110,19 @@ pub fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// The recorded chain responses, when the shared fixtures are present.
-pub fn fixture(name: &str) -> Option<Value> {
+/// One recorded chain response. Panics when the shared fixtures are not
+/// checked out: the shape comparisons are part of the suite, not optional.
+pub fn fixture(name: &str) -> Value {
     let dir = Path::new(FIXTURES);
+    assert!(
+        dir.is_dir(),
+        "shared fixtures not found: expected the recorded chain responses in {} \
+         (the `shared` checkout next to this repository)",
+        dir.display()
+    );
     let path = dir.join(name);
-    if !dir.is_dir() {
-        eprintln!("fixtures not found at {FIXTURES}: skipping the comparison");
-        return None;
-    }
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn kind(v: &Value) -> &'static str {
