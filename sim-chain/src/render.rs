@@ -20,10 +20,6 @@ use crate::reply::{invalid_argument, not_found, rpc_error, to_bytes, Reply};
 
 const CHAIN_ID: &str = "gonka-mainnet";
 
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
 fn random_bytes<const N: usize>(model: &Model, parts: &[u64]) -> [u8; N] {
     let mut out = [0u8; N];
     Rng::new(model.seed(), Purpose::Misc, parts).fill(&mut out);
@@ -93,7 +89,7 @@ pub(crate) fn epoch_participants_body(model: &Model, epoch: u64) -> Bytes {
     let participants = model.epoch_participants(epoch);
     let addresses = participants
         .iter()
-        .map(|p| hex_upper(&random_bytes::<20>(model, &[1, str_hash(&p.validator_key)])))
+        .map(|p| hex::encode_upper(random_bytes::<20>(model, &[1, str_hash(&p.validator_key)])))
         .collect();
     let created = model.created_at_block_height(epoch);
     let mut key = b"ActiveParticipants/value/".to_vec();
@@ -109,10 +105,7 @@ pub(crate) fn epoch_participants_body(model: &Model, epoch: u64) -> Bytes {
             participants,
         },
         addresses,
-        active_participants_bytes: random_bytes::<48>(model, &[2, epoch])
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        active_participants_bytes: hex::encode(random_bytes::<48>(model, &[2, epoch])),
         proof_ops: json!({"ops": [{
             "type": "ics23:iavl",
             "key": STANDARD.encode(&key),
@@ -125,7 +118,7 @@ pub(crate) fn epoch_participants_body(model: &Model, epoch: u64) -> Bytes {
                 "chain_id": CHAIN_ID,
                 "height": created + 1,
                 "time": model.block_time(created + 1),
-                "proposer_address": hex_upper(&random_bytes::<20>(model, &[4, epoch])),
+                "proposer_address": hex::encode_upper(random_bytes::<20>(model, &[4, epoch])),
             },
             "data": {"txs": null},
             "evidence": {"evidence": null},
@@ -144,7 +137,7 @@ pub(crate) fn status(model: &Model) -> Reply {
             "result": {
                 "node_info": {
                     "protocol_version": {"p2p": "8", "block": "11", "app": "0"},
-                    "id": hex_upper(&random_bytes::<20>(model, &[5])).to_lowercase(),
+                    "id": hex::encode(random_bytes::<20>(model, &[5])),
                     "listen_addr": "tcp://0.0.0.0:26656",
                     "network": CHAIN_ID,
                     "version": "0.38.17",
@@ -152,7 +145,7 @@ pub(crate) fn status(model: &Model) -> Reply {
                 },
                 "sync_info": {
                     "latest_block_hash": block_hash(model, h),
-                    "latest_app_hash": hex_upper(&random_bytes::<32>(model, &[6, h])),
+                    "latest_app_hash": hex::encode_upper(random_bytes::<32>(model, &[6, h])),
                     "latest_block_height": h.to_string(),
                     "latest_block_time": model.block_time(h),
                     "earliest_block_height": "1",
@@ -160,7 +153,7 @@ pub(crate) fn status(model: &Model) -> Reply {
                     "catching_up": false,
                 },
                 "validator_info": {
-                    "address": hex_upper(&random_bytes::<20>(model, &[7])),
+                    "address": hex::encode_upper(random_bytes::<20>(model, &[7])),
                     "voting_power": "0",
                 },
             },
@@ -169,7 +162,7 @@ pub(crate) fn status(model: &Model) -> Reply {
 }
 
 fn block_hash(model: &Model, h: u64) -> String {
-    hex_upper(&random_bytes::<32>(model, &[8, h]))
+    hex::encode_upper(random_bytes::<32>(model, &[8, h]))
 }
 
 /// `GET /chain-rpc/block?height=N` (no height: the latest block).
@@ -202,7 +195,7 @@ pub(crate) fn block(model: &Model, height: Option<&str>) -> Reply {
             Ok(h) => h as u64,
         },
     };
-    let parts = json!({"total": 1, "hash": hex_upper(&random_bytes::<32>(model, &[9, h]))});
+    let parts = json!({"total": 1, "hash": hex::encode_upper(random_bytes::<32>(model, &[9, h]))});
     Reply::json(
         StatusCode::OK,
         &json!({
@@ -217,7 +210,7 @@ pub(crate) fn block(model: &Model, height: Option<&str>) -> Reply {
                         "height": h.to_string(),
                         "time": model.block_time(h),
                         "last_block_id": {"hash": block_hash(model, h - 1), "parts": parts},
-                        "proposer_address": hex_upper(&random_bytes::<20>(model, &[10, h % 16])),
+                        "proposer_address": hex::encode_upper(random_bytes::<20>(model, &[10, h % 16])),
                     },
                     "data": {"txs": []},
                     "evidence": {"evidence": []},

@@ -1,4 +1,4 @@
-//! Bech32 account addresses and hex strings.
+//! Bech32 account addresses.
 
 use super::params::HRP;
 
@@ -13,8 +13,4 @@ pub fn encode_address(bytes: &[u8; 20]) -> String {
 /// True for a syntactically valid `gonka1...` account address (20-byte payload).
 pub fn is_valid_address(addr: &str) -> bool {
     matches!(bech32::decode(addr), Ok((hrp, data)) if hrp.as_str() == HRP && data.len() == 20)
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

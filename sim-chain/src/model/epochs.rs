@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use super::address::hex;
 use super::universe::Model;
 use super::wire::{EpochParticipant, MlNode, MlNodeGroup, SeedSignature};
 use crate::prng::{hash, Purpose, Rng};
@@ -101,7 +100,7 @@ impl Model {
             seed: SeedSignature {
                 participant: p.address.clone(),
                 epoch_index: epoch,
-                signature: hex(&signature),
+                signature: hex::encode(signature),
             },
             ml_nodes,
         }
