@@ -11,6 +11,7 @@
 //! truncated body, wrong JSON shape, hang), epoch transitions, and request
 //! statistics, from Rust or over the `/__` control endpoints.
 
+mod body_cache;
 mod config;
 mod faults;
 mod model;

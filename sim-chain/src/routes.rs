@@ -6,7 +6,8 @@
 //! arguments and unknown paths) is counted exactly once and answered with
 //! the chain's own error shapes rather than axum's plain-text rejections.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
-use tokio::sync::OnceCell;
 
+use crate::body_cache::BodyCache;
 use crate::config::{ConfigPatch, EffectiveConfig, EndpointKind, FaultMode, SimConfig};
 use crate::faults::FaultInjector;
 use crate::model::Model;
@@ -30,6 +31,12 @@ use crate::stats::StatsRecorder;
 /// Header selecting the state height of a Cosmos REST query.
 const HEIGHT_HEADER: &str = "x-cosmos-block-height";
 const INFERENCE_PREFIX: [&str; 4] = ["chain-api", "productscience", "inference", "inference"];
+
+/// Rendered epoch participant bodies kept (one per epoch).
+const EPOCH_BODIES: NonZeroUsize = NonZeroUsize::new(16).unwrap();
+/// Rendered participant list bodies kept (one per height and page); each
+/// can be several megabytes.
+const LIST_BODIES: NonZeroUsize = NonZeroUsize::new(6).unwrap();
 
 /// Shared state of one running simulator.
 pub(crate) struct AppState {
@@ -50,8 +57,8 @@ impl AppState {
             stats: StatsRecorder::default(),
             // Bodies depend only on the epoch / height, never on the current
             // epoch, so they stay valid across epoch transitions.
-            epoch_bodies: BodyCache::new(16),
-            list_bodies: BodyCache::new(6),
+            epoch_bodies: BodyCache::new(EPOCH_BODIES),
+            list_bodies: BodyCache::new(LIST_BODIES),
         }
     }
 
@@ -82,50 +89,6 @@ impl AppState {
             latency_ms: self.latency().as_millis() as u64,
             faults: self.faults.all(),
         }
-    }
-}
-
-/// A small LRU of rendered bodies. Concurrent requests for the same key
-/// share one render (a `OnceCell`), which runs on the blocking pool so a
-/// multi-megabyte list never stalls the async workers.
-struct BodyCache<K> {
-    capacity: usize,
-    entries: Mutex<VecDeque<(K, Arc<OnceCell<Bytes>>)>>,
-}
-
-impl<K: PartialEq + Clone> BodyCache<K> {
-    fn new(capacity: usize) -> Self {
-        BodyCache {
-            capacity,
-            entries: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    async fn get_or_render(
-        &self,
-        key: K,
-        render: impl FnOnce() -> Bytes + Send + 'static,
-    ) -> Result<Bytes, String> {
-        let cell = {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let cell = match entries.iter().position(|(k, _)| *k == key) {
-                Some(pos) => entries.remove(pos).map(|(_, cell)| cell),
-                None => None,
-            }
-            .unwrap_or_default();
-            entries.push_back((key, Arc::clone(&cell)));
-            while entries.len() > self.capacity {
-                entries.pop_front();
-            }
-            cell
-        };
-        cell.get_or_try_init(|| async {
-            tokio::task::spawn_blocking(render)
-                .await
-                .map_err(|e| format!("render failed: {e}"))
-        })
-        .await
-        .cloned()
     }
 }
 
