@@ -26,6 +26,8 @@ fn random_bytes<const N: usize>(model: &Model, parts: &[u64]) -> [u8; N] {
     out
 }
 
+/// A string folded through the simulator's own [`hash`] (not a FNV or SipHash
+/// crate) so the derived bytes stay as stable as the rest of the data.
 fn str_hash(s: &str) -> u64 {
     hash(&s.bytes().map(u64::from).collect::<Vec<_>>())
 }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Serializes a `u64` as a JSON string, the way Cosmos encodes 64-bit ints.
+/// (serde_with's `DisplayFromStr` does this, but needs Rust 1.88 > the workspace's 1.85.)
 mod u64_string {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 

@@ -137,6 +137,9 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Hand-written: JSON diff crates (e.g. assert-json-diff) compare values, not
+/// key sets and types, which is what a generated-vs-recorded check needs.
+///
 /// Asserts `ours` has the same shape as `fixture`: the same keys in every
 /// object (all of them if `exact`, a subset otherwise), the same JSON type
 /// for every value, and integer-looking strings where the fixture has them.
