@@ -133,7 +133,7 @@ pub struct Authorization {
     pub msg: String,
 }
 
-/// A grantee whose grants cover all 24 [`WARM_KEY_MSG_TYPES`](crate::WARM_KEY_MSG_TYPES)
+/// A grantee whose grants cover all 24 [`WARM_KEY_MSG_TYPES`](super::params::WARM_KEY_MSG_TYPES)
 /// by exact type name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarmKey {
