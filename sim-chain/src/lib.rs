@@ -11,11 +11,14 @@
 //! truncated body, wrong JSON shape, hang), epoch transitions, and request
 //! statistics, from Rust or over the `/__` control endpoints.
 
+mod body_cache;
 mod config;
 mod faults;
 mod model;
+mod pagination;
 mod prng;
 mod render;
+mod reply;
 mod routes;
 mod stats;
 mod time;

@@ -1,10 +1,9 @@
 //! `sim-chain`: runs the simulated Gonka chain node for the local stack and
 //! benchmarks.
 //!
-//! Arguments are parsed by hand (a dozen flags do not justify a CLI crate).
-//! Environment variables give defaults; flags win. The one line on stdout,
-//! printed when the port is bound, is what scripts wait for; logs go to
-//! stderr.
+//! Arguments are parsed by clap. Environment variables give defaults; flags
+//! win. The one line on stdout, printed when the port is bound, is what
+//! scripts wait for; logs go to stderr.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,117 +12,123 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sim_chain::{parse_fault_spec, SimChain, SimConfig};
+use clap::Parser;
+use sim_chain::{parse_fault_spec, EndpointKind, Fault, SimChain, SimConfig};
 
-const USAGE: &str = "\
-Usage: sim-chain [OPTIONS]
-
-Simulated Gonka chain node with deterministic data.
-
-Options:
-  --port PORT            port to listen on (0 = any free port)       [env SIM_PORT, default 8000]
-  --host ADDR            address to bind                               [env SIM_HOST, default 127.0.0.1]
-  --participants N       size of the participant universe             [env SIM_PARTICIPANTS, default 200]
-  --current-epoch E      current epoch (>= 1)                         [env SIM_CURRENT_EPOCH, default 60]
-  --epoch-length L       blocks per epoch                             [env SIM_EPOCH_LENGTH, default 15000]
-  --latency-ms MS        latency added to every chain request         [env SIM_LATENCY_MS, default 0]
-  --seed S               seed of all generated data                   [env SIM_SEED, default 42]
-  --fault KIND=RATE:MODE inject failures, repeatable; e.g. summary=0.3:503
-                         KIND: latest, epoch_participants, status, block, participant_list,
-                               summary, authz, hardware
-                         MODE: 503, 500, truncated, wrong_shape, hang:MS
-  -h, --help             print this help
+const AFTER_HELP: &str = "\
+--fault KIND=RATE:MODE (repeatable), e.g. summary=0.3:503
+  KIND: latest, epoch_participants, status, block, participant_list,
+        summary, authz, hardware
+  MODE: 503, 500, truncated, wrong_shape, hang:MS
 
 Control endpoints: GET /__health, GET /__stats, POST /__stats/reset,
-GET|POST /__config (e.g. {\"latency_ms\":50,\"current_epoch\":61,\"faults\":{\"summary\":{\"rate\":0.3,\"mode\":\"503\"}}}).
-";
+GET|POST /__config (e.g. {\"latency_ms\":50,\"current_epoch\":61,\"faults\":{\"summary\":{\"rate\":0.3,\"mode\":\"503\"}}}).";
 
-#[derive(Debug)]
+/// Simulated Gonka chain node with deterministic data.
+#[derive(Debug, Parser)]
+// `args_override_self`: a repeated flag wins over its earlier uses, as before.
+#[command(name = "sim-chain", after_help = AFTER_HELP, args_override_self = true)]
 struct Cli {
-    host: IpAddr,
+    /// Port to listen on (0 = any free port)
+    #[arg(
+        long,
+        env = "SIM_PORT",
+        value_name = "PORT",
+        default_value_t = 8000,
+        value_parser = trimmed::<u16>,
+    )]
     port: u16,
-    config: SimConfig,
+
+    /// Address to bind
+    #[arg(
+        long,
+        env = "SIM_HOST",
+        value_name = "ADDR",
+        default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST),
+        value_parser = trimmed::<IpAddr>,
+    )]
+    host: IpAddr,
+
+    /// Size of the participant universe
+    #[arg(
+        long,
+        env = "SIM_PARTICIPANTS",
+        value_name = "N",
+        default_value_t = SimConfig::default().participants,
+        value_parser = trimmed::<usize>,
+    )]
+    participants: usize,
+
+    /// Current epoch (>= 1)
+    #[arg(
+        long,
+        env = "SIM_CURRENT_EPOCH",
+        value_name = "E",
+        default_value_t = SimConfig::default().current_epoch,
+        value_parser = trimmed::<u64>,
+    )]
+    current_epoch: u64,
+
+    /// Blocks per epoch
+    #[arg(
+        long,
+        env = "SIM_EPOCH_LENGTH",
+        value_name = "L",
+        default_value_t = SimConfig::default().epoch_length,
+        value_parser = trimmed::<u64>,
+    )]
+    epoch_length: u64,
+
+    /// Latency added to every chain request
+    #[arg(
+        long,
+        env = "SIM_LATENCY_MS",
+        value_name = "MS",
+        default_value_t = 0,
+        value_parser = trimmed::<u64>,
+    )]
+    latency_ms: u64,
+
+    /// Seed of all generated data
+    #[arg(
+        long,
+        env = "SIM_SEED",
+        value_name = "S",
+        default_value_t = SimConfig::default().seed,
+        value_parser = trimmed::<u64>,
+    )]
+    seed: u64,
+
+    /// Inject failures into one endpoint kind (repeatable; see below)
+    #[arg(long = "fault", value_name = "KIND=RATE:MODE", value_parser = parse_fault_spec)]
+    faults: Vec<(EndpointKind, Fault)>,
 }
 
-fn parse_value<T: FromStr>(name: &str, raw: &str) -> Result<T, String> {
-    raw.trim()
-        .parse()
-        .map_err(|_| format!("invalid value {raw:?} for {name}"))
+/// Parses a value with surrounding whitespace ignored, as the environment
+/// sometimes carries it.
+fn trimmed<T>(raw: &str) -> Result<T, String>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    raw.trim().parse().map_err(|e: T::Err| e.to_string())
 }
 
-/// Builds the configuration from environment variables, then flags.
-/// `Ok(None)` means help was requested.
-fn parse_cli(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<Cli>, String> {
-    let mut cli = Cli {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 8000,
-        config: SimConfig::default(),
-    };
-    let mut latency_ms: u64 = 0;
-
-    if let Some(v) = env("SIM_HOST") {
-        cli.host = parse_value("SIM_HOST", &v)?;
-    }
-    if let Some(v) = env("SIM_PORT") {
-        cli.port = parse_value("SIM_PORT", &v)?;
-    }
-    if let Some(v) = env("SIM_PARTICIPANTS") {
-        cli.config.participants = parse_value("SIM_PARTICIPANTS", &v)?;
-    }
-    if let Some(v) = env("SIM_CURRENT_EPOCH") {
-        cli.config.current_epoch = parse_value("SIM_CURRENT_EPOCH", &v)?;
-    }
-    if let Some(v) = env("SIM_EPOCH_LENGTH") {
-        cli.config.epoch_length = parse_value("SIM_EPOCH_LENGTH", &v)?;
-    }
-    if let Some(v) = env("SIM_LATENCY_MS") {
-        latency_ms = parse_value("SIM_LATENCY_MS", &v)?;
-    }
-    if let Some(v) = env("SIM_SEED") {
-        cli.config.seed = parse_value("SIM_SEED", &v)?;
-    }
-
-    let mut faults = HashMap::new();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
+impl Cli {
+    /// The address to bind and the validated simulator configuration.
+    fn into_parts(self) -> Result<(SocketAddr, SimConfig), String> {
+        let config = SimConfig {
+            participants: self.participants,
+            current_epoch: self.current_epoch,
+            seed: self.seed,
+            epoch_length: self.epoch_length,
+            latency: Duration::from_millis(self.latency_ms),
+            // A later `--fault` for the same kind replaces an earlier one.
+            faults: self.faults.into_iter().collect::<HashMap<_, _>>(),
         };
-        if flag == "-h" || flag == "--help" {
-            return Ok(None);
-        }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--host" => cli.host = parse_value("--host", &value()?)?,
-            "--port" => cli.port = parse_value("--port", &value()?)?,
-            "--participants" => cli.config.participants = parse_value("--participants", &value()?)?,
-            "--current-epoch" => {
-                cli.config.current_epoch = parse_value("--current-epoch", &value()?)?
-            }
-            "--epoch-length" => cli.config.epoch_length = parse_value("--epoch-length", &value()?)?,
-            "--latency-ms" => latency_ms = parse_value("--latency-ms", &value()?)?,
-            "--seed" => cli.config.seed = parse_value("--seed", &value()?)?,
-            "--fault" => {
-                let (kind, fault) = parse_fault_spec(&value()?)?;
-                faults.insert(kind, fault);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
+        config.validate()?;
+        Ok((SocketAddr::new(self.host, self.port), config))
     }
-    cli.config.latency = Duration::from_millis(latency_ms);
-    cli.config.faults = faults;
-    cli.config.validate()?;
-    Ok(Some(cli))
 }
 
 async fn wait_for_signal() {
@@ -149,12 +154,8 @@ async fn wait_for_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match parse_cli(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(Some(cli)) => cli,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    let (addr, config) = match Cli::parse().into_parts() {
+        Ok(parts) => parts,
         Err(e) => {
             eprintln!("sim-chain: {e}");
             return ExitCode::from(2);
@@ -169,16 +170,16 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let listener = match tokio::net::TcpListener::bind(SocketAddr::new(cli.host, cli.port)).await {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("sim-chain: cannot bind {}:{}: {e}", cli.host, cli.port);
+            eprintln!("sim-chain: cannot bind {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let participants = cli.config.participants;
-    let current_epoch = cli.config.current_epoch;
-    let chain = match SimChain::start_on(listener, cli.config).await {
+    let participants = config.participants;
+    let current_epoch = config.current_epoch;
+    let chain = match SimChain::start_on(listener, config).await {
         Ok(chain) => chain,
         Err(e) => {
             eprintln!("sim-chain: {e}");
@@ -202,55 +203,92 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_chain::{EndpointKind, FaultMode};
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+    use sim_chain::FaultMode;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn parse(args: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sim-chain").chain(args.split_whitespace()))
     }
 
     #[test]
+    fn command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_every_flag_and_variable() {
+        let help = Cli::command().render_long_help().to_string();
+        for name in [
+            "--port",
+            "SIM_PORT",
+            "--host",
+            "SIM_HOST",
+            "--participants",
+            "SIM_PARTICIPANTS",
+            "--current-epoch",
+            "SIM_CURRENT_EPOCH",
+            "--epoch-length",
+            "SIM_EPOCH_LENGTH",
+            "--latency-ms",
+            "SIM_LATENCY_MS",
+            "--seed",
+            "SIM_SEED",
+            "--fault",
+            "--help",
+            "/__config",
+        ] {
+            assert!(help.contains(name), "{name} missing from:\n{help}");
+        }
+    }
+
+    // The only test that sets SIM_* variables; the others pass every value
+    // they check as a flag, or only check for errors.
+    #[test]
     fn flags_override_env() {
-        let env = |k: &str| match k {
-            "SIM_PORT" => Some("9000".to_string()),
-            "SIM_SEED" => Some("7".to_string()),
-            "SIM_LATENCY_MS" => Some("20".to_string()),
-            _ => None,
-        };
-        let cli = parse_cli(
-            args("--port 8123 --participants 50 --current-epoch=61 --fault summary=0.3:503 --fault authz=0.1:hang:250"),
-            env,
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(cli.port, 8123);
-        assert_eq!(cli.config.seed, 7);
-        assert_eq!(cli.config.participants, 50);
-        assert_eq!(cli.config.current_epoch, 61);
-        assert_eq!(cli.config.latency, Duration::from_millis(20));
+        std::env::set_var("SIM_PORT", "9000");
+        std::env::set_var("SIM_SEED", "7");
+        std::env::set_var("SIM_LATENCY_MS", " 20 ");
+        let cli = parse(
+            "--port 8123 --participants 50 --current-epoch=61 --fault summary=0.3:503 --fault authz=0.1:hang:250",
+        );
+        std::env::remove_var("SIM_PORT");
+        std::env::remove_var("SIM_SEED");
+        std::env::remove_var("SIM_LATENCY_MS");
+        let (addr, config) = cli.unwrap().into_parts().unwrap();
+        assert_eq!(addr.port(), 8123);
+        assert_eq!(config.seed, 7);
+        assert_eq!(config.participants, 50);
+        assert_eq!(config.current_epoch, 61);
+        assert_eq!(config.latency, Duration::from_millis(20));
         assert_eq!(
-            cli.config.faults[&EndpointKind::Summary].mode,
+            config.faults[&EndpointKind::Summary].mode,
             FaultMode::Status503
         );
         assert_eq!(
-            cli.config.faults[&EndpointKind::Authz].mode,
+            config.faults[&EndpointKind::Authz].mode,
             FaultMode::Hang(Duration::from_millis(250))
         );
     }
 
     #[test]
     fn rejects_bad_input_clearly() {
-        let none = |_: &str| None;
-        assert!(parse_cli(args("--port"), none)
+        assert_eq!(parse("--port").unwrap_err().kind(), ErrorKind::InvalidValue);
+        assert!(parse("--port abc")
             .unwrap_err()
-            .contains("needs a value"));
-        assert!(parse_cli(args("--port abc"), none)
-            .unwrap_err()
+            .to_string()
             .contains("--port"));
-        assert!(parse_cli(args("--bogus 1"), none)
+        assert_eq!(
+            parse("--bogus 1").unwrap_err().kind(),
+            ErrorKind::UnknownArgument
+        );
+        assert!(parse("--current-epoch 0")
+            .unwrap()
+            .into_parts()
             .unwrap_err()
-            .contains("unknown argument"));
-        assert!(parse_cli(args("--current-epoch 0"), none).is_err());
-        assert!(parse_cli(args("--fault summary=2:503"), none).is_err());
-        assert!(parse_cli(args("--help"), none).unwrap().is_none());
+            .contains("current_epoch"));
+        assert!(parse("--fault summary=2:503").is_err());
+        assert_eq!(parse("--help").unwrap_err().kind(), ErrorKind::DisplayHelp);
+        assert_eq!(parse("-h").unwrap_err().kind(), ErrorKind::DisplayHelp);
     }
 }

@@ -5,6 +5,8 @@
 //! state. That makes each response a pure function of the request and the
 //! configuration: two simulators with the same config answer byte for byte
 //! the same, whatever order the requests arrive in.
+//!
+//! Kept by hand: the generated data depends on these exact bits, which a PRNG crate may change.
 
 /// One step of splitmix64: a cheap, well-distributed 64-bit mixer.
 pub(crate) fn splitmix64(x: u64) -> u64 {

@@ -1,12 +1,10 @@
-//! Renders model data into the chain's wire format: response envelopes,
-//! pagination, and the error bodies of each upstream component
-//! (grpc-gateway for the Cosmos REST API, JSON-RPC for CometBFT).
-
-use std::collections::HashMap;
+//! Renders model data into the chain's wire format: the body of each chain
+//! endpoint, as the real node shapes it. The envelope and error helpers live
+//! in [`crate::reply`], pagination in [`crate::pagination`].
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -16,83 +14,11 @@ use crate::model::{
     POC_STAGE_DURATION, POC_START_OFFSET, POC_VALIDATION_DELAY, POC_VALIDATION_DURATION,
     SET_NEW_VALIDATORS_DELAY,
 };
+use crate::pagination::PageRequest;
 use crate::prng::{hash, Purpose, Rng};
+use crate::reply::{invalid_argument, not_found, rpc_error, to_bytes, Reply};
 
-/// Cosmos' default page size when `pagination.limit` is absent or 0.
-pub(crate) const DEFAULT_PAGE_LIMIT: usize = 100;
-/// The largest authz page served.
-pub(crate) const MAX_AUTHZ_PAGE_LIMIT: usize = 1_000;
 const CHAIN_ID: &str = "gonka-mainnet";
-
-/// A rendered response: status and JSON body.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    pub status: StatusCode,
-    pub body: Bytes,
-}
-
-impl Reply {
-    pub(crate) fn ok(body: Bytes) -> Reply {
-        Reply {
-            status: StatusCode::OK,
-            body,
-        }
-    }
-
-    pub(crate) fn json(status: StatusCode, value: &impl Serialize) -> Reply {
-        Reply {
-            status,
-            body: to_bytes(value),
-        }
-    }
-
-    /// The `Truncated` fault: a 200 whose JSON stops halfway.
-    pub(crate) fn truncated(self) -> Reply {
-        let half = self.body.len() / 2;
-        Reply {
-            status: StatusCode::OK,
-            body: self.body.slice(..half),
-        }
-    }
-}
-
-pub(crate) fn to_bytes(value: &impl Serialize) -> Bytes {
-    // Serializing plain structs and `Value`s to memory cannot fail.
-    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
-}
-
-/// A grpc-gateway error body, e.g. `{"code":5,"message":"not found","details":[]}`.
-pub(crate) fn grpc_error(status: StatusCode, code: u32, message: impl Into<String>) -> Reply {
-    Reply::json(
-        status,
-        &json!({"code": code, "message": message.into(), "details": []}),
-    )
-}
-
-pub(crate) fn not_found(message: impl Into<String>) -> Reply {
-    grpc_error(StatusCode::NOT_FOUND, 5, message)
-}
-
-pub(crate) fn invalid_argument(message: impl Into<String>) -> Reply {
-    grpc_error(StatusCode::BAD_REQUEST, 3, message)
-}
-
-/// The answer for any path the simulated node does not serve.
-pub(crate) fn not_implemented() -> Reply {
-    grpc_error(StatusCode::NOT_FOUND, 12, "Not Implemented")
-}
-
-/// A CometBFT JSON-RPC error (CometBFT answers those with HTTP 500).
-fn rpc_error(code: i64, message: &str, data: String) -> Reply {
-    Reply::json(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &json!({"jsonrpc": "2.0", "id": -1, "error": {"code": code, "message": message, "data": data}}),
-    )
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
 
 fn random_bytes<const N: usize>(model: &Model, parts: &[u64]) -> [u8; N] {
     let mut out = [0u8; N];
@@ -100,100 +26,11 @@ fn random_bytes<const N: usize>(model: &Model, parts: &[u64]) -> [u8; N] {
     out
 }
 
+/// A string folded through the simulator's own [`hash`] (not a FNV or SipHash
+/// crate) so the derived bytes stay as stable as the rest of the data.
 fn str_hash(s: &str) -> u64 {
     hash(&s.bytes().map(u64::from).collect::<Vec<_>>())
 }
-
-// ---------------------------------------------------------------------------
-// Pagination
-// ---------------------------------------------------------------------------
-
-/// A decoded `pagination.*` query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct PageRequest {
-    pub offset: usize,
-    pub limit: usize,
-    /// Cosmos fills `pagination.total` only when asked, or when no limit was given.
-    pub count_total: bool,
-}
-
-impl PageRequest {
-    /// Parses `pagination.limit`, `pagination.offset`, `pagination.key` and
-    /// `pagination.count_total` the way the Cosmos SDK does.
-    pub(crate) fn parse(query: &HashMap<String, String>, max_limit: usize) -> Result<Self, Reply> {
-        let number = |name: &str| -> Result<Option<u64>, Reply> {
-            match query.get(name).map(|v| v.trim()) {
-                None | Some("") => Ok(None),
-                Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
-                    invalid_argument(format!(
-                        "type mismatch, parameter: {name}, error: strconv.ParseUint: parsing {v:?}: invalid syntax"
-                    ))
-                }),
-            }
-        };
-        let limit = number("pagination.limit")?;
-        let offset = number("pagination.offset")?;
-        let key = query.get("pagination.key").filter(|k| !k.is_empty());
-        let mut count_total = query
-            .get("pagination.count_total")
-            .is_some_and(|v| v == "true");
-
-        let offset = match (key, offset) {
-            (Some(_), Some(o)) if o > 0 => {
-                return Err(invalid_argument(
-                    "invalid request, either offset or key is expected, got both",
-                ))
-            }
-            (Some(key), _) => decode_page_key(key)
-                .ok_or_else(|| invalid_argument(format!("invalid pagination key {key:?}")))?,
-            (None, offset) => offset.unwrap_or(0),
-        };
-        let limit = match limit {
-            None | Some(0) => {
-                count_total = true;
-                DEFAULT_PAGE_LIMIT
-            }
-            Some(l) => usize::try_from(l).unwrap_or(usize::MAX).min(max_limit),
-        };
-        Ok(PageRequest {
-            offset: usize::try_from(offset).unwrap_or(usize::MAX),
-            limit,
-            count_total,
-        })
-    }
-
-    /// The `pagination` object of a page out of `total` items.
-    fn response(&self, total: usize) -> Value {
-        let end = self.offset.saturating_add(self.limit);
-        let next_key = (end < total).then(|| encode_page_key(end));
-        let total = if self.count_total { total } else { 0 };
-        json!({"next_key": next_key, "total": total.to_string()})
-    }
-}
-
-/// `next_key`: opaque to clients; here it is a tag byte plus the next offset.
-pub(crate) fn encode_page_key(offset: usize) -> String {
-    let mut raw = vec![0x01];
-    raw.extend_from_slice(&(offset as u64).to_be_bytes());
-    STANDARD.encode(raw)
-}
-
-fn decode_page_key(key: &str) -> Option<u64> {
-    // A client that forgets to URL-encode sends '+' as a space.
-    let key = key.trim().replace(' ', "+");
-    let raw = STANDARD
-        .decode(&key)
-        .or_else(|_| URL_SAFE.decode(&key))
-        .ok()?;
-    match raw.as_slice() {
-        [0x01, rest @ ..] if rest.len() == 8 => Some(u64::from_be_bytes(rest.try_into().ok()?)),
-        _ => None,
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Endpoints
-// ---------------------------------------------------------------------------
 
 /// `GET /v1/epochs/latest`.
 pub(crate) fn latest(model: &Model) -> Reply {
@@ -254,7 +91,7 @@ pub(crate) fn epoch_participants_body(model: &Model, epoch: u64) -> Bytes {
     let participants = model.epoch_participants(epoch);
     let addresses = participants
         .iter()
-        .map(|p| hex_upper(&random_bytes::<20>(model, &[1, str_hash(&p.validator_key)])))
+        .map(|p| hex::encode_upper(random_bytes::<20>(model, &[1, str_hash(&p.validator_key)])))
         .collect();
     let created = model.created_at_block_height(epoch);
     let mut key = b"ActiveParticipants/value/".to_vec();
@@ -270,10 +107,7 @@ pub(crate) fn epoch_participants_body(model: &Model, epoch: u64) -> Bytes {
             participants,
         },
         addresses,
-        active_participants_bytes: random_bytes::<48>(model, &[2, epoch])
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        active_participants_bytes: hex::encode(random_bytes::<48>(model, &[2, epoch])),
         proof_ops: json!({"ops": [{
             "type": "ics23:iavl",
             "key": STANDARD.encode(&key),
@@ -286,7 +120,7 @@ pub(crate) fn epoch_participants_body(model: &Model, epoch: u64) -> Bytes {
                 "chain_id": CHAIN_ID,
                 "height": created + 1,
                 "time": model.block_time(created + 1),
-                "proposer_address": hex_upper(&random_bytes::<20>(model, &[4, epoch])),
+                "proposer_address": hex::encode_upper(random_bytes::<20>(model, &[4, epoch])),
             },
             "data": {"txs": null},
             "evidence": {"evidence": null},
@@ -305,7 +139,7 @@ pub(crate) fn status(model: &Model) -> Reply {
             "result": {
                 "node_info": {
                     "protocol_version": {"p2p": "8", "block": "11", "app": "0"},
-                    "id": hex_upper(&random_bytes::<20>(model, &[5])).to_lowercase(),
+                    "id": hex::encode(random_bytes::<20>(model, &[5])),
                     "listen_addr": "tcp://0.0.0.0:26656",
                     "network": CHAIN_ID,
                     "version": "0.38.17",
@@ -313,7 +147,7 @@ pub(crate) fn status(model: &Model) -> Reply {
                 },
                 "sync_info": {
                     "latest_block_hash": block_hash(model, h),
-                    "latest_app_hash": hex_upper(&random_bytes::<32>(model, &[6, h])),
+                    "latest_app_hash": hex::encode_upper(random_bytes::<32>(model, &[6, h])),
                     "latest_block_height": h.to_string(),
                     "latest_block_time": model.block_time(h),
                     "earliest_block_height": "1",
@@ -321,7 +155,7 @@ pub(crate) fn status(model: &Model) -> Reply {
                     "catching_up": false,
                 },
                 "validator_info": {
-                    "address": hex_upper(&random_bytes::<20>(model, &[7])),
+                    "address": hex::encode_upper(random_bytes::<20>(model, &[7])),
                     "voting_power": "0",
                 },
             },
@@ -330,7 +164,7 @@ pub(crate) fn status(model: &Model) -> Reply {
 }
 
 fn block_hash(model: &Model, h: u64) -> String {
-    hex_upper(&random_bytes::<32>(model, &[8, h]))
+    hex::encode_upper(random_bytes::<32>(model, &[8, h]))
 }
 
 /// `GET /chain-rpc/block?height=N` (no height: the latest block).
@@ -363,7 +197,7 @@ pub(crate) fn block(model: &Model, height: Option<&str>) -> Reply {
             Ok(h) => h as u64,
         },
     };
-    let parts = json!({"total": 1, "hash": hex_upper(&random_bytes::<32>(model, &[9, h]))});
+    let parts = json!({"total": 1, "hash": hex::encode_upper(random_bytes::<32>(model, &[9, h]))});
     Reply::json(
         StatusCode::OK,
         &json!({
@@ -378,7 +212,7 @@ pub(crate) fn block(model: &Model, height: Option<&str>) -> Reply {
                         "height": h.to_string(),
                         "time": model.block_time(h),
                         "last_block_id": {"hash": block_hash(model, h - 1), "parts": parts},
-                        "proposer_address": hex_upper(&random_bytes::<20>(model, &[10, h % 16])),
+                        "proposer_address": hex::encode_upper(random_bytes::<20>(model, &[10, h % 16])),
                     },
                     "data": {"txs": []},
                     "evidence": {"evidence": []},
@@ -476,51 +310,5 @@ pub(crate) fn hardware(model: &Model, participant: &str) -> Reply {
             &json!({"nodes": {"participant": participant, "hardware_nodes": nodes}}),
         ),
         None => not_found("hardware nodes not found"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn page_keys_round_trip() {
-        for offset in [0, 1, 100, 123_456] {
-            assert_eq!(
-                decode_page_key(&encode_page_key(offset)),
-                Some(offset as u64)
-            );
-        }
-        assert_eq!(decode_page_key("not base64!"), None);
-        assert_eq!(decode_page_key(&STANDARD.encode(b"short")), None);
-    }
-
-    #[test]
-    fn parses_pagination_like_cosmos() {
-        let p = PageRequest::parse(&query(&[]), 1000).unwrap();
-        assert_eq!((p.offset, p.limit, p.count_total), (0, 100, true));
-        let p = PageRequest::parse(
-            &query(&[("pagination.limit", "5000"), ("pagination.offset", "7")]),
-            1000,
-        )
-        .unwrap();
-        assert_eq!((p.offset, p.limit, p.count_total), (7, 1000, false));
-        let key = encode_page_key(200);
-        let p = PageRequest::parse(&query(&[("pagination.key", &key)]), 1000).unwrap();
-        assert_eq!(p.offset, 200);
-        assert!(PageRequest::parse(&query(&[("pagination.limit", "x")]), 10).is_err());
-        assert!(PageRequest::parse(&query(&[("pagination.key", "!!")]), 10).is_err());
-        assert!(PageRequest::parse(
-            &query(&[("pagination.key", &key), ("pagination.offset", "3")]),
-            10
-        )
-        .is_err());
     }
 }

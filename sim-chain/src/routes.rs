@@ -6,28 +6,37 @@
 //! arguments and unknown paths) is counted exactly once and answered with
 //! the chain's own error shapes rather than axum's plain-text rejections.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
-use tokio::sync::OnceCell;
 
+use crate::body_cache::BodyCache;
 use crate::config::{ConfigPatch, EffectiveConfig, EndpointKind, FaultMode, SimConfig};
 use crate::faults::FaultInjector;
 use crate::model::Model;
-use crate::render::{self, PageRequest, Reply, MAX_AUTHZ_PAGE_LIMIT};
+use crate::pagination::{PageRequest, MAX_AUTHZ_PAGE_LIMIT};
+use crate::render;
+use crate::reply::{self, json_response, Reply};
 use crate::stats::StatsRecorder;
 
 /// Header selecting the state height of a Cosmos REST query.
 const HEIGHT_HEADER: &str = "x-cosmos-block-height";
 const INFERENCE_PREFIX: [&str; 4] = ["chain-api", "productscience", "inference", "inference"];
+
+/// Rendered epoch participant bodies kept (one per epoch).
+const EPOCH_BODIES: NonZeroUsize = NonZeroUsize::new(16).unwrap();
+/// Rendered participant list bodies kept (one per height and page); each
+/// can be several megabytes.
+const LIST_BODIES: NonZeroUsize = NonZeroUsize::new(6).unwrap();
 
 /// Shared state of one running simulator.
 pub(crate) struct AppState {
@@ -48,8 +57,8 @@ impl AppState {
             stats: StatsRecorder::default(),
             // Bodies depend only on the epoch / height, never on the current
             // epoch, so they stay valid across epoch transitions.
-            epoch_bodies: BodyCache::new(16),
-            list_bodies: BodyCache::new(6),
+            epoch_bodies: BodyCache::new(EPOCH_BODIES),
+            list_bodies: BodyCache::new(LIST_BODIES),
         }
     }
 
@@ -80,50 +89,6 @@ impl AppState {
             latency_ms: self.latency().as_millis() as u64,
             faults: self.faults.all(),
         }
-    }
-}
-
-/// A small LRU of rendered bodies. Concurrent requests for the same key
-/// share one render (a `OnceCell`), which runs on the blocking pool so a
-/// multi-megabyte list never stalls the async workers.
-struct BodyCache<K> {
-    capacity: usize,
-    entries: Mutex<VecDeque<(K, Arc<OnceCell<Bytes>>)>>,
-}
-
-impl<K: PartialEq + Clone> BodyCache<K> {
-    fn new(capacity: usize) -> Self {
-        BodyCache {
-            capacity,
-            entries: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    async fn get_or_render(
-        &self,
-        key: K,
-        render: impl FnOnce() -> Bytes + Send + 'static,
-    ) -> Result<Bytes, String> {
-        let cell = {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let cell = match entries.iter().position(|(k, _)| *k == key) {
-                Some(pos) => entries.remove(pos).map(|(_, cell)| cell),
-                None => None,
-            }
-            .unwrap_or_default();
-            entries.push_back((key, Arc::clone(&cell)));
-            while entries.len() > self.capacity {
-                entries.pop_front();
-            }
-            cell
-        };
-        cell.get_or_try_init(|| async {
-            tokio::task::spawn_blocking(render)
-                .await
-                .map_err(|e| format!("render failed: {e}"))
-        })
-        .await
-        .cloned()
     }
 }
 
@@ -255,33 +220,17 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        json_response(self.status, self.body)
-    }
-}
-
 async fn get_stats(State(state): State<Arc<AppState>>) -> Response {
-    json_response(StatusCode::OK, render::to_bytes(&state.stats.snapshot()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.stats.snapshot()))
 }
 
 async fn reset_stats(State(state): State<Arc<AppState>>) -> Response {
     state.stats.reset();
-    json_response(StatusCode::OK, render::to_bytes(&state.stats.snapshot()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.stats.snapshot()))
 }
 
 async fn get_config(State(state): State<Arc<AppState>>) -> Response {
-    json_response(StatusCode::OK, render::to_bytes(&state.effective_config()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.effective_config()))
 }
 
 /// `POST /__config` with a partial [`ConfigPatch`]; answers the effective config.
@@ -289,7 +238,7 @@ async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
     let bad_request = |message: String| {
         json_response(
             StatusCode::BAD_REQUEST,
-            render::to_bytes(&json!({"error": message})),
+            reply::to_bytes(&json!({"error": message})),
         )
     };
     let patch: ConfigPatch = match serde_json::from_slice(&body) {
@@ -314,7 +263,7 @@ async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
     for (kind, fault) in faults {
         state.faults.set(kind, fault);
     }
-    json_response(StatusCode::OK, render::to_bytes(&state.effective_config()))
+    json_response(StatusCode::OK, reply::to_bytes(&state.effective_config()))
 }
 
 /// Every non-control request lands here.
@@ -339,7 +288,7 @@ async fn chain(State(state): State<Arc<AppState>>, req: Request) -> Response {
     }
     match fault {
         Some(FaultMode::Status503) => {
-            return render::grpc_error(
+            return reply::grpc_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 14,
                 "service unavailable (injected fault)",
@@ -347,7 +296,7 @@ async fn chain(State(state): State<Arc<AppState>>, req: Request) -> Response {
             .into_response()
         }
         Some(FaultMode::Status500) => {
-            return render::grpc_error(
+            return reply::grpc_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 13,
                 "internal error (injected fault)",
@@ -380,13 +329,13 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             let epoch = match epoch.as_str() {
                 "current" => current,
                 raw => match raw.parse::<u64>() {
-                    Ok(0) => return render::invalid_argument("epoch id must be >= 1"),
+                    Ok(0) => return reply::invalid_argument("epoch id must be >= 1"),
                     Ok(e) => e,
-                    Err(_) => return render::invalid_argument(format!("invalid epoch id {raw:?}")),
+                    Err(_) => return reply::invalid_argument(format!("invalid epoch id {raw:?}")),
                 },
             };
             if epoch > current {
-                return render::not_found(format!("epoch {epoch} not found"));
+                return reply::not_found(format!("epoch {epoch} not found"));
             }
             let body = state
                 .epoch_bodies
@@ -423,14 +372,14 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             Err(reply) => reply,
         },
         Route::Hardware { participant } => render::hardware(&model, &participant),
-        Route::Unknown => render::not_implemented(),
+        Route::Unknown => reply::not_implemented(),
     }
 }
 
 fn body_reply(body: Result<Bytes, String>) -> Reply {
     match body {
         Ok(body) => Reply::ok(body),
-        Err(e) => render::grpc_error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
+        Err(e) => reply::grpc_error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
     }
 }
 

@@ -1,22 +1,25 @@
-//! Test helpers: a minimal HTTP/1.1 client (so sim-chain needs no HTTP
-//! client dependency) and JSON shape comparison.
-//!
-//! The client uses blocking `std::net` on tokio's blocking pool: tokio's
-//! `io-util` feature is not enabled in this workspace, and concurrent
-//! requests still overlap.
+//! Test helpers: a small HTTP client over reqwest, the recorded chain
+//! responses, and JSON shape comparison.
 
-#![allow(dead_code)]
-
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
+
+/// Where the recorded mainnet responses live: `../shared/fixtures` next to
+/// the repository checkout.
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/fixtures/gonka-tracker"
+);
 
 #[derive(Debug)]
 pub struct HttpResponse {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -29,148 +32,97 @@ impl HttpResponse {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
-/// One request on a fresh connection (`Connection: close`).
+/// The client of every request. Pooling is off, so no connection outlives
+/// the request (and the test runtime that opened it).
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("HTTP client")
+    })
+}
+
 pub async fn request(
     base_url: &str,
-    method: &str,
+    method: reqwest::Method,
     path: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> HttpResponse {
-    let host = base_url
-        .strip_prefix("http://")
-        .expect("http:// base url")
-        .to_string();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let mut req = client().request(method, format!("{base_url}{path}"));
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, *v);
     }
     if let Some(body) = body {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
     }
-    req.push_str("\r\n");
-    if let Some(body) = body {
-        req.push_str(body);
+    let response = req.send().await.expect("send request");
+    let status = response.status().as_u16();
+    let body = response.bytes().await.expect("read body").to_vec();
+    HttpResponse { status, body }
+}
+
+/// A GET of `path` exactly as written. reqwest (through the `url` crate)
+/// resolves `..` segments before sending, so the traversal paths thrown at
+/// the simulator go through hyper's connection API instead.
+pub async fn get_raw(base_url: &str, path: &str) -> HttpResponse {
+    let host = base_url.strip_prefix("http://").expect("http:// base url");
+    let stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("HTTP/1 handshake");
+    tokio::spawn(connection);
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, host)
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let response = sender.send_request(req).await.expect("send request");
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.expect("read body");
+    HttpResponse {
+        status,
+        body: body.to_bytes().to_vec(),
     }
-    tokio::task::spawn_blocking(move || {
-        let mut stream = TcpStream::connect(&host).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        stream.write_all(req.as_bytes()).expect("write");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read");
-        parse_response(&raw)
-    })
-    .await
-    .expect("request task")
 }
 
 pub async fn get(base_url: &str, path: &str) -> HttpResponse {
-    request(base_url, "GET", path, &[], None).await
+    request(base_url, reqwest::Method::GET, path, &[], None).await
 }
 
 pub async fn get_with(base_url: &str, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
-    request(base_url, "GET", path, headers, None).await
+    request(base_url, reqwest::Method::GET, path, headers, None).await
 }
 
 pub async fn post(base_url: &str, path: &str, body: &str) -> HttpResponse {
-    request(base_url, "POST", path, &[], Some(body)).await
-}
-
-fn parse_response(raw: &[u8]) -> HttpResponse {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().expect("status line");
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status code");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let rest = &raw[split + 4..];
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        let len = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse::<usize>().ok())
-            .unwrap_or(rest.len());
-        rest[..len.min(rest.len())].to_vec()
-    };
-    HttpResponse {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size_str = String::from_utf8_lossy(&data[..eol]);
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("0").trim(), 16)
-            .unwrap_or(0);
-        if size == 0 {
-            return out;
-        }
-        let start = eol + 2;
-        out.extend_from_slice(&data[start..start + size]);
-        data = &data[start + size + 2..];
-    }
+    request(base_url, reqwest::Method::POST, path, &[], Some(body)).await
 }
 
 /// Percent-encodes a query value (base64 keys contain `+`, `/`, `=`).
 pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// The recorded chain responses, when the shared fixtures are present.
-pub fn fixture(name: &str) -> Option<Value> {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/gonka-tracker"
+/// One recorded chain response. Panics when the shared fixtures are not
+/// checked out: the shape comparisons are part of the suite, not optional.
+pub fn fixture(name: &str) -> Value {
+    let dir = Path::new(FIXTURES);
+    assert!(
+        dir.is_dir(),
+        "shared fixtures not found: expected the recorded chain responses in {} \
+         (the `shared` checkout next to this repository)",
+        dir.display()
     );
-    let path = std::path::Path::new(dir).join(name);
-    if !std::path::Path::new(dir).is_dir() {
-        eprintln!("fixtures not found at {dir}: skipping the comparison");
-        return None;
-    }
+    let path = dir.join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -185,6 +137,9 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Hand-written: JSON diff crates (e.g. assert-json-diff) compare values, not
+/// key sets and types, which is what a generated-vs-recorded check needs.
+///
 /// Asserts `ours` has the same shape as `fixture`: the same keys in every
 /// object (all of them if `exact`, a subset otherwise), the same JSON type
 /// for every value, and integer-looking strings where the fixture has them.

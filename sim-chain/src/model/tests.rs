@@ -1,0 +1,149 @@
+//! Properties of the generated data, through the public API.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::config::SimConfig;
+
+fn model(participants: usize) -> Model {
+    Model::new(&SimConfig {
+        participants,
+        ..SimConfig::default()
+    })
+}
+
+#[test]
+fn addresses_are_valid_unique_bech32() {
+    let m = model(300);
+    let all = m.all_participants();
+    assert_eq!(all.len(), 300);
+    let unique: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), 300);
+    for a in &all {
+        assert!(a.starts_with("gonka1"), "{a}");
+        assert!(is_valid_address(a), "{a}");
+    }
+    assert!(!is_valid_address("gonka1abc"));
+    assert!(!is_valid_address(
+        "cosmos1qqyc9gsld2666kpunherra8rx2efwg4v8wafg3"
+    ));
+}
+
+#[test]
+fn heights_follow_the_epoch_grid() {
+    let m = model(10);
+    let l = m.epoch_length();
+    assert_eq!(
+        m.effective_block_height(56) - m.poc_start_block_height(56),
+        187
+    );
+    assert_eq!(
+        m.created_at_block_height(56) - m.poc_start_block_height(56),
+        185
+    );
+    assert_eq!(
+        m.latest_block_height(),
+        m.effective_block_height(60) + l / 2
+    );
+    for e in 1..70 {
+        assert_eq!(m.epoch_at_height(m.effective_block_height(e)), e);
+        assert_eq!(m.epoch_at_height(m.effective_block_height(e) - 1), e - 1);
+    }
+    let stages = m.epoch_stages(60);
+    assert_eq!(stages.set_new_validators, m.effective_block_height(60));
+    assert_eq!(stages.next_poc_start, m.poc_start_block_height(61));
+}
+
+#[test]
+fn block_times_increase() {
+    let m = model(1);
+    let mut last = m.block_time_unix(1);
+    for h in 2..2000 {
+        let t = m.block_time_unix(h);
+        assert!(t > last);
+        last = t;
+    }
+    assert!(m.block_time(887_711).starts_with("2025-"));
+}
+
+#[test]
+fn weight_is_the_sum_of_node_weights() {
+    let m = model(100);
+    let mut saw_zero_node = false;
+    for entry in m.epoch_participants(59) {
+        let nodes: Vec<&MlNode> = entry.ml_nodes.iter().flat_map(|g| &g.ml_nodes).collect();
+        assert!((1..=8).contains(&nodes.len()));
+        assert!((1..=2).contains(&entry.ml_nodes.len()));
+        assert_eq!(
+            entry.weight,
+            nodes.iter().map(|n| n.poc_weight).sum::<i64>()
+        );
+        saw_zero_node |= nodes.iter().any(|n| n.poc_weight == 0);
+        assert_eq!(entry.seed.signature.len(), 128);
+    }
+    assert!(saw_zero_node);
+}
+
+#[test]
+fn epochs_leave_some_participants_out() {
+    let m = model(200);
+    let in_epoch = m.participants_in_epoch(50).len();
+    assert!((150..200).contains(&in_epoch), "{in_epoch}");
+    assert!(m.participants_in_epoch(0).is_empty());
+}
+
+#[test]
+fn claimed_never_reverts_as_epochs_advance() {
+    let m = model(100);
+    for addr in m.all_participants() {
+        let mut was_claimed = false;
+        for current in 11..20 {
+            let s = m.with_current_epoch(current).performance_summary(10, &addr);
+            let claimed = s.is_some_and(|s| s.claimed);
+            assert!(claimed || !was_claimed);
+            was_claimed = claimed;
+        }
+    }
+}
+
+#[test]
+fn grant_profiles_cover_every_case() {
+    let m = model(20);
+    let all = m.all_participants();
+    assert!(all.iter().any(|a| m.grants(a).is_empty()));
+    assert!(all.iter().any(|a| m.grants(a).len() > 100));
+    // Someone has a grantee with MsgJoinTrainingStatus but not MsgJoinTraining.
+    assert!(all.iter().any(|a| {
+        let grants = m.grants(a);
+        let mut by_grantee: HashMap<&str, Vec<&str>> = HashMap::new();
+        for g in &grants {
+            by_grantee
+                .entry(&g.grantee)
+                .or_default()
+                .push(&g.authorization.msg);
+        }
+        by_grantee.values().any(|msgs| {
+            msgs.contains(&"/inference.inference.MsgJoinTrainingStatus")
+                && !msgs.contains(&"/inference.inference.MsgJoinTraining")
+        })
+    }));
+    for a in &all {
+        let keys = m.warm_keys(a);
+        let expirations: std::collections::HashSet<_> =
+            keys.iter().map(|k| &k.granted_at).collect();
+        assert_eq!(expirations.len(), keys.len());
+    }
+}
+
+#[test]
+fn serializes_counters_as_strings() {
+    let m = model(30);
+    let addr = m.participants_in_epoch(55).remove(0);
+    let s = m.performance_summary(55, &addr).unwrap();
+    let v = serde_json::to_value(&s).unwrap();
+    assert_eq!(v["epoch_index"], "55");
+    assert!(v["rewarded_coins"].is_string());
+    assert!(v["claimed"].is_boolean());
+    let back: PerformanceSummary = serde_json::from_value(v).unwrap();
+    assert_eq!(back, s);
+}
