@@ -44,6 +44,10 @@ pub struct Config {
     /// `WARMER_SLICE_PARTICIPANTS` (default 500): participants whose items
     /// are looked up in the table at a time (bounds the warmer's memory).
     pub warmer_slice: usize,
+    /// `HEIGHT_BUILDS_PER_MINUTE` (default 5): builds of a finished epoch at
+    /// a requested height allowed per epoch per minute, across all
+    /// instances (each is 3-4 chain calls and a stored snapshot).
+    pub height_builds_per_minute: u32,
     /// `CORS_ALLOWED_ORIGINS` (default `*`): comma-separated origins.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -102,6 +106,7 @@ impl Config {
             warmer_deadline_margin: Duration::from_millis(num("WARMER_DEADLINE_MARGIN_MS", 5_000)?),
             warmer_concurrency: num("WARMER_CONCURRENCY", 16)?.clamp(1, 1024) as usize,
             warmer_slice: num("WARMER_SLICE_PARTICIPANTS", 500)?.clamp(1, 100_000) as usize,
+            height_builds_per_minute: num("HEIGHT_BUILDS_PER_MINUTE", 5)?.min(1_000) as u32,
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .unwrap_or_else(|| "*".into())
                 .split(',')

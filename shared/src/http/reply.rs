@@ -36,7 +36,9 @@ impl Reply {
 
 pub fn log_error(err: &ApiError, path: &str) {
     match err.status() {
-        400 | 404 => tracing::info!(path, status = err.status(), error = %err, "request rejected"),
+        400 | 404 | 429 => {
+            tracing::info!(path, status = err.status(), error = %err, "request rejected")
+        }
         _ => tracing::error!(path, status = err.status(), error = %err, "request failed"),
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::{
 };
 use std::time::Duration;
 
-use crate::table::{BlockInfo, CacheTable, EpochSnapshot, SnapshotHeader, StatsSlot};
+use crate::table::{BlockInfo, CacheTable, EpochSnapshot, SnapshotHeader, StatsSlot, TableResult};
 use crate::time::now_ms;
 
 use super::snapshot::{choose_snapshot, SnapshotChoice, StoredHeaders};
@@ -22,6 +22,8 @@ pub struct EpochView {
     pub total_assigned_rewards_gnk: Option<u64>,
     /// Where the stats came from this time.
     pub source: Source,
+    /// Why the chain could not refresh a stale copy (with `StaleTable`).
+    pub chain_error: Option<ChainError>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,21 +36,40 @@ pub enum Source {
     StaleTable,
 }
 
-fn table_view(snapshot: EpochSnapshot, is_current: bool, total: Option<u64>) -> EpochView {
+fn view(
+    snapshot: EpochSnapshot,
+    is_current: bool,
+    total: Option<u64>,
+    source: Source,
+) -> EpochView {
     EpochView {
         snapshot,
         is_current,
         total_assigned_rewards_gnk: total,
-        source: Source::Table,
+        source,
+        chain_error: None,
     }
 }
 
-/// `GET /v1/inference/current[?reload=true]`.
+/// A table read whose failure is not the request's: with the table down
+/// the answer comes from the chain (and is not stored).
+fn or_absent<T>(read: TableResult<Option<T>>, what: &str) -> Option<T> {
+    read.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, what, "cache table unreadable; answering from the chain");
+        None
+    })
+}
+
+/// `GET /v1/inference/current`; `reload` (the scheduled refresh only)
+/// rebuilds whatever the cached copy's age.
 pub async fn current_epoch<C: Chain, T: CacheTable>(
     core: &Core<C, T>,
     reload: bool,
 ) -> Result<EpochView, ApiError> {
-    let cached = core.table.load_stats(StatsSlot::Current).await?;
+    let cached = or_absent(
+        core.table.load_stats(StatsSlot::Current).await,
+        "current epoch",
+    );
     if let Some(snapshot) = &cached {
         let fresh = choose_snapshot(
             snapshot.header.epoch_id,
@@ -61,7 +82,7 @@ pub async fn current_epoch<C: Chain, T: CacheTable>(
             core.config.current_epoch_freshness,
         )? == SnapshotChoice::Stored(StatsSlot::Current);
         if !reload && fresh {
-            return Ok(table_view(snapshot.clone(), true, None));
+            return Ok(view(snapshot.clone(), true, None, Source::Table));
         }
     }
     match build_current(&core.chain).await {
@@ -71,17 +92,14 @@ pub async fn current_epoch<C: Chain, T: CacheTable>(
                 // The answer is still right; only the cache missed a write.
                 tracing::error!(error = %e, "could not store the current epoch's stats");
             }
-            Ok(EpochView {
-                source: Source::Chain,
-                ..table_view(snapshot, true, None)
-            })
+            Ok(view(snapshot, true, None, Source::Chain))
         }
         Err(err) => match cached {
             Some(snapshot) => {
                 tracing::warn!(error = %err, cached_at = snapshot.header.fetched_at_ms, "chain unavailable, serving the stale current epoch");
                 Ok(EpochView {
-                    source: Source::StaleTable,
-                    ..table_view(snapshot, true, None)
+                    chain_error: Some(err),
+                    ..view(snapshot, true, None, Source::StaleTable)
                 })
             }
             None => Err(ApiError::upstream(
@@ -102,7 +120,8 @@ pub async fn epoch_by_id<C: Chain, T: CacheTable>(
         core.table.load_stats(StatsSlot::Final(epoch)),
         core.table.load_total(epoch)
     );
-    let (finished, total) = (finished?, total?.map(|t| t.total_assigned_rewards_gnk));
+    let finished = or_absent(finished, "finished epoch");
+    let total = or_absent(total, "epoch total").map(|t| t.total_assigned_rewards_gnk);
     // A finished epoch's request never reads the (large) current snapshot
     // first: the choice is made on the finished header alone.
     let stored = StoredHeaders {
@@ -113,12 +132,12 @@ pub async fn epoch_by_id<C: Chain, T: CacheTable>(
     match choose_snapshot(epoch, height, stored, now_ms(), freshness)? {
         SnapshotChoice::Stored(StatsSlot::Final(_)) => {
             if let Some(fin) = finished {
-                return Ok(table_view(fin, false, total));
+                return Ok(view(fin, false, total, Source::Table));
             }
         }
         SnapshotChoice::Stored(slot) => {
-            if let Some(at) = core.table.load_stats(slot).await? {
-                return Ok(table_view(at, false, total));
+            if let Some(at) = or_absent(core.table.load_stats(slot).await, "epoch at a height") {
+                return Ok(view(at, false, total, Source::Table));
             }
         }
         SnapshotChoice::Build => {}
@@ -127,9 +146,14 @@ pub async fn epoch_by_id<C: Chain, T: CacheTable>(
     let current = current_epoch(core, false).await?;
     let current_id = current.snapshot.header.epoch_id;
     if epoch > current_id {
-        return Err(ApiError::NotFound(format!(
-            "Epoch {epoch} not found (the current epoch is {current_id})"
-        )));
+        // With the chain down, the cached current epoch may be behind: a
+        // newer epoch is unknown, not missing.
+        return Err(match current.chain_error {
+            Some(err) => ApiError::upstream(format!("Failed to fetch epoch {epoch} stats"), err),
+            None => ApiError::NotFound(format!(
+                "Epoch {epoch} not found (the current epoch is {current_id})"
+            )),
+        });
     }
     if epoch == current_id {
         // Section 0: /epochs/{C} answers like /current and never marks C
@@ -141,14 +165,33 @@ pub async fn epoch_by_id<C: Chain, T: CacheTable>(
         choose_snapshot(epoch, height, stored, now_ms(), Duration::MAX)?;
         return Ok(current);
     }
+    if height.is_some() {
+        take_height_build(core, epoch).await?;
+    }
     let (slot, snapshot) = build_finished(&core.chain, epoch, height).await?;
     if let Err(e) = core.table.store_stats(slot, &snapshot).await {
         tracing::error!(error = %e, epoch, "could not store a finished epoch's stats");
     }
-    Ok(EpochView {
-        source: Source::Chain,
-        ..table_view(snapshot, false, total)
-    })
+    Ok(view(snapshot, false, total, Source::Chain))
+}
+
+/// Every distinct height of a finished epoch is a build and a stored
+/// snapshot: a caller cycling through heights is held to
+/// `HEIGHT_BUILDS_PER_MINUTE` builds per epoch per minute, across all
+/// instances (and to none while the table, which counts them, is down).
+async fn take_height_build<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    epoch: u64,
+) -> Result<(), ApiError> {
+    let limit = core.config.height_builds_per_minute;
+    if core.table.take_height_build(epoch, now_ms(), limit).await? {
+        Ok(())
+    } else {
+        Err(ApiError::TooManyRequests(format!(
+            "Too many distinct heights requested for epoch {epoch}: at most {limit} a minute; \
+             retry in a minute or ask without a height"
+        )))
+    }
 }
 
 fn header(
@@ -396,11 +439,61 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unreachable_table_is_503_not_a_chain_call() {
+    async fn with_the_table_down_the_chain_answers_and_heights_are_refused() {
         let core = offline_core();
         core.table.fail.store(true, Ordering::Relaxed);
-        assert_eq!(current_epoch(&core, false).await.unwrap_err().status(), 503);
-        assert_eq!(epoch_by_id(&core, 5, None).await.unwrap_err().status(), 503);
-        assert_eq!(core.chain.upstream_calls(), 0);
+        // The chain is asked (and is down too here): an upstream error, not 503.
+        assert_eq!(current_epoch(&core, false).await.unwrap_err().status(), 502);
+        assert_eq!(epoch_by_id(&core, 5, None).await.unwrap_err().status(), 502);
+        assert!(core.chain.upstream_calls() > 0);
+    }
+
+    #[tokio::test]
+    async fn an_epoch_newer_than_a_stale_current_one_is_unknown_not_missing() {
+        let core = offline_core();
+        let old = snapshot(60, 9_000, 8_000, None, now_ms() - 3_600_000, &[A]);
+        core.table
+            .store_stats(StatsSlot::Current, &old)
+            .await
+            .unwrap();
+        assert_eq!(
+            epoch_by_id(&core, 61, None).await.unwrap_err().status(),
+            502
+        );
+    }
+
+    #[tokio::test]
+    async fn builds_at_requested_heights_are_budgeted_per_epoch_and_minute() {
+        let core = offline_core();
+        let current = snapshot(60, 9_000, 8_000, None, now_ms(), &[A]);
+        core.table
+            .store_stats(StatsSlot::Current, &current)
+            .await
+            .unwrap();
+        let limit = core.config.height_builds_per_minute;
+        for h in 0..limit {
+            // Each build is tried (and fails on the offline chain).
+            let err = epoch_by_id(&core, 50, Some(1_000 + u64::from(h)))
+                .await
+                .unwrap_err();
+            assert_eq!(err.status(), 502);
+        }
+        let calls = core.chain.upstream_calls();
+        let refused = epoch_by_id(&core, 50, Some(5_000)).await.unwrap_err();
+        assert_eq!(refused.status(), 429);
+        assert_eq!(
+            core.chain.upstream_calls(),
+            calls,
+            "a refused build asks nothing"
+        );
+        // Other epochs have budgets of their own; no height, no budget.
+        assert_eq!(
+            epoch_by_id(&core, 49, Some(1)).await.unwrap_err().status(),
+            502
+        );
+        assert_eq!(
+            epoch_by_id(&core, 50, None).await.unwrap_err().status(),
+            502
+        );
     }
 }

@@ -11,6 +11,10 @@ pub enum ApiError {
     /// The epoch or participant does not exist: 404.
     #[error("{0}")]
     NotFound(String),
+    /// A bounded kind of work (builds at requested heights) is used up for
+    /// now: 429.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The chain could not answer and nothing usable is cached: 502, or 504
     /// when it timed out.
     #[error("{context}: {source}")]
@@ -35,6 +39,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::NotFound(_) => 404,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::Upstream { source, .. } if source.is_timeout() => 504,
             ApiError::Upstream { .. } => 502,
             ApiError::Storage(_) => 503,
@@ -46,7 +51,9 @@ impl ApiError {
     /// failed without internal URLs or SDK dumps (those go to the log).
     pub fn detail(&self) -> String {
         match self {
-            ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
+            ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::TooManyRequests(m) => {
+                m.clone()
+            }
             ApiError::Upstream { context, source } => match source {
                 ChainError::Timeout(_) => format!("{context}: the chain node timed out"),
                 ChainError::BadResponse(_) => {
@@ -110,6 +117,11 @@ mod tests {
                 "Cache temporarily unavailable, please retry",
             ),
             (ApiError::Internal("encoding".into()), 500, "Internal error"),
+            (
+                ApiError::TooManyRequests("Too many heights".into()),
+                429,
+                "Too many heights",
+            ),
         ];
         for (err, status, detail) in cases {
             assert_eq!((err.status(), err.detail()), (status, detail.to_string()));

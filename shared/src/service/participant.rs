@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::ids::ParticipantId;
 use crate::table::{
-    CacheTable, CachedItem, ItemData, ItemKey, ItemKind, SnapshotHeader, StatsSlot,
+    CacheTable, CachedItem, ItemData, ItemKey, ItemKind, ModalBundle, SnapshotHeader, StatsSlot,
 };
 use crate::time::now_ms;
 
@@ -50,7 +50,15 @@ pub async fn participant_details<C: Chain, T: CacheTable>(
         slots.push(StatsSlot::AtHeight(epoch, h));
     }
     let union_keys = union_item_keys(id, epoch);
-    let bundle = core.table.load_modal_bundle(&slots, &union_keys).await?;
+    // With the table down, everything is read through from the chain.
+    let bundle = core
+        .table
+        .load_modal_bundle(&slots, &union_keys)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cache table unreadable; answering from the chain");
+            ModalBundle::default()
+        });
 
     let row = locate_row(core, id, &bundle.headers, epoch, height).await?;
     // Read 2 (cached path only): the row's chunk.

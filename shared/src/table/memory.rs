@@ -25,6 +25,7 @@ struct State {
     items: HashMap<ItemKey, CachedItem>,
     guards: HashMap<u64, i64>,
     totals: HashMap<u64, EpochTotal>,
+    height_builds: HashMap<(u64, i64), u32>,
 }
 
 impl MemoryTable {
@@ -181,5 +182,18 @@ impl CacheTable for MemoryTable {
         }
         state.totals.insert(total.epoch_id, total.clone());
         Ok(PutOutcome::Written)
+    }
+
+    async fn take_height_build(&self, epoch: u64, now_ms: i64, limit: u32) -> TableResult<bool> {
+        let mut state = self.enter()?;
+        let used = state
+            .height_builds
+            .entry((epoch, now_ms.div_euclid(60_000)))
+            .or_default();
+        let taken = *used < limit;
+        if taken {
+            *used += 1;
+        }
+        Ok(taken)
     }
 }

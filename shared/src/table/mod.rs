@@ -120,4 +120,14 @@ pub trait CacheTable: Send + Sync {
         &self,
         total: &EpochTotal,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// Takes one of the `limit` builds at a requested height that `epoch`
+    /// allows in the minute of `now_ms`, across all instances; `false`
+    /// when that minute's builds are used up.
+    fn take_height_build(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+        limit: u32,
+    ) -> impl Future<Output = TableResult<bool>> + Send;
 }

@@ -9,5 +9,6 @@ pub mod trigger;
 pub use request::{WarmRequest, WarmRequestError, MAX_PAYLOAD_PARTICIPANTS};
 pub use run::{handle_warm_event, warm_epoch, WarmReport};
 pub use trigger::{
-    InvokeError, LambdaInvoker, RecordingInvoker, WarmOutcome, WarmTrigger, WarmerInvoker,
+    warms, InvokeError, LambdaInvoker, RecordingInvoker, WarmOutcome, WarmTrigger, WarmerInvoker,
+    WARMED_EPOCHS_BEFORE_CURRENT,
 };

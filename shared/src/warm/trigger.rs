@@ -96,6 +96,20 @@ impl WarmerInvoker for RecordingInvoker {
     }
 }
 
+/// Finished epochs the dashboard offers (and so warms): the ten before the
+/// current one. Older epochs are answered without a warm; their modals
+/// read through.
+pub const WARMED_EPOCHS_BEFORE_CURRENT: u64 = 10;
+
+/// Whether a view of `epoch` warms it, given the current epoch (unknown:
+/// only the current epoch's own views warm).
+pub fn warms(epoch: u64, finished: bool, current: Option<u64>) -> bool {
+    match current {
+        Some(c) => epoch <= c && epoch + WARMED_EPOCHS_BEFORE_CURRENT >= c,
+        None => !finished,
+    }
+}
+
 /// How a trigger ended (the response never depends on it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarmOutcome {
@@ -104,6 +118,8 @@ pub enum WarmOutcome {
     GuardHeld,
     /// No warmer function is configured: nothing claimed, nothing sent.
     NotConfigured,
+    /// An epoch the dashboard does not offer: never warmed.
+    OutsideWindow,
     Failed,
 }
 
@@ -138,10 +154,14 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
         table: &T,
         epoch_id: u64,
         finished: bool,
+        current_epoch: Option<u64>,
     ) -> WarmOutcome {
         let (Some(invoker), Some(epoch)) = (&self.invoker, NonZeroU64::new(epoch_id)) else {
             return WarmOutcome::NotConfigured;
         };
+        if !warms(epoch_id, finished, current_epoch) {
+            return WarmOutcome::OutsideWindow;
+        }
         let now = now_ms();
         if self.known_held(epoch_id, now) {
             return WarmOutcome::GuardHeld;
@@ -197,13 +217,13 @@ mod tests {
         let table = MemoryTable::new();
         let trigger = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         assert_eq!(
-            trigger.trigger(&table, 7, false).await,
+            trigger.trigger(&table, 7, false, Some(10)).await,
             WarmOutcome::Invoked
         );
         let trips = table.round_trips();
         for _ in 0..5 {
             assert_eq!(
-                trigger.trigger(&table, 7, false).await,
+                trigger.trigger(&table, 7, false, Some(10)).await,
                 WarmOutcome::GuardHeld
             );
         }
@@ -213,7 +233,7 @@ mod tests {
             "the held guard is known locally"
         );
         assert_eq!(
-            trigger.trigger(&table, 8, true).await,
+            trigger.trigger(&table, 8, true, Some(10)).await,
             WarmOutcome::Invoked,
             "guards are per epoch"
         );
@@ -235,9 +255,12 @@ mod tests {
         let table = MemoryTable::new();
         let first = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         let second = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
-        assert_eq!(first.trigger(&table, 7, false).await, WarmOutcome::Invoked);
         assert_eq!(
-            second.trigger(&table, 7, false).await,
+            first.trigger(&table, 7, false, Some(10)).await,
+            WarmOutcome::Invoked
+        );
+        assert_eq!(
+            second.trigger(&table, 7, false, Some(10)).await,
             WarmOutcome::GuardHeld
         );
         assert!(second.invoker.unwrap().requests.lock().unwrap().is_empty());
@@ -248,16 +271,44 @@ mod tests {
         let table = MemoryTable::new();
         let trigger = WarmTrigger::<RecordingInvoker>::new(None, WINDOW);
         assert_eq!(
-            trigger.trigger(&table, 7, false).await,
+            trigger.trigger(&table, 7, false, Some(10)).await,
             WarmOutcome::NotConfigured
         );
         assert_eq!(table.round_trips(), 0, "no guard claimed");
         // A configured trigger can still claim the epoch at once.
         let configured = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         assert_eq!(
-            configured.trigger(&table, 7, false).await,
+            configured.trigger(&table, 7, false, Some(10)).await,
             WarmOutcome::Invoked
         );
+    }
+
+    #[test]
+    fn the_window_is_the_current_epoch_and_the_ten_before() {
+        let cases = [
+            (60, false, Some(60), true),
+            (59, true, Some(60), true),
+            (50, true, Some(60), true),
+            (49, true, Some(60), false),
+            (1, true, Some(60), false),
+            (61, true, Some(60), false),
+            (60, false, None, true),
+            (59, true, None, false),
+        ];
+        for (epoch, finished, current, want) in cases {
+            assert_eq!(warms(epoch, finished, current), want, "{epoch} {current:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_epoch_outside_the_window_claims_nothing() {
+        let table = MemoryTable::new();
+        let trigger = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            trigger.trigger(&table, 3, true, Some(60)).await,
+            WarmOutcome::OutsideWindow
+        );
+        assert_eq!(table.round_trips(), 0);
     }
 
     #[tokio::test]
@@ -268,6 +319,9 @@ mod tests {
             ..Default::default()
         };
         let trigger = WarmTrigger::new(Some(invoker), WINDOW);
-        assert_eq!(trigger.trigger(&table, 9, true).await, WarmOutcome::Failed);
+        assert_eq!(
+            trigger.trigger(&table, 9, true, Some(10)).await,
+            WarmOutcome::Failed
+        );
     }
 }

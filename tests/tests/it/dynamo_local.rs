@@ -26,7 +26,7 @@ pub fn endpoint() -> String {
         .unwrap_or_else(|e| panic!("DynamoDB Local did not start: {e}"))
 }
 
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ is inside the repository")

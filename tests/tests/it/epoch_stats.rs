@@ -179,10 +179,16 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
     assert_eq!(not_modified.status(), 304);
     assert_eq!(sim.stats().total, upstream);
 
-    // reload=true rebuilds from the chain.
-    let reloaded = handle_epoch_stats(&ctx, &get("/v1/inference/current?reload=true", &[])).await;
-    assert_eq!(reloaded.status(), 200);
-    assert_eq!(sim.stats().total, upstream + 6);
+    // reload=true is no way around the caches: it costs what a plain
+    // request costs, on a warm instance and on a new one.
+    let new_instance = stats(&t, &[sim.url()], &[], &invoke);
+    for instance in [&ctx, &new_instance] {
+        let reloaded =
+            handle_epoch_stats(instance, &get("/v1/inference/current?reload=true", &[])).await;
+        assert_eq!(reloaded.status(), 200);
+        assert_eq!(json_body(&reloaded), body);
+    }
+    assert_eq!(sim.stats().total, upstream, "no chain call for reload=true");
 }
 
 #[tokio::test]
@@ -313,6 +319,38 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
         before,
         "both heights are served from the table"
     );
+
+    // A caller cycling through heights, through several instances, gets at
+    // most HEIGHT_BUILDS_PER_MINUTE (5) builds of this epoch a minute (three
+    // were used above: the height before the start was a build that found
+    // it so); the rest are refused before any chain call.
+    let minute = || shared::time::now_ms().div_euclid(60_000);
+    let started = minute();
+    let instances: Vec<_> = (0..3)
+        .map(|_| stats(&t, &[sim.url()], &[], &invoke))
+        .collect();
+    let before = sim.stats().total;
+    let mut built = 0;
+    for i in 0..12u64 {
+        let path = format!("/v1/inference/epochs/25?height={}", effective + 200 + i);
+        let resp = handle_epoch_stats(&instances[i as usize % 3], &get(&path, &[])).await;
+        match resp.status().as_u16() {
+            200 => built += 1,
+            429 => assert!(json_body(&resp)["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("Too many distinct heights requested for epoch 25")),
+            other => panic!("{path}: {other}"),
+        }
+    }
+    // Crossing into the next minute opens a new budget.
+    let allowed = if minute() == started { 2 } else { 2 + 5 };
+    assert!(built >= 2 && built <= allowed, "{built} builds");
+    assert!(
+        sim.stats().total - before <= 4 * built,
+        "{} chain calls for {built} builds",
+        sim.stats().total - before
+    );
 }
 
 #[tokio::test]
@@ -402,6 +440,14 @@ async fn a_cached_current_epoch_survives_a_chain_outage() {
     assert_eq!(header(&resp, "cache-control"), Some("no-store"));
     let stale = json_body(&resp);
     assert_eq!(stale, first, "the stale copy, with its true cached_at");
+    // An epoch after the cached current one may exist: not a 404 while the
+    // chain cannot say.
+    let newer = handle_epoch_stats(&down, &get("/v1/inference/epochs/31", &[])).await;
+    assert_eq!(newer.status(), 502);
+    assert_eq!(
+        json_body(&newer)["detail"],
+        "Failed to fetch epoch 31 stats: the chain node is unreachable"
+    );
 
     // Nothing cached and the chain down: 502; a chain that hangs: 504.
     let empty = TestTable::new().await;
@@ -553,4 +599,42 @@ async fn cors_preflight_and_origins() {
     .await;
     assert_eq!(resp.status(), 200);
     assert!(header(&resp, "access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn only_the_epochs_the_dashboard_offers_are_warmed() {
+    let sim = start_sim(10, 30).await;
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let ctx = stats(&t, &[sim.url()], &[], &invoke);
+    for path in [
+        "/v1/inference/current",
+        "/v1/inference/epochs/20",
+        "/v1/inference/epochs/19",
+        "/v1/inference/epochs/3",
+    ] {
+        assert_eq!(
+            handle_epoch_stats(&ctx, &get(path, &[])).await.status(),
+            200
+        );
+    }
+    // A new instance learns the current epoch from the table.
+    let other = stats(&t, &[sim.url()], &[], &invoke);
+    for path in ["/v1/inference/epochs/21", "/v1/inference/epochs/18"] {
+        assert_eq!(
+            handle_epoch_stats(&other, &get(path, &[])).await.status(),
+            200
+        );
+    }
+    let mut warmed: Vec<u64> = invoke
+        .calls()
+        .iter()
+        .map(|c| c.payload["epoch_id"].as_u64().unwrap())
+        .collect();
+    warmed.sort_unstable();
+    assert_eq!(
+        warmed,
+        vec![20, 21, 30],
+        "the current epoch and the ten before it"
+    );
 }

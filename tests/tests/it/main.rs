@@ -6,6 +6,7 @@ mod epoch_stats;
 mod events;
 mod fixtures;
 mod hostile;
+mod iam;
 mod participant;
 mod reliability;
 mod replay;

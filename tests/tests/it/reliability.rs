@@ -26,7 +26,7 @@ fn stats_with_table(
 }
 
 #[tokio::test]
-async fn a_missing_table_or_a_down_endpoint_answers_503_with_detail() {
+async fn with_the_table_missing_or_down_the_chain_answers_and_nothing_is_stored() {
     let sim = start_sim(10, 30).await;
     let invoke = InvokeRecorder::start().await;
     let tables = [
@@ -35,21 +35,25 @@ async fn a_missing_table_or_a_down_endpoint_answers_503_with_detail() {
     ];
     for table in tables {
         let ctx = stats_with_table(table, sim.url(), &invoke);
-        for path in ["/v1/inference/current", "/v1/inference/epochs/29"] {
-            let resp = handle_epoch_stats(&ctx, &get(path, &[])).await;
-            assert_eq!(resp.status(), 503, "{path}");
-            assert_eq!(
-                json_body(&resp)["detail"],
-                "Cache temporarily unavailable, please retry"
-            );
-        }
+        let current = handle_epoch_stats(&ctx, &get("/v1/inference/current", &[])).await;
+        assert_eq!(current.status(), 200);
+        assert_eq!(json_body(&current)["epoch_id"], 30);
+        let past = handle_epoch_stats(&ctx, &get("/v1/inference/epochs/29", &[])).await;
+        assert_eq!(past.status(), 200);
+        assert!(json_body(&past)["total_assigned_rewards_gnk"].is_null());
         let member = sim.model().participants_in_epoch(30)[0].clone();
         let resp = handle_participant(
             &ctx.core,
             &get(&format!("/v1/participants/{member}?epoch_id=30"), &[]),
         )
         .await;
-        assert_eq!(resp.status(), 503);
+        assert_eq!(resp.status(), 200);
+        assert_eq!(json_body(&resp)["participant"]["index"], member.as_str());
+        // A build at a requested height is refused: the table that counts
+        // them cannot.
+        let at_height =
+            handle_epoch_stats(&ctx, &get("/v1/inference/epochs/28?height=1", &[])).await;
+        assert_eq!(at_height.status(), 503);
         let out = handle_warm_event(&ctx.core, &serde_json::json!({"epoch_id": 30}), None).await;
         assert_eq!(out["status"], "done");
         assert_eq!(out["report"]["written"], 0);
@@ -58,7 +62,7 @@ async fn a_missing_table_or_a_down_endpoint_answers_503_with_detail() {
             "the failure is reported"
         );
     }
-    assert!(invoke.calls().is_empty());
+    assert!(invoke.calls().is_empty(), "no guard, no warm");
 }
 
 /// A proxy in front of DynamoDB Local that throttles the first requests.

@@ -3,7 +3,7 @@
 
 pub mod render;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use lambda_http::{Body, Request, Response};
 
@@ -11,7 +11,7 @@ use crate::chain::Chain;
 use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve};
 use crate::service::epochs::{current_epoch, epoch_by_id};
 use crate::service::{ApiError, Core};
-use crate::table::CacheTable;
+use crate::table::{CacheTable, StatsSlot};
 use crate::time::now_ms;
 use crate::warm::{WarmTrigger, WarmerInvoker};
 use render::{render_epoch, RenderCache};
@@ -22,6 +22,9 @@ pub struct EpochStatsState<C, T, W> {
     pub core: Core<C, T>,
     pub warm: WarmTrigger<W>,
     rendered: RenderCache,
+    /// The current epoch's id and when it was learnt (ms): which finished
+    /// epochs are in the warm window.
+    current: Mutex<Option<(u64, i64)>>,
 }
 
 impl<C: Chain, T: CacheTable, W: WarmerInvoker> EpochStatsState<C, T, W> {
@@ -32,30 +35,68 @@ impl<C: Chain, T: CacheTable, W: WarmerInvoker> EpochStatsState<C, T, W> {
             core,
             warm,
             rendered: RenderCache::default(),
+            current: Mutex::default(),
         }
+    }
+
+    /// The current epoch's id: learnt from current views, else read from
+    /// the cached current snapshot's header (once per freshness window).
+    async fn current_epoch_id(&self) -> Option<u64> {
+        let now = now_ms();
+        let max_age = self.core.config.current_epoch_freshness.as_millis() as i64;
+        let known = *self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((id, _)) = known.filter(|(_, at)| now - at < max_age) {
+            return Some(id);
+        }
+        let bundle = self
+            .core
+            .table
+            .load_modal_bundle(&[StatsSlot::Current], &[])
+            .await
+            .ok()?;
+        let id = bundle.headers.get(&StatsSlot::Current)?.epoch_id;
+        self.learn_current(id, now);
+        Some(id)
+    }
+
+    fn learn_current(&self, id: u64, now: i64) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((id, now));
+    }
+
+    /// Triggers the warm of a served epoch (if the dashboard offers it).
+    async fn warm(&self, epoch: u64, is_current: bool) {
+        let current = if is_current {
+            self.learn_current(epoch, now_ms());
+            Some(epoch)
+        } else {
+            self.current_epoch_id().await
+        };
+        self.warm
+            .trigger(&self.core.table, epoch, !is_current, current)
+            .await;
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EpochRoute {
-    Current { reload: bool },
-    Epoch { epoch: u64, height: Option<u64> },
+    /// `reload` is accepted and validated, but never skips a cache: from the
+    /// public API a rebuild costs no more than a plain request (the
+    /// scheduled refresh is what rebuilds).
+    Current,
+    Epoch {
+        epoch: u64,
+        height: Option<u64>,
+    },
 }
 
 pub fn route_epoch_stats(path: &str, query: Option<&str>) -> Result<EpochRoute, ApiError> {
     match api_path(path) {
-        "/v1/inference/current" => {
-            let reload = match query_param(query, "reload").as_deref() {
-                None | Some("false") | Some("0") => false,
-                Some("true") | Some("1") => true,
-                Some(_) => {
-                    return Err(ApiError::BadRequest(
-                        "Invalid reload: must be true or false".into(),
-                    ))
-                }
-            };
-            Ok(EpochRoute::Current { reload })
-        }
+        "/v1/inference/current" => match query_param(query, "reload").as_deref() {
+            None | Some("false" | "0" | "true" | "1") => Ok(EpochRoute::Current),
+            Some(_) => Err(ApiError::BadRequest(
+                "Invalid reload: must be true or false".into(),
+            )),
+        },
         p => match p.strip_prefix("/v1/inference/epochs/") {
             Some(id) if !id.contains('/') => Ok(EpochRoute::Epoch {
                 epoch: parse_epoch_id(id)?,
@@ -77,19 +118,13 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
         &core.config.cors_allowed_origins,
         |path, query| async move {
             let route = route_epoch_stats(path, query)?;
-            let kept = match route {
-                EpochRoute::Current { reload: true } => None,
-                _ => state.rendered.get(&route, now_ms()),
-            };
+            let kept = state.rendered.get(&route, now_ms());
             if let Some(kept) = kept {
-                state
-                    .warm
-                    .trigger(&core.table, kept.epoch_id, !kept.is_current)
-                    .await;
+                state.warm(kept.epoch_id, kept.is_current).await;
                 return Ok(kept.reply());
             }
             let view = match route {
-                EpochRoute::Current { reload } => current_epoch(core, reload).await?,
+                EpochRoute::Current => current_epoch(core, false).await?,
                 EpochRoute::Epoch { epoch, height } => epoch_by_id(core, epoch, height).await?,
             };
             // The warmer trigger's I/O overlaps the rendering, and completes
@@ -97,17 +132,12 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
             // response).
             let freshness = core.config.current_epoch_freshness.as_secs();
             let epoch_id = view.snapshot.header.epoch_id;
-            let (_, rendered) = tokio::join!(
-                state.warm.trigger(&core.table, epoch_id, !view.is_current),
-                async { render_epoch(&view, freshness) }
-            );
+            let (_, rendered) = tokio::join!(state.warm(epoch_id, view.is_current), async {
+                render_epoch(&view, freshness)
+            });
             let rendered = Arc::new(rendered?);
             let reply = rendered.reply();
-            let key = match route {
-                EpochRoute::Current { .. } => EpochRoute::Current { reload: false },
-                other => other,
-            };
-            state.rendered.put(key, rendered, now_ms());
+            state.rendered.put(route, rendered, now_ms());
             Ok(reply)
         },
     )
@@ -121,13 +151,10 @@ mod tests {
     #[test]
     fn epoch_routes() {
         let ok = |p: &str, q: Option<&str>| route_epoch_stats(p, q).unwrap();
-        assert_eq!(
-            ok("/v1/inference/current", None),
-            EpochRoute::Current { reload: false }
-        );
+        assert_eq!(ok("/v1/inference/current", None), EpochRoute::Current);
         assert_eq!(
             ok("/v1/inference/current/", Some("reload=true")),
-            EpochRoute::Current { reload: true }
+            EpochRoute::Current
         );
         assert_eq!(
             ok("/prod/v1/inference/epochs/56", Some("height=887711")),

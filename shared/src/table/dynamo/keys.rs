@@ -62,6 +62,11 @@ impl Key {
         Self::new(epoch_pk(epoch), "TOTAL")
     }
 
+    /// The count of an epoch's builds at requested heights in one minute.
+    pub fn height_builds(epoch: u64, minute: i64) -> Self {
+        Self::new(epoch_pk(epoch), format!("HEIGHT_BUILDS#{minute:010}"))
+    }
+
     pub fn item(k: &ItemKey) -> Self {
         Self::new(
             format!("P#{}", k.participant),

@@ -6,11 +6,13 @@
 //! - [`batch`]: BatchGetItem / BatchWriteItem with their unprocessed retries;
 //! - [`metering`]: the requests and capacity counted;
 //! - [`snapshots`]: epoch snapshots in chunks, with their TTLs;
-//! - [`guard`]: the warm guard.
+//! - [`guard`]: the warm guard;
+//! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights.
 //!
 //! This module only maps the port's calls onto them.
 
 mod batch;
+mod budget;
 mod client;
 mod codec;
 mod guard;
@@ -168,5 +170,14 @@ impl CacheTable for DynamoTable {
             )
             .await?
             .outcome())
+    }
+
+    async fn take_height_build(&self, epoch: u64, now_ms: i64, limit: u32) -> TableResult<bool> {
+        self.take_budget(
+            &Key::height_builds(epoch, now_ms.div_euclid(60_000)),
+            now_ms,
+            limit,
+        )
+        .await
     }
 }

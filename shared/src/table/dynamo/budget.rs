@@ -1,0 +1,53 @@
+//! Budgets shared by every instance: one atomic counter item a window,
+//! incremented only while under its limit (UpdateItem `ADD` under a
+//! condition: one write a request, and no read-modify-write race).
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+
+use super::client::{unavailable, DynamoTable};
+use super::keys::{n, Key, TTL_ATTRIBUTE};
+use super::metering::Op;
+use crate::table::TableResult;
+
+/// A counter outlives its window by a day, then DynamoDB's TTL removes it.
+const COUNTER_TTL_SECS: i64 = 86_400;
+
+impl DynamoTable {
+    /// Adds one to the counter at `key` if it is below `limit`; `false`
+    /// when the limit is reached.
+    pub(super) async fn take_budget(
+        &self,
+        key: &Key,
+        now_ms: i64,
+        limit: u32,
+    ) -> TableResult<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.attributes()))
+            .update_expression("ADD used :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(used) OR used < :limit")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":ttl", n(now_ms / 1000 + COUNTER_TTL_SECS))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(resp) => {
+                self.counters.record(Op::Write, resp.consumed_capacity());
+                Ok(true)
+            }
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    self.counters.record(Op::Write, None);
+                    Ok(false)
+                }
+                _ => Err(unavailable("UpdateItem (budget)", e)),
+            },
+        }
+    }
+}
