@@ -17,7 +17,8 @@ pub struct Config {
     pub chain_api_urls: Vec<String>,
     /// `WARMER_FUNCTION_NAME`: the function epoch-stats invokes (name or ARN).
     pub warmer_function_name: Option<String>,
-    /// `CHAIN_TIMEOUT_MS` (default 10000): per upstream request.
+    /// `CHAIN_TIMEOUT_MS` (default 5000): per upstream request (two stages of
+    /// two rounds fit well inside the API functions' 29 s).
     pub chain_timeout: Duration,
     /// `CHAIN_CONCURRENCY` (default 16): upstream requests in flight per process.
     pub chain_concurrency: usize,
@@ -95,7 +96,7 @@ impl Config {
             table_name,
             chain_api_urls,
             warmer_function_name: get("WARMER_FUNCTION_NAME"),
-            chain_timeout: Duration::from_millis(num("CHAIN_TIMEOUT_MS", 10_000)?.max(1)),
+            chain_timeout: Duration::from_millis(num("CHAIN_TIMEOUT_MS", 5_000)?.max(1)),
             chain_concurrency: concurrency as usize,
             chain_max_rps,
             chain_retry_rounds: num("CHAIN_RETRY_ROUNDS", 2)?.clamp(1, 10) as u32,
@@ -176,7 +177,7 @@ mod tests {
     fn defaults() {
         let c = load(&BASE).unwrap();
         assert_eq!(c.chain_api_urls, vec!["http://a:1", "https://b"]);
-        assert_eq!(c.chain_timeout, Duration::from_secs(10));
+        assert_eq!(c.chain_timeout, Duration::from_secs(5));
         assert_eq!(c.chain_concurrency, 16);
         assert_eq!(c.current_epoch_freshness, Duration::from_secs(30));
         assert_eq!(c.warm_guard_window, Duration::from_secs(60));

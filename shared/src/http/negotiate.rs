@@ -16,6 +16,40 @@ use crate::service::ApiError;
 /// Smaller bodies are not worth compressing.
 const GZIP_MIN_BYTES: usize = 1024;
 
+/// The largest body a Lambda response may carry as API Gateway receives it:
+/// the synchronous payload limit is 6 MB (6,291,456 bytes) for the whole
+/// response, headers and JSON envelope included; binary bodies travel
+/// base64-encoded (4/3 larger).
+pub const MAX_LAMBDA_BODY_BYTES: usize = 6_000_000;
+
+/// The size of `body` inside Lambda's response payload.
+fn encoded_len(body_len: usize, binary: bool) -> usize {
+    if binary {
+        body_len.div_ceil(3) * 4
+    } else {
+        body_len
+    }
+}
+
+/// A plain answer too large for Lambda: the client must take gzip.
+fn too_large(plain_len: usize) -> ApiError {
+    ApiError::NotAcceptable(format!(
+        "The answer is {:.1} MB of JSON, more than a Lambda response can carry; \
+         send Accept-Encoding: gzip",
+        plain_len as f64 / 1e6
+    ))
+}
+
+/// The uncompressed size a gzip stream declares (its trailer's ISIZE,
+/// modulo 2^32: exact below 4 GiB), without inflating it.
+fn gzip_declared_len(gz: &[u8]) -> usize {
+    gz.len()
+        .checked_sub(4)
+        .and_then(|at| gz.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, |b| u32::from_le_bytes(b) as usize)
+}
+
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
@@ -78,6 +112,10 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
     let gzip_ok = accepts_gzip(req_headers);
     let (body, gzipped) = match reply.body {
         Payload::Gzipped(gz) if gzip_ok => (gz.to_vec(), true),
+        Payload::Gzipped(gz) if gzip_declared_len(&gz) > MAX_LAMBDA_BODY_BYTES => {
+            let e = too_large(gzip_declared_len(&gz));
+            return respond(req_headers, cors, Reply::error(&e));
+        }
         Payload::Gzipped(gz) => match gunzip(&gz) {
             Ok(plain) => (plain, false),
             Err(e) => return respond(req_headers, cors, Reply::error(&e)),
@@ -88,13 +126,25 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
         },
         Payload::Plain(plain) => (plain, false),
     };
-    if gzipped {
-        builder = builder.header(header::CONTENT_ENCODING, "gzip");
+    if encoded_len(body.len(), gzipped) > MAX_LAMBDA_BODY_BYTES {
+        let e = if gzipped {
+            ApiError::Internal(format!("a gzipped answer of {} bytes", body.len()))
+        } else {
+            too_large(body.len())
+        };
+        return respond(req_headers, cors, Reply::error(&e));
     }
-    builder
-        .status(status)
-        .body(Body::Binary(body))
-        .unwrap_or_default()
+    let body = if gzipped {
+        builder = builder.header(header::CONTENT_ENCODING, "gzip");
+        Body::Binary(body)
+    } else {
+        // JSON is text: sent as is, not base64-inflated by a 4/3.
+        match String::from_utf8(body) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    builder.status(status).body(body).unwrap_or_default()
 }
 
 fn gzip(plain: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -114,6 +164,43 @@ fn gunzip(gz: &[u8]) -> Result<Vec<u8>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_larger_than_lambda_can_carry_is_refused_unless_gzipped() {
+        let big = format!("[{}1]", "1,".repeat(MAX_LAMBDA_BODY_BYTES / 2));
+        let reply = |body| Reply {
+            status: 200,
+            body,
+            cache_control: "no-store".into(),
+            etag: None,
+        };
+        let plain = respond(
+            &headers(&[]),
+            &[],
+            reply(Payload::Plain(big.clone().into_bytes())),
+        );
+        assert_eq!(plain.status(), 406);
+        let Body::Text(detail) = plain.body() else {
+            panic!("a JSON error")
+        };
+        assert!(detail.contains("send Accept-Encoding: gzip"), "{detail}");
+        let gz = std::sync::Arc::new(gzip(big.as_bytes()).unwrap());
+        assert_eq!(gzip_declared_len(&gz), big.len());
+        let kept = respond(&headers(&[]), &[], reply(Payload::Gzipped(gz.clone())));
+        assert_eq!(
+            kept.status(),
+            406,
+            "a kept gzipped answer is not inflated to be refused"
+        );
+        let accepted = respond(
+            &headers(&[("accept-encoding", "gzip")]),
+            &[],
+            reply(Payload::Gzipped(gz)),
+        );
+        assert_eq!(accepted.status(), 200);
+        let small = respond(&headers(&[]), &[], reply(Payload::Plain(b"[1]".to_vec())));
+        assert!(matches!(small.body(), Body::Text(t) if t == "[1]"));
+    }
     use lambda_http::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

@@ -36,7 +36,7 @@ impl Reply {
 
 pub fn log_error(err: &ApiError, path: &str) {
     match err.status() {
-        400 | 404 | 429 => {
+        400 | 404 | 406 | 429 => {
             tracing::info!(path, status = err.status(), error = %err, "request rejected")
         }
         _ => tracing::error!(path, status = err.status(), error = %err, "request failed"),

@@ -1,12 +1,26 @@
 //! The steps every route shares: the CORS preflight, the method check,
 //! errors as `{"detail"}` with a log line, and content negotiation.
 
+use std::time::Duration;
+
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::negotiate::{cors_origin, respond};
 use super::reply::{log_error, Reply};
 use crate::service::ApiError;
+use crate::time::now_ms;
+
+/// Kept back from the invocation's deadline to render and send the answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(1_500);
+
+/// How long the answer may take: the invocation's deadline (the Lambda
+/// context's) less the margin; `None` outside Lambda (no deadline).
+fn time_left(req: &Request) -> Option<Duration> {
+    let deadline_ms = i64::try_from(req.lambda_context_ref()?.deadline).ok()?;
+    let left_ms = deadline_ms - now_ms() - ANSWER_MARGIN.as_millis() as i64;
+    Some(Duration::from_millis(left_ms.max(0) as u64))
+}
 
 /// `OPTIONS` preflight (API Gateway answers it itself when CORS is
 /// configured there; this keeps the functions correct on their own).
@@ -51,7 +65,14 @@ where
     }
     let path = req.uri().path();
     let result = match method_check(req) {
-        Ok(()) => answer(path, req.uri().query()).await,
+        // Past the deadline Lambda would end the invocation and API Gateway
+        // answer a body-less 502: stop waiting on the chain in time to say so.
+        Ok(()) => match time_left(req) {
+            Some(left) => tokio::time::timeout(left, answer(path, req.uri().query()))
+                .await
+                .unwrap_or(Err(ApiError::DeadlineExceeded)),
+            None => answer(path, req.uri().query()).await,
+        },
         Err(e) => Err(e),
     };
     let reply = result.unwrap_or_else(|e| {

@@ -11,6 +11,10 @@ pub enum ApiError {
     /// The epoch or participant does not exist: 404.
     #[error("{0}")]
     NotFound(String),
+    /// The answer cannot be sent in a form the client accepts (too large
+    /// uncompressed): 406.
+    #[error("{0}")]
+    NotAcceptable(String),
     /// A bounded kind of work (builds at requested heights) is used up for
     /// now: 429.
     #[error("{0}")]
@@ -19,6 +23,9 @@ pub enum ApiError {
     /// when it timed out.
     #[error("{context}: {source}")]
     Upstream { context: String, source: ChainError },
+    /// The invocation's deadline came before the chain answered: 504.
+    #[error("the request's deadline passed before the chain answered")]
+    DeadlineExceeded,
     /// The cache table is unreachable: 503.
     #[error("cache unavailable: {0}")]
     Storage(#[from] TableError),
@@ -39,9 +46,11 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::NotFound(_) => 404,
+            ApiError::NotAcceptable(_) => 406,
             ApiError::TooManyRequests(_) => 429,
             ApiError::Upstream { source, .. } if source.is_timeout() => 504,
             ApiError::Upstream { .. } => 502,
+            ApiError::DeadlineExceeded => 504,
             ApiError::Storage(_) => 503,
             ApiError::Internal(_) => 500,
         }
@@ -51,9 +60,10 @@ impl ApiError {
     /// failed without internal URLs or SDK dumps (those go to the log).
     pub fn detail(&self) -> String {
         match self {
-            ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::TooManyRequests(m) => {
-                m.clone()
-            }
+            ApiError::BadRequest(m)
+            | ApiError::NotFound(m)
+            | ApiError::NotAcceptable(m)
+            | ApiError::TooManyRequests(m) => m.clone(),
             ApiError::Upstream { context, source } => match source {
                 ChainError::Timeout(_) => format!("{context}: the chain node timed out"),
                 ChainError::BadResponse(_) => {
@@ -64,6 +74,9 @@ impl ApiError {
                 }
                 ChainError::Unavailable(_) => format!("{context}: the chain node is unreachable"),
             },
+            ApiError::DeadlineExceeded => {
+                "The chain node did not answer in time, please retry".into()
+            }
             ApiError::Storage(_) => "Cache temporarily unavailable, please retry".into(),
             ApiError::Internal(_) => "Internal error".into(),
         }
@@ -117,6 +130,11 @@ mod tests {
                 "Cache temporarily unavailable, please retry",
             ),
             (ApiError::Internal("encoding".into()), 500, "Internal error"),
+            (
+                ApiError::DeadlineExceeded,
+                504,
+                "The chain node did not answer in time, please retry",
+            ),
             (
                 ApiError::TooManyRequests("Too many heights".into()),
                 429,

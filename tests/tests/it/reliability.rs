@@ -202,3 +202,34 @@ async fn one_of_two_chain_urls_down_changes_no_answer() {
     let b = json_body(&handle_participant(&half_down.core, &get(&path, &[])).await);
     assert_eq!(a, b);
 }
+
+#[tokio::test]
+async fn a_hanging_chain_gets_a_json_504_before_the_invocations_deadline() {
+    use lambda_http::RequestExt;
+    let sim = start_sim(10, 30).await;
+    sim.set_fault(
+        EndpointKind::Latest,
+        Some(Fault::new(
+            1.0,
+            FaultMode::Hang(std::time::Duration::from_secs(60)),
+        )),
+    );
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    // Each chain call may wait 20 s: only the deadline can end the request.
+    let ctx = stats(&t, &[sim.url()], &[("CHAIN_TIMEOUT_MS", "20000")], &invoke);
+    let deadline_ms = shared::time::now_ms() + 3_000;
+    let mut context = lambda_http::Context::default();
+    context.deadline = deadline_ms as u64;
+    let req = get("/v1/inference/current", &[]).with_lambda_context(context);
+    let resp = handle_epoch_stats(&ctx, &req).await;
+    assert!(
+        shared::time::now_ms() < deadline_ms,
+        "answered before the invocation's deadline"
+    );
+    assert_eq!(resp.status(), 504);
+    assert_eq!(
+        json_body(&resp)["detail"],
+        "The chain node did not answer in time, please retry"
+    );
+}
