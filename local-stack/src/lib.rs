@@ -8,9 +8,10 @@
 //! - [`apigw`]: the API Gateway HTTP API front (payload v2.0 events).
 //! - [`processes`]: child processes, their output and environment.
 //! - [`dynamodb`]: DynamoDB Local and the template's tables in it.
-//! - [`options`]: flags and environment variables.
+//! - [`options`]: flags and environment variables (on [`cli`]).
 
 pub mod apigw;
+pub mod cli;
 pub mod dynamodb;
 pub mod ids;
 pub mod invoke_api;

@@ -40,16 +40,10 @@ const FRONT_DRAIN: Duration = Duration::from_secs(5);
 const INTERRUPTED: &str = "interrupted during start-up";
 
 fn main() -> ExitCode {
-    let opts = match options::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            output::plain(options::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            output::warn(&e);
-            return ExitCode::from(2);
-        }
+    let opts = match options::parse(std::env::args_os()) {
+        Ok(o) => o,
+        // --help (status 0), or a bad flag or variable (status 2).
+        Err(e) => e.exit(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -331,7 +325,7 @@ async fn start(
         Some(urls) => urls.clone(),
         None => {
             let listener = bind(opts.sim_port, "simulated chain", "").await?;
-            let chain = SimChain::start_on(listener, opts.sim.clone())
+            let chain = SimChain::start_on(listener, opts.sim())
                 .await
                 .map_err(|e| format!("simulated chain: {e}"))?;
             let url = chain.url();
