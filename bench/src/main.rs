@@ -161,16 +161,10 @@ impl Workspace {
 }
 
 fn main() -> ExitCode {
-    let opts = match options::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            print!("{}", options::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("bench: {e}");
-            return ExitCode::from(2);
-        }
+    let opts = match options::parse(std::env::args_os()) {
+        Ok(o) => o,
+        // --help (status 0), or a bad flag or variable (status 2).
+        Err(e) => e.exit(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
