@@ -20,6 +20,7 @@ pub mod cli;
 pub mod dynamodb;
 pub mod ids;
 pub mod invoke_api;
+pub mod launcher;
 pub mod options;
 pub mod output;
 pub mod processes;
