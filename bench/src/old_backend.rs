@@ -37,7 +37,7 @@ use shared::service::responses::InferenceResponse;
 use shared::ParticipantId;
 use tokio::task::JoinHandle;
 
-use crate::stack::{get_gzip, gunzip};
+use crate::http::{get_gzip, gunzip};
 
 /// A browser opens at most 6 connections per host (HTTP/1.1).
 pub const BROWSER_CONNECTIONS: usize = 6;
