@@ -10,10 +10,10 @@
 //! WarmerFunction` the local function name `warmer`) and parameter defaults
 //! unless overridden (like `sam deploy --parameter-overrides`).
 //!
-//! Reading it, by concern: [`parameters`] (defaults, overrides, checks),
-//! [`resolve`] (intrinsics and resource names), [`table`] (the table
-//! definition), [`function`] (functions' settings, environment and HttpApi
-//! routes), [`cors`] (the HTTP API's CORS), [`aws`] (the made-up account).
+//! Reading it, by concern: `parameters` (defaults, overrides, checks),
+//! `resolve` (intrinsics and resource names), `table` (the table
+//! definition), `function` (functions' settings, environment and HttpApi
+//! routes), `cors` (the HTTP API's CORS), `aws` (the made-up account).
 
 mod aws;
 mod cors;
