@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use matchit::Router;
 
-use super::percent_decode;
 use crate::template::Route;
 
 /// The chosen route and the path's variables.
@@ -50,6 +49,14 @@ fn insert(router: &mut Router<usize>, path: &str, index: usize) {
     // (`{a}` and `{b}` at the same place); API Gateway would refuse the
     // second one at deployment, so the first one answers here.
     let _ = router.insert(matchit_path(path), index);
+}
+
+/// Percent-decodes a path segment (`+` stays `+`: paths are not forms).
+/// Invalid escapes are kept as written; invalid UTF-8 is replaced.
+pub fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl RouteTable {
@@ -194,6 +201,14 @@ mod tests {
         assert!(t.find("GET", "/files").is_none(), "greedy needs a segment");
         assert!(t.find("GET", "/files/").is_none(), "greedy needs a segment");
         assert!(t.find("GET", "/").is_none());
+    }
+
+    #[test]
+    fn decodes_paths() {
+        assert_eq!(percent_decode("a%20b+c"), "a b+c");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+        assert_eq!(percent_decode("%FF"), "\u{FFFD}");
     }
 
     #[test]
