@@ -42,7 +42,7 @@ fn matchit_path(path: &str) -> String {
         .join("/")
 }
 
-/// Adds a route unless the path is already there (template.rs refuses two
+/// Adds a route unless the path is already there (the template module refuses two
 /// routes with the same key, so that is an explicit method over `ANY`).
 fn insert(router: &mut Router<usize>, path: &str, index: usize) {
     // A conflict is a path the router already has in another spelling
