@@ -15,6 +15,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::banner::Urls;
@@ -22,6 +23,8 @@ use crate::options::Options;
 
 /// How often a wait checks on the process.
 const POLL: Duration = Duration::from_millis(100);
+/// How long the last lines of a killed stack may take to arrive.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
 
 /// Process groups of the stacks started here and not yet stopped.
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -163,29 +166,36 @@ impl Launcher {
         // block the stack); stdout lines also go to the ready check.
         let log = Arc::new(Mutex::new(VecDeque::new()));
         let (tx, rx) = mpsc::channel::<String>();
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            drain(Box::new(out), log.clone(), self.keep_lines, Some(tx));
+            readers.push(drain(Box::new(out), log.clone(), self.keep_lines, Some(tx)));
         }
         if let Some(err) = child.stderr.take() {
-            drain(Box::new(err), log.clone(), self.keep_lines, None);
+            readers.push(drain(Box::new(err), log.clone(), self.keep_lines, None));
         }
         let mut stack = LocalStack {
             child,
             pgid,
             log,
+            readers,
             urls: Urls::default(),
             status: None,
             gone: false,
             echo_on_panic: self.echo_on_panic,
         };
-        // On an error, dropping `stack` kills the group.
-        stack.urls = wait_for_banner(&rx, self.ready_timeout).map_err(|e| {
-            format!(
-                "local-stack: {e}; its output:\n{}",
-                stack.output(usize::MAX)
-            )
-        })?;
-        Ok(stack)
+        match wait_for_banner(&rx, self.ready_timeout) {
+            Ok(urls) => {
+                stack.urls = urls;
+                Ok(stack)
+            }
+            Err(e) => {
+                stack.kill();
+                Err(format!(
+                    "local-stack: {e}; its output:\n{}",
+                    stack.full_output()
+                ))
+            }
+        }
     }
 }
 
@@ -195,7 +205,7 @@ fn drain(
     log: Arc<Mutex<VecDeque<String>>>,
     keep: usize,
     tx: Option<mpsc::Sender<String>>,
-) {
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             {
@@ -209,7 +219,7 @@ fn drain(
                 let _ = tx.send(line);
             }
         }
-    });
+    })
 }
 
 fn wait_for_banner(rx: &mpsc::Receiver<String>, timeout: Duration) -> Result<Urls, String> {
@@ -230,6 +240,8 @@ pub struct LocalStack {
     child: Child,
     pgid: i32,
     log: Arc<Mutex<VecDeque<String>>>,
+    /// The threads copying stdout and stderr into `log`.
+    readers: Vec<JoinHandle<()>>,
     urls: Urls,
     /// Set once the process was reaped.
     status: Option<ExitStatus>,
@@ -278,6 +290,16 @@ impl LocalStack {
             .cloned()
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// Everything kept, once the output has ended (all of the group gone
+    /// and the pipes drained; at most [`DRAIN_WAIT`] for that).
+    fn full_output(&self) -> String {
+        let deadline = Instant::now() + DRAIN_WAIT;
+        while self.readers.iter().any(|r| !r.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.output(usize::MAX)
     }
 
     /// SIGTERM to local-stack itself: it stops its parts in order.
@@ -362,7 +384,59 @@ impl Drop for LocalStack {
     fn drop(&mut self) {
         self.kill();
         if self.echo_on_panic && std::thread::panicking() {
-            eprintln!("---- local-stack output ----\n{}", self.output(usize::MAX));
+            eprintln!("---- local-stack output ----\n{}", self.full_output());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for local-stack: prints a banner, then waits.
+    fn fake(script: &str) -> Launcher {
+        Launcher::new("sh")
+            .arg("-c")
+            .arg(script)
+            .ready_timeout(Duration::from_secs(10))
+    }
+
+    #[test]
+    fn waits_for_the_banner_and_stops_the_group() {
+        let stack = fake(
+            "echo starting; echo 'Local stack ready: http://127.0.0.1:1'; \
+             echo 'Chain: http://127.0.0.1:2'; echo 'DynamoDB Local: http://127.0.0.1:3  (tables: T)'; \
+             echo 'Lambda Invoke API: http://127.0.0.1:4  (x)'; sleep 60 & wait",
+        )
+        .start()
+        .unwrap();
+        assert_eq!(stack.api(), "http://127.0.0.1:1");
+        assert_eq!(stack.chain(), "http://127.0.0.1:2");
+        assert_eq!(stack.dynamodb(), "http://127.0.0.1:3");
+        assert_eq!(stack.invoke(), "http://127.0.0.1:4");
+        assert!(running_groups().contains(&stack.pid()));
+        assert!(stack.output(1).starts_with("Lambda Invoke API"));
+        assert!(stack.group_alive());
+        let pid = stack.pid();
+        // SIGTERM ends sh; the group kill takes its `sleep`.
+        let status = stack.stop(Duration::from_secs(5));
+        assert!(status.is_some());
+        assert!(!running_groups().contains(&pid));
+        // SAFETY: signal 0 only checks whether the group has members.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while unsafe { libc::kill(-pid, 0) } == 0 {
+            assert!(Instant::now() < deadline, "the group outlived stop()");
+            std::thread::sleep(POLL);
+        }
+    }
+
+    #[test]
+    fn a_stack_that_exits_reports_its_output() {
+        let err = fake("echo 'error: no template' >&2; exit 2")
+            .start()
+            .err()
+            .expect("not ready");
+        assert!(err.contains("not ready"), "{err}");
+        assert!(err.contains("error: no template"), "{err}");
     }
 }
