@@ -9,10 +9,11 @@
 
 use std::time::Duration;
 
+use crate::http::{get_ok, gunzip};
 use crate::old_backend::{self, OldBackend, OldSwitch};
-use crate::progress;
+use crate::progress::progress;
 use crate::sample::sample;
-use crate::stack::{get_ok, Stack};
+use crate::stack::Stack;
 use crate::stats::Summary;
 
 /// Repetitions of one size.
@@ -88,7 +89,7 @@ pub async fn run(stack: &Stack, epoch: u64, plan: Plan) -> Result<SwitchRow, Str
     }
     let first_chain_calls = stack.chain_stats().await?.total;
     let peak_after_first_kib = epoch_stats_peak(stack);
-    let first_plain_bytes = crate::stack::gunzip(&first.body)?.len() as u64;
+    let first_plain_bytes = gunzip(&first.body)?.len() as u64;
     let listed = first.json()?["participants"]
         .as_array()
         .map_or(0, |p| p.len());
@@ -119,7 +120,7 @@ pub async fn run(stack: &Stack, epoch: u64, plan: Plan) -> Result<SwitchRow, Str
         cached.p99.as_secs_f64() * 1e3
     ));
 
-    let backend = OldBackend::start(&stack.chain).await?;
+    let backend = OldBackend::start(stack.chain()).await?;
     let mut old_runs = Vec::with_capacity(plan.old_runs);
     for run in 0..plan.old_runs {
         let limit = plan.old_sample;

@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use crate::progress;
-use crate::stack::{get_ok, Stack};
+use crate::http::get_ok;
+use crate::progress::progress;
+use crate::stack::Stack;
 use crate::stats::Summary;
 
 #[derive(Debug, Clone)]

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::progress;
-use crate::stack::{rss_kib, Stack, WarmReport};
+use crate::procs::rss_kib;
+use crate::progress::progress;
+use crate::stack::{Stack, WarmReport};
 
 /// How often the warmer's memory is sampled during a run.
 const RSS_PERIOD: Duration = Duration::from_millis(100);

@@ -14,9 +14,10 @@
 use serde_json::json;
 use shared::ParticipantId;
 
-use crate::progress;
+use crate::http::get_ok;
+use crate::progress::progress;
 use crate::sample::sample;
-use crate::stack::{get_ok, Stack, WarmReport};
+use crate::stack::{Stack, WarmReport};
 use crate::stats::Summary;
 
 #[derive(Debug, Clone)]

@@ -24,8 +24,10 @@ use local_stack::runtime_api::{self, FunctionRuntime, Outcome};
 use local_stack::template::FunctionDef;
 use serde_json::Value;
 
-use crate::progress;
-use crate::stack::{get_ok, peak_rss_kib, Stack};
+use crate::http::get_ok;
+use crate::procs::peak_rss_kib;
+use crate::progress::progress;
+use crate::stack::{Stack, FUNCTIONS};
 use crate::stats::Summary;
 
 /// How long one cold process may take to answer.
@@ -197,9 +199,9 @@ pub async fn run(
     reps: usize,
 ) -> Result<Vec<ColdRow>, String> {
     let endpoints = Endpoints {
-        chain_api_urls: stack.chain.clone(),
-        dynamodb: stack.dynamodb.clone(),
-        lambda: stack.invoke.clone(),
+        chain_api_urls: stack.chain().to_string(),
+        dynamodb: stack.dynamodb().to_string(),
+        lambda: stack.invoke().to_string(),
         runtime_api: String::new(),
     };
     let mut rows = Vec::new();
@@ -308,7 +310,7 @@ pub struct RssRow {
 /// Each function's peak RSS in a running stack.
 pub fn peak_rss(stack: &Stack) -> Vec<RssRow> {
     let procs = stack.function_processes();
-    crate::stack::FUNCTIONS
+    FUNCTIONS
         .iter()
         .map(|name| {
             let peaks: Vec<u64> = procs

@@ -23,7 +23,8 @@ use shared::service::responses::InferenceResponse;
 use shared::table::{CacheTable, StatsSlot};
 use shared::ParticipantId;
 
-use crate::stack::{get_gzip, Stack};
+use crate::http::get_gzip;
+use crate::stack::Stack;
 use crate::stats::Summary;
 
 #[derive(Debug, Clone)]
@@ -46,7 +47,7 @@ pub async fn run(
     warmed: &[ParticipantId],
     reps: usize,
 ) -> Result<Floors, String> {
-    let client = local_stack::dynamodb::client(&stack.dynamodb, false);
+    let client = local_stack::dynamodb::client(stack.dynamodb(), false);
     let mut times = Vec::with_capacity(reps);
     for _ in 0..reps + 10 {
         let started = Instant::now();

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::cleanup;
+use local_stack::launcher;
+
+use crate::procs;
 
 const PERIOD: Duration = Duration::from_millis(500);
 
@@ -34,7 +36,7 @@ impl ForeignCpu {
 
     /// Foreign CPU since `mark`, in cores (1.0 = one core busy all along).
     pub fn cores_since(&self, mark: &Mark) -> f64 {
-        let secs = self.ticks().saturating_sub(mark.ticks) as f64 / clock_ticks();
+        let secs = self.ticks().saturating_sub(mark.ticks) as f64 / procs::ticks_per_second();
         secs / mark.at.elapsed().as_secs_f64().max(1e-3)
     }
 }
@@ -51,37 +53,11 @@ impl Mark {
     }
 }
 
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
-/// `(pgrp, utime + stime)` from `/proc/PID/stat`.
-pub fn parse_cpu(stat: &str) -> Option<(i32, u64)> {
-    let rest = stat.get(stat.rfind(')')? + 1..)?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the comm: state(0) ppid(1) pgrp(2) ... utime(11) stime(12).
-    let pgrp = fields.get(2)?.parse().ok()?;
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((pgrp, utime + stime))
-}
-
+/// Every process's group and CPU time, by pid.
 fn snapshot() -> HashMap<i32, (i32, u64)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return HashMap::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            Some((pid, parse_cpu(&stat)?))
-        })
+    procs::cpu_by_pid()
+        .into_iter()
+        .map(|(pid, pgrp, cpu)| (pid, (pgrp, cpu)))
         .collect()
 }
 
@@ -104,7 +80,7 @@ fn start() -> ForeignCpu {
         loop {
             std::thread::sleep(PERIOD);
             let now = snapshot();
-            let ours = cleanup::groups_snapshot();
+            let ours = launcher::running_groups();
             let mut delta = 0;
             for (pid, (pgrp, cpu)) in &now {
                 if *pgrp == own || ours.contains(pgrp) {
@@ -119,17 +95,4 @@ fn start() -> ForeignCpu {
         }
     });
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_group_and_cpu() {
-        let stat =
-            "20335 (rustc) R 20332 20300 20300 0 -1 4194304 1000 0 0 0 2500 300 0 0 20 0 1 0";
-        assert_eq!(parse_cpu(stat), Some((20300, 2800)));
-        assert_eq!(parse_cpu("1 (x) S"), None);
-    }
 }

@@ -17,9 +17,12 @@ mod fig3_warm;
 mod fig4_modal;
 mod fig5_cold;
 mod floors;
+mod http;
 mod load;
 mod old_backend;
 mod options;
+mod procs;
+mod progress;
 mod report;
 mod sample;
 mod stack;
@@ -27,22 +30,14 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use local_stack::template::{FunctionDef, Template};
 
 use crate::options::Options;
+use crate::progress::progress;
 use crate::report::{LoadRow, Machine, Results, Settings};
 use crate::stack::{Stack, StackSpec, FUNCTIONS};
-
-static STARTED: OnceLock<Instant> = OnceLock::new();
-
-/// A progress line on stderr, with the time since the start.
-pub fn progress(msg: &str) {
-    let t = STARTED.get_or_init(Instant::now).elapsed();
-    eprintln!("[{:>6.1} s] {msg}", t.as_secs_f64());
-}
 
 /// Repetitions per figure; `--quick` only checks that everything runs.
 #[derive(Debug, Clone, Copy)]
@@ -161,16 +156,10 @@ impl Workspace {
 }
 
 fn main() -> ExitCode {
-    let opts = match options::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            print!("{}", options::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("bench: {e}");
-            return ExitCode::from(2);
-        }
+    let opts = match options::parse(std::env::args_os()) {
+        Ok(o) => o,
+        // --help (status 0), or a bad flag or variable (status 2).
+        Err(e) => e.exit(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -189,7 +178,7 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    cleanup::kill_all();
+    local_stack::launcher::kill_all();
     runtime.shutdown_timeout(Duration::from_secs(2));
     code
 }
@@ -219,7 +208,7 @@ impl Epochs {
 }
 
 async fn run(opts: Options) -> Result<(), String> {
-    STARTED.get_or_init(Instant::now);
+    progress::start();
     cleanup::install_signal_handlers()?;
     let whole_run = load::foreign().mark();
     let ws = Workspace::find()?;
@@ -298,7 +287,7 @@ async fn run(opts: Options) -> Result<(), String> {
         current_epoch,
     };
     note_load(&mut results, "the whole run".into(), whole_run);
-    let took = STARTED.get().map_or(Duration::ZERO, |t| t.elapsed());
+    let took = progress::elapsed();
     println!("{}", report::tables(&results, &settings));
     let doc = report::document(&results, &settings, &machine, &date, took);
     let out = if opts.out.is_absolute() {
@@ -430,7 +419,7 @@ fn note_load(results: &mut Results, stage: String, mark: load::Mark) {
 /// cold-start event.
 async fn participant_of(stack: &Stack, epoch: u64) -> Result<String, String> {
     let url = stack.url(&format!("/v1/inference/epochs/{epoch}"));
-    stack::get_ok(&stack.http, &url).await?.json()?["participants"][0]["index"]
+    http::get_ok(&stack.http, &url).await?.json()?["participants"][0]["index"]
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| format!("epoch {epoch} lists no participant"))

@@ -37,7 +37,7 @@ use shared::service::responses::InferenceResponse;
 use shared::ParticipantId;
 use tokio::task::JoinHandle;
 
-use crate::stack::{get_gzip, gunzip};
+use crate::http::{get_gzip, gunzip};
 
 /// A browser opens at most 6 connections per host (HTTP/1.1).
 pub const BROWSER_CONNECTIONS: usize = 6;
@@ -126,8 +126,10 @@ fn failure(e: impl std::fmt::Display) -> Response {
 }
 
 /// Every route validates the id the same way before any chain call.
-fn parse_id(raw: &str) -> Result<ParticipantId, Response> {
-    ParticipantId::parse(raw).map_err(bad_request)
+/// (The error response is boxed: clippy finds a `Response` too large for
+/// an `Err`.)
+fn parse_id(raw: &str) -> Result<ParticipantId, Box<Response>> {
+    ParticipantId::parse(raw).map_err(|e| Box::new(bad_request(e)))
 }
 
 fn bad_request(e: impl std::fmt::Display) -> Response {
@@ -155,7 +157,7 @@ async fn rewards(
 ) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut out = Vec::new();
     // One after the other, as the tracker's details path did.
@@ -181,7 +183,7 @@ async fn warm_keys_route(
 ) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match chain.authz_grants(&id).await {
         Ok(grants) => json_reply(
@@ -200,7 +202,7 @@ async fn hardware(
 ) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match chain.hardware_nodes(&id).await {
         Ok(nodes) => json_reply(&headers, serde_json::to_vec(&nodes).unwrap_or_default()),

@@ -1,29 +1,71 @@
 //! Command-line options; each has an environment variable and a flag wins
-//! over its variable (the same convention as local-stack). Parsed by hand:
-//! a handful of flags do not justify a CLI crate.
+//! over its variable (the same convention as local-stack, through the same
+//! clap helper: a blank variable is unset).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-pub const USAGE: &str = "\
-Usage: bench [OPTIONS]
+use clap::Parser;
+use local_stack::cli::{self, number};
 
-Runs the release local stack (DynamoDB Local, the simulated chain, the three
-functions) once per size, measures the figures of the benchmark issue, prints
-one table per figure and writes them to BENCHMARKS.md. Build first:
-  cargo build --release --locked -p epoch-stats -p warmer -p participant -p local-stack -p bench
-(`make bench` does both).
+pub const DEFAULT_SIZES: [usize; 3] = [100, 1_000, 10_000];
+pub const QUICK_SIZES: [usize; 2] = [100, 1_000];
 
-Options:
-  --latency-ms MS      simulated chain latency per request    [env BENCH_LATENCY_MS, default 50]
-  --sizes N,N,...      participants per run                   [env BENCH_SIZES, default 100,1000,10000]
-  --out FILE           the report                             [env BENCH_OUT, default BENCHMARKS.md]
-  --quick              sizes 100,1000 and fewer repetitions   [env BENCH_QUICK=1]
-  --instances N        processes per API function             [env BENCH_INSTANCES, default 2]
-  --lambda-dir DIR     cargo-lambda output ({fn}/bootstrap)   [env BENCH_LAMBDA_DIR, default target/lambda]
-  -h, --help           print this help
+/// The flags as clap reads them; [`Options`] is what the run uses.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    about = "Runs the release local stack (DynamoDB Local, the simulated chain, the three \
+             functions) once per size, measures the figures of the benchmark issue, prints one \
+             table per figure and writes them to BENCHMARKS.md. Build first:\n  \
+             cargo build --release --locked -p epoch-stats -p warmer -p participant -p local-stack -p bench\n\
+             (`make bench` does both).",
+    after_help = "Paths are relative to the workspace root (the folder of template.yaml)."
+)]
+struct Args {
+    /// Simulated chain latency per request
+    #[arg(long, env = "BENCH_LATENCY_MS", value_name = "MS", default_value_t = 50, value_parser = number::<u64>)]
+    latency_ms: u64,
+    /// Participants per run [default: 100,1000,10000; 100,1000 with --quick]
+    #[arg(long, env = "BENCH_SIZES", value_name = "N,N,...", value_parser = parse_sizes)]
+    sizes: Option<Sizes>,
+    /// The report
+    #[arg(
+        long,
+        env = "BENCH_OUT",
+        value_name = "FILE",
+        default_value = "BENCHMARKS.md"
+    )]
+    out: PathBuf,
+    /// Sizes 100,1000 and fewer repetitions (BENCH_QUICK=1; 0, false, no or empty: off)
+    #[arg(
+        long,
+        env = "BENCH_QUICK",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        hide_default_value = true,
+        value_name = "BOOL",
+        value_parser = truthy
+    )]
+    quick: bool,
+    /// Processes per API function
+    #[arg(long, env = "BENCH_INSTANCES", value_name = "N", default_value_t = 2, value_parser = instances)]
+    instances: usize,
+    /// cargo-lambda output ({fn}/bootstrap)
+    #[arg(
+        long,
+        env = "BENCH_LAMBDA_DIR",
+        value_name = "DIR",
+        default_value = "target/lambda"
+    )]
+    lambda_dir: PathBuf,
+}
 
-Paths are relative to the workspace root (the folder of template.yaml).
-";
+/// `--sizes`, sorted and without repeats.
+#[derive(Debug, Clone)]
+struct Sizes(Vec<usize>);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -33,12 +75,7 @@ pub struct Options {
     pub quick: bool,
     pub instances: usize,
     pub lambda_dir: PathBuf,
-    /// `--sizes` given: `--quick` then keeps them.
-    sizes_given: bool,
 }
-
-pub const DEFAULT_SIZES: [usize; 3] = [100, 1_000, 10_000];
-pub const QUICK_SIZES: [usize; 2] = [100, 1_000];
 
 impl Default for Options {
     fn default() -> Self {
@@ -49,129 +86,110 @@ impl Default for Options {
             quick: false,
             instances: 2,
             lambda_dir: PathBuf::from("target/lambda"),
-            sizes_given: false,
         }
     }
 }
 
-fn parse_sizes(raw: &str) -> Result<Vec<usize>, String> {
+fn parse_sizes(raw: &str) -> Result<Sizes, String> {
     let mut sizes = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let n: usize = part
             .replace('_', "")
             .parse()
-            .map_err(|_| format!("--sizes: {part:?} is not a number"))?;
+            .map_err(|_| format!("{part:?} is not a number"))?;
         if !(1..=100_000).contains(&n) {
-            return Err(format!("--sizes: {n} is outside 1..=100000"));
+            return Err(format!("{n} is outside 1..=100000"));
         }
         sizes.push(n);
     }
     if sizes.is_empty() {
-        return Err("--sizes: no size given".into());
+        return Err("no size given".into());
     }
     sizes.sort_unstable();
     sizes.dedup();
-    Ok(sizes)
+    Ok(Sizes(sizes))
 }
 
-fn truthy(raw: &str) -> bool {
-    !matches!(
+fn truthy(raw: &str) -> Result<bool, String> {
+    Ok(!matches!(
         raw.trim().to_ascii_lowercase().as_str(),
         "" | "0" | "false" | "no"
-    )
+    ))
 }
 
-fn apply(o: &mut Options, key: &str, raw: &str) -> Result<(), String> {
-    match key {
-        "latency-ms" => {
-            o.latency_ms = raw
-                .trim()
-                .parse()
-                .map_err(|_| format!("--latency-ms: {raw:?} is not a number"))?
-        }
-        "sizes" => {
-            o.sizes = parse_sizes(raw)?;
-            o.sizes_given = true;
-        }
-        "out" => o.out = PathBuf::from(raw),
-        "quick" => o.quick = truthy(raw),
-        "instances" => {
-            o.instances = match raw.trim().parse() {
-                Ok(n) if (1..=16).contains(&n) => n,
-                _ => return Err(format!("--instances: {raw:?} is not within 1..=16")),
-            }
-        }
-        "lambda-dir" => o.lambda_dir = PathBuf::from(raw),
-        _ => return Err(format!("unknown option --{key} (see --help)")),
+fn instances(raw: &str) -> Result<usize, String> {
+    match raw.trim().parse() {
+        Ok(n) if (1..=16).contains(&n) => Ok(n),
+        _ => Err("not within 1..=16".into()),
     }
-    Ok(())
 }
 
-const ENV: [(&str, &str); 6] = [
-    ("latency-ms", "BENCH_LATENCY_MS"),
-    ("sizes", "BENCH_SIZES"),
-    ("out", "BENCH_OUT"),
-    ("quick", "BENCH_QUICK"),
-    ("instances", "BENCH_INSTANCES"),
-    ("lambda-dir", "BENCH_LAMBDA_DIR"),
-];
-
-/// Environment first, then flags. `Ok(None)`: help was asked for.
-pub fn parse(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<Options>, String> {
-    let mut o = Options::default();
-    for (key, var) in ENV {
-        if let Some(raw) = env(var).filter(|v| !v.trim().is_empty()) {
-            apply(&mut o, key, &raw).map_err(|e| format!("{var}: {e}"))?;
-        }
-    }
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        let Some(flag) = arg.strip_prefix("--") else {
-            return Err(format!("unexpected argument {arg:?} (see --help)"));
-        };
-        match flag.split_once('=') {
-            Some((k, v)) => apply(&mut o, k, v)?,
-            None if flag == "quick" => o.quick = true,
-            None => {
-                let v = args
-                    .next()
-                    .ok_or_else(|| format!("--{flag} needs a value"))?;
-                apply(&mut o, flag, &v)?;
-            }
-        }
-    }
-    if o.quick && !o.sizes_given {
-        o.sizes = QUICK_SIZES.to_vec();
-    }
-    Ok(Some(o))
+/// Flags (`args`, the program name first), then the environment for what
+/// they leave unset. `--quick` keeps sizes given by `--sizes` or BENCH_SIZES.
+pub fn parse<I>(args: I) -> Result<Options, clap::Error>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    let a: Args = cli::parse(args)?;
+    let sizes = match (a.sizes, a.quick) {
+        (Some(Sizes(given)), _) => given,
+        (None, true) => QUICK_SIZES.to_vec(),
+        (None, false) => DEFAULT_SIZES.to_vec(),
+    };
+    Ok(Options {
+        latency_ms: a.latency_ms,
+        sizes,
+        out: a.out,
+        quick: a.quick,
+        instances: a.instances,
+        lambda_dir: a.lambda_dir,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+    use std::sync::Mutex;
 
-    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Option<Options>, String> {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        parse(args.iter().map(|s| s.to_string()), |k| env.get(k).cloned())
+    /// The options' variables are process-wide: one test at a time sets them.
+    static ENV: Mutex<()> = Mutex::new(());
+
+    fn variables() -> Vec<String> {
+        Args::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Options, String> {
+        let _one_at_a_time = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        for var in variables() {
+            std::env::remove_var(var);
+        }
+        for (k, v) in env {
+            std::env::set_var(k, v);
+        }
+        let out = parse(std::iter::once("bench").chain(args.iter().copied()));
+        for (k, _) in env {
+            std::env::remove_var(k);
+        }
+        out.map_err(|e| match e.kind() {
+            ErrorKind::DisplayHelp => "help".to_string(),
+            _ => e.to_string(),
+        })
     }
 
     #[test]
     fn defaults_quick_and_overrides() {
-        let o = run(&[], &[]).unwrap().unwrap();
+        let o = run(&[], &[]).unwrap();
         assert_eq!(o, Options::default());
         assert_eq!(o.sizes, [100, 1_000, 10_000]);
 
-        let o = run(&["--quick"], &[]).unwrap().unwrap();
+        let o = run(&["--quick"], &[]).unwrap();
         assert!(o.quick);
         assert_eq!(o.sizes, [100, 1_000]);
 
@@ -179,7 +197,6 @@ mod tests {
             &["--latency-ms", "20", "--sizes=1000,100,1000", "--quick"],
             &[("BENCH_LATENCY_MS", "80"), ("BENCH_OUT", "x.md")],
         )
-        .unwrap()
         .unwrap();
         assert_eq!(o.latency_ms, 20);
         assert_eq!(
@@ -189,24 +206,50 @@ mod tests {
         );
         assert_eq!(o.out, PathBuf::from("x.md"));
 
-        let o = run(&[], &[("BENCH_QUICK", "0")]).unwrap().unwrap();
+        let o = run(&[], &[("BENCH_QUICK", "0")]).unwrap();
+        assert!(!o.quick);
+        let o = run(&[], &[("BENCH_QUICK", "1"), ("BENCH_SIZES", "10_000")]).unwrap();
+        assert!(o.quick);
+        assert_eq!(o.sizes, [10_000], "BENCH_SIZES is kept by quick too");
+        let o = run(&["--quick=no"], &[("BENCH_QUICK", "yes")]).unwrap();
         assert!(!o.quick);
     }
 
     #[test]
     fn errors_and_help() {
-        assert_eq!(run(&["-h"], &[]).unwrap(), None);
+        assert_eq!(run(&["-h"], &[]).unwrap_err(), "help");
         for (args, want) in [
             (&["--sizes", "a"][..], "not a number"),
             (&["--sizes", "0"], "outside"),
             (&["--sizes", ","], "no size"),
-            (&["--latency-ms"], "needs a value"),
+            (&["--latency-ms"], "a value is required"),
             (&["--instances", "0"], "within"),
-            (&["--bogus=1"], "unknown option"),
+            (&["--bogus=1"], "unexpected argument '--bogus'"),
             (&["stray"], "unexpected argument"),
         ] {
             let err = run(args, &[]).unwrap_err();
             assert!(err.contains(want), "{args:?}: {err}");
+        }
+        let err = run(&[], &[("BENCH_INSTANCES", "99")]).unwrap_err();
+        assert!(err.contains("BENCH_INSTANCES"), "{err}");
+    }
+
+    #[test]
+    fn help_lists_every_option_and_variable() {
+        let help = Args::command().render_help().to_string();
+        for flag in [
+            "--latency-ms",
+            "--sizes",
+            "--out",
+            "--quick",
+            "--instances",
+            "--lambda-dir",
+            "--help",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+        for var in variables() {
+            assert!(help.contains(&var), "{var} missing from:\n{help}");
         }
     }
 }

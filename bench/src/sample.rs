@@ -1,32 +1,18 @@
 //! Deterministic random samples of participants: the same seed picks the
-//! same participants in every run, so two runs of the bench measure the
-//! same work (and no `rand` dependency is needed for it).
+//! same participants in every run (a seeded, portable generator from
+//! `rand`), so two runs of the bench measure the same work.
 
-/// splitmix64: small, fast and good enough to shuffle a list.
-struct SplitMix(u64);
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::seq::IndexedRandom;
+use rand::SeedableRng;
 
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
-/// Up to `k` distinct elements of `items` in random order (a partial
-/// Fisher-Yates shuffle).
+/// Up to `k` distinct elements of `items`, in random order.
 pub fn sample<T: Clone>(items: &[T], k: usize, seed: u64) -> Vec<T> {
-    let mut pool: Vec<T> = items.to_vec();
-    let k = k.min(pool.len());
-    let mut rng = SplitMix(seed);
-    for i in 0..k {
-        let j = i + (rng.next() % (pool.len() - i) as u64) as usize;
-        pool.swap(i, j);
-    }
-    pool.truncate(k);
-    pool
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    items
+        .sample(&mut rng, k.min(items.len()))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

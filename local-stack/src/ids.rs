@@ -1,52 +1,27 @@
-//! Request and trace ids shaped like AWS's. They only need to be unique
-//! within one run, so the standard library's randomly keyed hasher over a
-//! counter is enough (no RNG crate).
+//! Request and trace ids shaped like AWS's: version-4 UUIDs for Lambda
+//! request ids (`uuid`), random bits for the rest (`rand`).
 
-use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-fn random_u64() -> u64 {
-    static STATE: OnceLock<RandomState> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    STATE
-        .get_or_init(RandomState::new)
-        .hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
-}
+use base64::Engine;
 
 /// A version-4 UUID, as Lambda uses for request ids.
 pub fn uuid() -> String {
-    let (a, b) = (random_u64(), random_u64());
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// An API Gateway request id (`apigw-requestid`), e.g. `KtsP2gVwoAMEPlw=`.
 pub fn apigw_request_id() -> String {
-    use base64::Engine;
-    let bytes = random_u64().to_be_bytes();
-    let mut raw = [0u8; 10];
-    raw[..8].copy_from_slice(&bytes);
-    raw[8..].copy_from_slice(&random_u64().to_be_bytes()[..2]);
-    base64::engine::general_purpose::STANDARD.encode(raw)
+    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 10]>())
 }
 
 /// An X-Ray trace header: `Root=1-<epoch secs hex>-<96 bits>;Parent=<64 bits>;Sampled=0`.
 pub fn trace_id() -> String {
     let secs = now_ms() / 1000;
+    let root = rand::random::<u128>() >> 32;
     format!(
-        "Root=1-{secs:08x}-{:08x}{:016x};Parent={:016x};Sampled=0",
-        random_u64() as u32,
-        random_u64(),
-        random_u64()
+        "Root=1-{secs:08x}-{root:024x};Parent={:016x};Sampled=0",
+        rand::random::<u64>()
     )
 }
 
@@ -71,5 +46,10 @@ mod tests {
         assert_eq!(apigw_request_id().len(), 16);
         let t = trace_id();
         assert!(t.starts_with("Root=1-") && t.ends_with(";Sampled=0"), "{t}");
+        assert_eq!(
+            t.len(),
+            "Root=1-".len() + 8 + 1 + 24 + ";Parent=".len() + 16 + ";Sampled=0".len(),
+            "{t}"
+        );
     }
 }

@@ -1,6 +1,10 @@
 //! The whole backend on one machine (the `local-stack` binary is
-//! `main.rs`): the parts that can be tested without processes live here.
+//! `main.rs`, which runs [`startup`]), and [`launcher`], which runs that
+//! binary for the end-to-end test and the bench.
 //!
+//! - [`startup`]: what the binary starts, in order, and stops.
+//! - [`banner`]: the ready banner, written by [`startup`] and read by
+//!   [`launcher`].
 //! - [`template`]: template.yaml as tables, functions, routes and CORS
 //!   (on a tag-keeping YAML tree, [`yaml`]).
 //! - [`runtime_api`]: the Lambda Runtime API the function processes poll.
@@ -8,15 +12,19 @@
 //! - [`apigw`]: the API Gateway HTTP API front (payload v2.0 events).
 //! - [`processes`]: child processes, their output and environment.
 //! - [`dynamodb`]: DynamoDB Local and the template's tables in it.
-//! - [`options`]: flags and environment variables.
+//! - [`options`]: flags and environment variables (on [`cli`]).
 
 pub mod apigw;
+pub mod banner;
+pub mod cli;
 pub mod dynamodb;
 pub mod ids;
 pub mod invoke_api;
+pub mod launcher;
 pub mod options;
 pub mod output;
 pub mod processes;
 pub mod runtime_api;
+pub mod startup;
 pub mod template;
 pub mod yaml;

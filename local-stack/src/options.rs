@@ -1,66 +1,83 @@
 //! Command-line options. Each has an environment variable; a flag wins over
-//! its variable. Parsed by hand: a dozen flags do not justify a CLI crate.
+//! its variable, and a blank variable is unset ([`crate::cli`]).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
+use clap::Parser;
 use sim_chain::SimConfig;
 
-pub const USAGE: &str = "\
-Usage: local-stack [OPTIONS]
+use crate::cli::{self, number};
 
-The whole backend on one machine: DynamoDB Local (tables from template.yaml),
-the simulated chain (or CHAIN_API_URLS), the three functions as real processes
-behind a local Lambda Runtime API, the Lambda Invoke API, and the API Gateway
-HTTP API routes of template.yaml on one port.
+/// Template parameter overrides from the environment: space-separated
+/// `NAME=VALUE` pairs (like `sam deploy --parameter-overrides`). Read apart
+/// from clap: the flag takes one pair per occurrence, and a value may hold
+/// spaces there.
+pub const PARAMETER_OVERRIDES: &str = "PARAMETER_OVERRIDES";
 
-Options:
-  --api-port PORT          API port (0 = any free port)           [env API_PORT, default 3000]
-  --instances N            processes per API function             [env LAMBDA_INSTANCES, default 2]
-  --warmer-instances N     processes per function without HTTP routes (the warmer)
-                                                                  [env WARMER_INSTANCES, default 1]
-  --bin-dir DIR            where the function binaries are        [env LOCAL_STACK_BIN_DIR,
-                                                                   default: local-stack's own folder]
-  --template FILE          the SAM template                       [env TEMPLATE_FILE, default:
-                                                                   template.yaml in . or a parent]
-  --param NAME=VALUE       template parameter override, repeatable [env PARAMETER_OVERRIDES,
-                                                                   space-separated NAME=VALUE pairs]
-  --dynamodb-port PORT     DynamoDB Local's port                  [env DYNAMODB_PORT, default: free]
-  --dynamodb-jar FILE      DynamoDBLocal.jar                      [env DYNAMODB_LOCAL_JAR,
-                                                                   default: from node_modules]
-  --invoke-port PORT       the Lambda Invoke API's port           [env INVOKE_PORT, default: free]
-  --chain-api-urls URLS    use this chain, no simulator           [env CHAIN_API_URLS]
-  --sim-participants N     simulated participants                 [env SIM_PARTICIPANTS, default 200]
-  --sim-current-epoch E    simulated current epoch                [env SIM_CURRENT_EPOCH, default 60]
-  --sim-latency-ms MS      latency of every simulated request     [env SIM_LATENCY_MS, default 0]
-  --sim-seed S             seed of the simulated data             [env SIM_SEED, default 42]
-  --sim-port PORT          the simulator's port (0 = free)        [env SIM_PORT, default 0]
-  -h, --help               print this help
-
-RUST_LOG, RUST_BACKTRACE, AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT and NO_COLOR are passed to the
-functions (NO_COLOR=1 is set for them when stderr is not a terminal).
-";
-
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Parser)]
+#[command(
+    name = "local-stack",
+    about = "The whole backend on one machine: DynamoDB Local (tables from template.yaml), \
+             the simulated chain (or CHAIN_API_URLS), the three functions as real processes \
+             behind a local Lambda Runtime API, the Lambda Invoke API, and the API Gateway \
+             HTTP API routes of template.yaml on one port.",
+    after_help = "RUST_LOG, RUST_BACKTRACE, AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT and NO_COLOR \
+                  are passed to the functions (NO_COLOR=1 is set for them when stderr is not a terminal)."
+)]
 pub struct Options {
+    /// API port (0 = any free port)
+    #[arg(long, env = "API_PORT", value_name = "PORT", default_value_t = 3000, value_parser = number::<u16>)]
     pub api_port: u16,
+    /// Processes per API function
+    #[arg(long, env = "LAMBDA_INSTANCES", value_name = "N", default_value_t = 2, value_parser = instances)]
     pub instances: usize,
+    /// Processes per function without HTTP routes (the warmer)
+    #[arg(long, env = "WARMER_INSTANCES", value_name = "N", default_value_t = 1, value_parser = instances)]
     pub warmer_instances: usize,
+    /// Where the function binaries are [default: local-stack's own folder]
+    #[arg(long, env = "LOCAL_STACK_BIN_DIR", value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,
+    /// The SAM template [default: template.yaml in . or a parent]
+    #[arg(long, env = "TEMPLATE_FILE", value_name = "FILE")]
     pub template: Option<PathBuf>,
+    /// Template parameter override, repeatable; replaces the list in
+    /// PARAMETER_OVERRIDES (space-separated NAME=VALUE pairs)
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parameter)]
     pub parameters: Vec<(String, String)>,
+    /// DynamoDB Local's port [default: a free one]
+    #[arg(long, env = "DYNAMODB_PORT", value_name = "PORT", value_parser = number::<u16>)]
     pub dynamodb_port: Option<u16>,
+    /// DynamoDBLocal.jar [default: from node_modules]
+    #[arg(long, env = "DYNAMODB_LOCAL_JAR", value_name = "FILE")]
     pub dynamodb_jar: Option<PathBuf>,
+    /// The Lambda Invoke API's port (0 = a free one)
+    #[arg(long, env = "INVOKE_PORT", value_name = "PORT", default_value_t = 0, value_parser = number::<u16>)]
     pub invoke_port: u16,
-    /// Set: that chain, no simulator.
+    /// Use this chain (comma-separated URLs), no simulator
+    #[arg(long, env = "CHAIN_API_URLS", value_name = "URLS")]
     pub chain_api_urls: Option<String>,
-    pub sim: SimConfig,
+    /// Simulated participants
+    #[arg(long, env = "SIM_PARTICIPANTS", value_name = "N", default_value_t = 200, value_parser = number::<usize>)]
+    pub sim_participants: usize,
+    /// Simulated current epoch
+    #[arg(long, env = "SIM_CURRENT_EPOCH", value_name = "E", default_value_t = 60, value_parser = number::<u64>)]
+    pub sim_current_epoch: u64,
+    /// Latency of every simulated request
+    #[arg(long, env = "SIM_LATENCY_MS", value_name = "MS", default_value_t = 0, value_parser = number::<u64>)]
+    pub sim_latency_ms: u64,
+    /// Seed of the simulated data
+    #[arg(long, env = "SIM_SEED", value_name = "S", default_value_t = 42, value_parser = number::<u64>)]
+    pub sim_seed: u64,
+    /// The simulator's port (0 = a free one)
+    #[arg(long, env = "SIM_PORT", value_name = "PORT", default_value_t = 0, value_parser = number::<u16>)]
     pub sim_port: u16,
 }
 
 impl Default for Options {
     fn default() -> Self {
+        let sim = SimConfig::default();
         Options {
             api_port: 3000,
             instances: 2,
@@ -72,22 +89,46 @@ impl Default for Options {
             dynamodb_jar: None,
             invoke_port: 0,
             chain_api_urls: None,
-            sim: SimConfig::default(),
+            sim_participants: sim.participants,
+            sim_current_epoch: sim.current_epoch,
+            sim_latency_ms: sim.latency.as_millis() as u64,
+            sim_seed: sim.seed,
             sim_port: 0,
         }
     }
 }
 
-fn value<T: FromStr>(name: &str, raw: &str) -> Result<T, String> {
-    raw.trim()
-        .parse()
-        .map_err(|_| format!("invalid value {raw:?} for {name}"))
+impl Options {
+    /// The simulated chain's settings.
+    pub fn sim(&self) -> SimConfig {
+        SimConfig {
+            participants: self.sim_participants,
+            current_epoch: self.sim_current_epoch,
+            latency: Duration::from_millis(self.sim_latency_ms),
+            seed: self.sim_seed,
+            ..SimConfig::default()
+        }
+    }
+
+    /// The environment variables of the options (what a launcher clears to
+    /// get the defaults).
+    pub fn variables() -> Vec<String> {
+        use clap::CommandFactory;
+        let mut vars: Vec<String> = Options::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        vars.push(PARAMETER_OVERRIDES.to_string());
+        vars
+    }
 }
 
-fn count(name: &str, raw: &str) -> Result<usize, String> {
-    match value::<usize>(name, raw)? {
-        0 => Err(format!("{name} must be at least 1")),
-        n if n > 64 => Err(format!("{name} must be at most 64")),
+/// 1..=64 processes.
+fn instances(raw: &str) -> Result<usize, String> {
+    match number::<usize>(raw)? {
+        0 => Err("must be at least 1".into()),
+        n if n > 64 => Err("must be at most 64".into()),
         n => Ok(n),
     }
 }
@@ -102,115 +143,58 @@ fn parameter(raw: &str) -> Result<(String, String), String> {
     Ok((k.trim().to_string(), v.to_string()))
 }
 
-/// Applies one option (from a flag or its variable).
-fn apply(o: &mut Options, key: &str, raw: &str) -> Result<(), String> {
-    match key {
-        "api-port" => o.api_port = value(key, raw)?,
-        "instances" => o.instances = count(key, raw)?,
-        "warmer-instances" => o.warmer_instances = count(key, raw)?,
-        "bin-dir" => o.bin_dir = Some(PathBuf::from(raw)),
-        "template" => o.template = Some(PathBuf::from(raw)),
-        "param" => o.parameters.push(parameter(raw)?),
-        "dynamodb-port" => o.dynamodb_port = Some(value(key, raw)?),
-        "dynamodb-jar" => o.dynamodb_jar = Some(PathBuf::from(raw)),
-        "invoke-port" => o.invoke_port = value(key, raw)?,
-        "chain-api-urls" => o.chain_api_urls = Some(raw.to_string()),
-        "sim-participants" => o.sim.participants = value(key, raw)?,
-        "sim-current-epoch" => o.sim.current_epoch = value(key, raw)?,
-        "sim-latency-ms" => o.sim.latency = Duration::from_millis(value(key, raw)?),
-        "sim-seed" => o.sim.seed = value(key, raw)?,
-        "sim-port" => o.sim_port = value(key, raw)?,
-        _ => return Err(format!("unknown option --{key} (see --help)")),
-    }
-    Ok(())
-}
-
-/// Flag name and its environment variable.
-const ENV: [(&str, &str); 15] = [
-    ("api-port", "API_PORT"),
-    ("instances", "LAMBDA_INSTANCES"),
-    ("warmer-instances", "WARMER_INSTANCES"),
-    ("bin-dir", "LOCAL_STACK_BIN_DIR"),
-    ("template", "TEMPLATE_FILE"),
-    ("param", "PARAMETER_OVERRIDES"),
-    ("dynamodb-port", "DYNAMODB_PORT"),
-    ("dynamodb-jar", "DYNAMODB_LOCAL_JAR"),
-    ("invoke-port", "INVOKE_PORT"),
-    ("chain-api-urls", "CHAIN_API_URLS"),
-    ("sim-participants", "SIM_PARTICIPANTS"),
-    ("sim-current-epoch", "SIM_CURRENT_EPOCH"),
-    ("sim-latency-ms", "SIM_LATENCY_MS"),
-    ("sim-seed", "SIM_SEED"),
-    ("sim-port", "SIM_PORT"),
-];
-
-/// Environment first, then flags. `Ok(None)`: help was asked for.
-pub fn parse(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<Options>, String> {
-    let mut o = Options::default();
-    for (key, var) in ENV {
-        let Some(raw) = env(var).filter(|v| !v.trim().is_empty()) else {
-            continue;
-        };
-        if key == "param" {
-            for pair in raw.split_whitespace() {
-                apply(&mut o, key, pair).map_err(|e| format!("{var}: {e}"))?;
-            }
-        } else {
-            apply(&mut o, key, &raw).map_err(|e| format!("{var}: {e}"))?;
+/// Flags (`args`, the program name first), then the environment for what
+/// they leave unset.
+pub fn parse<I>(args: I) -> Result<Options, clap::Error>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    let mut o: Options = cli::parse(args)?;
+    if o.parameters.is_empty() {
+        let raw = std::env::var(PARAMETER_OVERRIDES).unwrap_or_default();
+        for pair in raw.split_whitespace() {
+            let p = parameter(pair)
+                .map_err(|e| cli::error::<Options>(format!("{PARAMETER_OVERRIDES}: {e}")))?;
+            o.parameters.push(p);
         }
     }
-    let mut from_flags: Vec<(String, String)> = Vec::new();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        let Some(flag) = arg.strip_prefix("--") else {
-            return Err(format!("unexpected argument {arg:?} (see --help)"));
-        };
-        let (key, raw) = match flag.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => {
-                let v = args
-                    .next()
-                    .ok_or_else(|| format!("--{flag} needs a value"))?;
-                (flag.to_string(), v)
-            }
-        };
-        from_flags.push((key, raw));
-    }
-    // Repeated --param flags replace the variable's list rather than add to it.
-    if from_flags.iter().any(|(k, _)| k == "param") {
-        o.parameters.clear();
-    }
-    for (key, raw) in from_flags {
-        apply(&mut o, &key, &raw)?;
-    }
-    Ok(Some(o))
+    Ok(o)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use clap::error::ErrorKind;
+    use std::sync::Mutex;
 
-    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Option<Options>, String> {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        parse(args.iter().map(|s| s.to_string()), |k| env.get(k).cloned())
+    /// The options' variables are process-wide: one test at a time sets them.
+    static ENV: Mutex<()> = Mutex::new(());
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Options, String> {
+        let _one_at_a_time = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        for var in Options::variables() {
+            std::env::remove_var(var);
+        }
+        for (k, v) in env {
+            std::env::set_var(k, v);
+        }
+        let out = parse(std::iter::once("local-stack").chain(args.iter().copied()));
+        for (k, _) in env {
+            std::env::remove_var(k);
+        }
+        out.map_err(|e| match e.kind() {
+            ErrorKind::DisplayHelp => "help".to_string(),
+            _ => e.to_string(),
+        })
     }
 
     #[test]
     fn defaults() {
-        let o = run(&[], &[]).unwrap().unwrap();
+        let o = run(&[], &[]).unwrap();
         assert_eq!(o, Options::default());
         assert_eq!((o.api_port, o.instances, o.warmer_instances), (3000, 2, 1));
-        assert_eq!(o.sim.participants, 200);
+        assert_eq!(o.sim().participants, 200);
     }
 
     #[test]
@@ -234,20 +218,17 @@ mod tests {
                 ),
             ],
         )
-        .unwrap()
         .unwrap();
         assert_eq!(o.api_port, 0);
         assert_eq!(o.instances, 3);
-        assert_eq!(o.sim.participants, 60);
+        assert_eq!(o.sim().participants, 60);
         assert_eq!(o.chain_api_urls, None, "an empty variable is unset");
         assert_eq!(
             o.parameters,
             [("WarmGuardSecs".to_string(), "5".to_string())]
         );
 
-        let o = run(&[], &[("PARAMETER_OVERRIDES", "A=1 B=x=y")])
-            .unwrap()
-            .unwrap();
+        let o = run(&[], &[("PARAMETER_OVERRIDES", "A=1 B=x=y")]).unwrap();
         assert_eq!(
             o.parameters,
             [
@@ -255,22 +236,60 @@ mod tests {
                 ("B".to_string(), "x=y".to_string())
             ]
         );
+        let o = run(&["--param", "A=1 2", "--param=B="], &[]).unwrap();
+        assert_eq!(
+            o.parameters,
+            [
+                ("A".to_string(), "1 2".to_string()),
+                ("B".to_string(), String::new())
+            ]
+        );
     }
 
     #[test]
     fn errors_and_help() {
-        assert_eq!(run(&["--help"], &[]).unwrap(), None);
+        assert_eq!(run(&["--help"], &[]).unwrap_err(), "help");
         for (args, env, want) in [
             (&["--api-port", "x"][..], &[][..], "invalid value"),
             (&["--instances", "0"], &[], "at least 1"),
-            (&["--bogus", "1"], &[], "unknown option"),
-            (&["--api-port"], &[], "needs a value"),
+            (&["--bogus", "1"], &[], "unexpected argument '--bogus'"),
+            (&["--api-port"], &[], "a value is required"),
             (&["stray"], &[], "unexpected argument"),
             (&["--param", "novalue"], &[], "NAME=VALUE"),
             (&[], &[("SIM_SEED", "-1")], "SIM_SEED"),
+            (&[], &[("PARAMETER_OVERRIDES", "A")], "PARAMETER_OVERRIDES"),
         ] {
             let err = run(args, env).unwrap_err();
             assert!(err.contains(want), "{args:?} {env:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_option_and_variable() {
+        use clap::CommandFactory;
+        let help = Options::command().render_help().to_string();
+        for flag in [
+            "--api-port",
+            "--instances",
+            "--warmer-instances",
+            "--bin-dir",
+            "--template",
+            "--param",
+            "--dynamodb-port",
+            "--dynamodb-jar",
+            "--invoke-port",
+            "--chain-api-urls",
+            "--sim-participants",
+            "--sim-current-epoch",
+            "--sim-latency-ms",
+            "--sim-seed",
+            "--sim-port",
+            "--help",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+        for var in Options::variables() {
+            assert!(help.contains(&var), "{var} missing from:\n{help}");
         }
     }
 }

@@ -33,7 +33,8 @@ use crate::template::{FunctionDef, REGION};
 /// How long a child gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 /// Restart back-off after a crash: doubles up to the maximum, and starts
-/// over once an instance has stayed up for a while.
+/// over once an instance has stayed up for a while. (Three lines of
+/// arithmetic in `supervise`; a back-off crate would not make them shorter.)
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);

@@ -8,13 +8,11 @@
 //! target/debug: `cargo build --workspace` (or `cargo test --workspace`)
 //! builds them; `cargo test -p local-stack` alone does not.
 
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use local_stack::launcher::{Launcher, LocalStack};
 use serde_json::Value;
 
 const FUNCTIONS: [&str; 3] = ["epoch-stats", "warmer", "participant"];
@@ -22,43 +20,10 @@ const PARTICIPANTS: &str = "60";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const WARM_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The running stack. Dropping it kills its whole process group (the
-/// functions and Java are in it), so a failing test leaves nothing behind,
-/// and prints what the stack logged.
-struct Stack {
-    child: Child,
-    pgid: i32,
-    log: Arc<Mutex<Vec<String>>>,
-    api: String,
-    chain: String,
-    invoke: String,
-    /// Set once the group is known to be gone (no kill of a reused id).
-    gone: bool,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if !self.gone {
-            // SAFETY: a plain kill(2) of our own child's process group.
-            unsafe {
-                libc::kill(-self.pgid, libc::SIGKILL);
-            }
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-            eprintln!("---- local-stack output ----\n{}", log.join(""));
-        }
-    }
-}
-
-fn first_url(line: &str) -> Option<String> {
-    let start = line.find("http://")?;
-    let url = line[start..].split_whitespace().next()?;
-    Some(url.to_string())
-}
-
-fn start_stack() -> Stack {
+/// The stack, through the crate's launcher: its own process group (killed
+/// when the stack is dropped, so a failing test leaves nothing behind), the
+/// options' variables cleared, and its output printed if the test fails.
+fn start_stack() -> LocalStack {
     let exe = Path::new(env!("CARGO_BIN_EXE_local-stack"));
     let bin_dir = exe.parent().expect("the test binary has a folder");
     for f in FUNCTIONS {
@@ -68,82 +33,16 @@ fn start_stack() -> Stack {
             bin_dir.join(f).display()
         );
     }
-    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    let mut cmd = Command::new(exe);
-    cmd.arg("--bin-dir")
-        .arg(bin_dir)
-        .arg("--template")
-        .arg(&template)
+    Launcher::new(exe)
+        .bin_dir(bin_dir)
+        .template(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
         .env("API_PORT", "0")
         .env("SIM_PARTICIPANTS", PARTICIPANTS)
-        .env("RUST_LOG", "warn");
-    for var in [
-        "CHAIN_API_URLS",
-        "PARAMETER_OVERRIDES",
-        "DYNAMODB_PORT",
-        "INVOKE_PORT",
-        "SIM_PORT",
-        "SIM_CURRENT_EPOCH",
-        "SIM_LATENCY_MS",
-        "SIM_SEED",
-        "LAMBDA_INSTANCES",
-        "WARMER_INSTANCES",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn().expect("start local-stack");
-    let pgid = i32::try_from(child.id()).expect("a pid");
-
-    // Both streams are drained for the whole run (a full pipe would block
-    // the stack); stdout lines also go to the ready check.
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = mpsc::channel::<String>();
-    let spawn_reader = |stream: Box<dyn Read + Send>, tx: Option<mpsc::Sender<String>>| {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                log.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(format!("{line}\n"));
-                if let Some(tx) = &tx {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-    };
-    spawn_reader(Box::new(child.stdout.take().expect("stdout")), Some(tx));
-    spawn_reader(Box::new(child.stderr.take().expect("stderr")), None);
-
-    let mut stack = Stack {
-        child,
-        pgid,
-        log,
-        api: String::new(),
-        chain: String::new(),
-        invoke: String::new(),
-        gone: false,
-    };
-    let deadline = Instant::now() + READY_TIMEOUT;
-    while stack.api.is_empty() || stack.chain.is_empty() || stack.invoke.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = match rx.recv_timeout(left) {
-            Ok(line) => line,
-            Err(e) => panic!("local-stack not ready ({e:?})"),
-        };
-        let url = first_url(&line);
-        if line.starts_with("Local stack ready: ") {
-            stack.api = url.expect("the ready line has the URL");
-        } else if line.starts_with("Chain") {
-            stack.chain = url.expect("the chain line has the URL");
-        } else if line.starts_with("Lambda Invoke API: ") {
-            stack.invoke = url.expect("the invoke line has the URL");
-        }
-    }
-    stack
+        .env("RUST_LOG", "warn")
+        .ready_timeout(READY_TIMEOUT)
+        .echo_on_panic(true)
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> (u16, Value) {
@@ -172,7 +71,7 @@ async fn dashboard_path_over_real_http() {
         .timeout(Duration::from_secs(40))
         .build()
         .expect("an HTTP client");
-    let (api, chain) = (stack.api.clone(), stack.chain.clone());
+    let (api, chain) = (stack.api().to_string(), stack.chain().to_string());
 
     // 1. The epoch switch: one request.
     let (status, current) = get_json(&http, &format!("{api}/v1/inference/current")).await;
@@ -277,7 +176,7 @@ async fn dashboard_path_over_real_http() {
     let missing = http
         .post(format!(
             "{}/2015-03-31/functions/nope/invocations",
-            stack.invoke
+            stack.invoke()
         ))
         .header("x-amz-invocation-type", "Event")
         .body("{}")
@@ -292,29 +191,15 @@ async fn dashboard_path_over_real_http() {
 
     // 5. SIGTERM stops everything: the stack exits 0 and nothing of its
     // process group (functions, Java) is left.
-    // SAFETY: a plain kill(2) of our own child.
-    unsafe {
-        libc::kill(stack.pgid, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = stack.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "local-stack ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    stack.terminate();
+    let status = stack
+        .wait_timeout(Duration::from_secs(20))
+        .expect("local-stack ignored SIGTERM");
     assert!(status.success(), "exit status {status}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    // SAFETY: signal 0 only checks whether the group still has members.
-    while unsafe { libc::kill(-stack.pgid, 0) } == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "processes of the stack are still running after it exited"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    stack.gone = true;
-    let log = stack.log.lock().map(|l| l.join("")).unwrap_or_default();
+    assert!(
+        stack.wait_group_gone(Duration::from_secs(5)),
+        "processes of the stack are still running after it exited"
+    );
+    let log = stack.output(usize::MAX);
     assert!(log.contains("stopped"), "{log}");
 }

@@ -3,6 +3,7 @@
 //! the configured headers to every response to an allowed origin, and
 //! ignores the CORS headers a function returns. Doing the same locally
 //! means the dashboard sees exactly the headers it will see deployed.
+//! (tower-http's `CorsLayer` does CORS its own way, not API Gateway's.)
 
 use axum::http::HeaderMap;
 

@@ -6,6 +6,10 @@
 //! `x-forwarded-*` added, decoded `queryStringParameters` (repeated values
 //! joined by commas, omitted when there are none), `pathParameters`, the
 //! `requestContext`, and the body as text or base64.
+//!
+//! (Written as JSON here, not through `aws_lambda_events`: that crate models
+//! what a function reads, and the tests check this output with it, through
+//! `lambda_http`.)
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

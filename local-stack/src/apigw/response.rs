@@ -6,6 +6,9 @@
 //! As in API Gateway's format inference, valid JSON without a `statusCode`
 //! is a 200 `application/json` body; anything unusable is an error (the
 //! caller answers 500).
+//!
+//! (Read from JSON here, not through `aws_lambda_events`, whose response
+//! type requires a `statusCode` where API Gateway infers a 200.)
 
 use base64::Engine;
 use serde_json::Value;
@@ -24,6 +27,17 @@ impl HttpResponse {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// API Gateway's JSON error shape: `{"message":"Not Found"}`.
+pub fn message(status: u16, message: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::json!({ "message": message })
+            .to_string()
+            .into_bytes(),
     }
 }
 

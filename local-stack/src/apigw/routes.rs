@@ -1,25 +1,13 @@
-//! Route selection as API Gateway HTTP APIs do it: the most specific match
-//! wins (a route without path variables, then one with a greedy
-//! `{proxy+}`, then `$default`), an explicit method before `ANY`.
+//! Route selection as API Gateway HTTP APIs do it, on `matchit`: the most
+//! specific path wins (a literal segment before a `{variable}`, a variable
+//! before a greedy `{proxy+}`), an explicit method before `ANY`, and
+//! `$default` when nothing else matches.
+
+use std::collections::BTreeMap;
+
+use matchit::Router;
 
 use crate::template::Route;
-
-use super::percent_decode;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Param(String),
-    /// `{name+}`: one or more remaining segments (last segment only).
-    Greedy(String),
-}
-
-#[derive(Debug, Clone)]
-struct Compiled {
-    route: Route,
-    /// Empty for `$default`.
-    segments: Vec<Segment>,
-}
 
 /// The chosen route and the path's variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,99 +18,96 @@ pub struct RouteMatch<'a> {
     pub path_parameters: Vec<(String, String)>,
 }
 
+/// One router per explicit method (its own routes, then the `ANY` routes
+/// of paths it has none for), one for every other method (`ANY` routes
+/// only). A value is an index into `routes`.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
-    routes: Vec<Compiled>,
+    routes: Vec<Route>,
+    by_method: BTreeMap<String, Router<usize>>,
+    any: Router<usize>,
+    default: Option<usize>,
 }
 
-fn compile(path: &str) -> Vec<Segment> {
-    if path == "$default" {
-        return Vec::new();
-    }
-    path.trim_start_matches('/')
-        .split('/')
+/// The template's path in matchit's syntax: `{name+}` is `{*name}`.
+fn matchit_path(path: &str) -> String {
+    path.split('/')
         .map(
-            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => match name.strip_suffix('+') {
-                    Some(greedy) => Segment::Greedy(greedy.to_string()),
-                    None => Segment::Param(name.to_string()),
-                },
-                None => Segment::Literal(s.to_string()),
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix("+}")) {
+                Some(greedy) => format!("{{*{greedy}}}"),
+                None => s.to_string(),
             },
         )
-        .collect()
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
-/// Path variables if `parts` fit `segments`.
-fn match_path(segments: &[Segment], parts: &[&str]) -> Option<Vec<(String, String)>> {
-    let mut params = Vec::new();
-    for (i, segment) in segments.iter().enumerate() {
-        match segment {
-            Segment::Literal(lit) => {
-                if parts.get(i) != Some(&lit.as_str()) {
-                    return None;
-                }
-            }
-            Segment::Param(name) => {
-                let part = parts.get(i).filter(|p| !p.is_empty())?;
-                params.push((name.clone(), percent_decode(part)));
-            }
-            Segment::Greedy(name) => {
-                let rest = parts.get(i..).map(|r| r.join("/")).unwrap_or_default();
-                if rest.is_empty() {
-                    return None;
-                }
-                params.push((name.clone(), percent_decode(&rest)));
-                return Some(params);
-            }
-        }
-    }
-    (parts.len() == segments.len()).then_some(params)
+/// Adds a route unless the path is already there (the template module refuses two
+/// routes with the same key, so that is an explicit method over `ANY`).
+fn insert(router: &mut Router<usize>, path: &str, index: usize) {
+    // A conflict is a path the router already has in another spelling
+    // (`{a}` and `{b}` at the same place); API Gateway would refuse the
+    // second one at deployment, so the first one answers here.
+    let _ = router.insert(matchit_path(path), index);
+}
+
+/// Percent-decodes a path segment (`+` stays `+`: paths are not forms).
+/// Invalid escapes are kept as written; invalid UTF-8 is replaced.
+pub fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl RouteTable {
     pub fn new<'a>(routes: impl IntoIterator<Item = &'a Route>) -> RouteTable {
-        RouteTable {
-            routes: routes
-                .into_iter()
-                .map(|r| Compiled {
-                    segments: compile(&r.path),
-                    route: r.clone(),
-                })
-                .collect(),
+        let mut table = RouteTable {
+            routes: routes.into_iter().cloned().collect(),
+            ..RouteTable::default()
+        };
+        let explicit = table
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.method != "ANY");
+        for (i, r) in explicit.filter(|(_, r)| r.path != "$default") {
+            insert(
+                table.by_method.entry(r.method.clone()).or_default(),
+                &r.path,
+                i,
+            );
         }
+        for (i, r) in table.routes.iter().enumerate() {
+            if r.path == "$default" {
+                table.default.get_or_insert(i);
+            } else if r.method == "ANY" {
+                insert(&mut table.any, &r.path, i);
+                for router in table.by_method.values_mut() {
+                    insert(router, &r.path, i);
+                }
+            }
+        }
+        table
     }
 
     pub fn find(&self, method: &str, raw_path: &str) -> Option<RouteMatch<'_>> {
-        let parts: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
-        self.routes
-            .iter()
-            .filter(|c| c.route.method == "ANY" || c.route.method == method)
-            .filter_map(|c| {
-                let params = if c.segments.is_empty() {
-                    Vec::new()
-                } else {
-                    match_path(&c.segments, &parts)?
-                };
-                let kind = match c.segments.last() {
-                    None => 0,
-                    Some(Segment::Greedy(_)) => 1,
-                    Some(_) => 2,
-                };
-                let literals = c
-                    .segments
+        let router = self.by_method.get(method).unwrap_or(&self.any);
+        let (index, path_parameters) = match router.at(raw_path) {
+            Ok(m) => (
+                *m.value,
+                m.params
                     .iter()
-                    .filter(|s| matches!(s, Segment::Literal(_)))
-                    .count();
-                let exact_method = c.route.method != "ANY";
-                Some(((kind, literals, exact_method), c, params))
-            })
-            .max_by_key(|(score, _, _)| *score)
-            .map(|(_, c, params)| RouteMatch {
-                route: &c.route,
-                route_key: c.route.route_key(),
-                path_parameters: params,
-            })
+                    .map(|(k, v)| (k.to_string(), percent_decode(v)))
+                    .collect(),
+            ),
+            Err(_) => (self.default?, Vec::new()),
+        };
+        let route = &self.routes[index];
+        Some(RouteMatch {
+            route,
+            route_key: route.route_key(),
+            path_parameters,
+        })
     }
 }
 
@@ -176,6 +161,25 @@ mod tests {
             m.path_parameters,
             [("proxy".to_string(), "a/b/c".to_string())]
         );
+        // GET has routes of its own, and the ANY ones too.
+        assert_eq!(t.find("GET", "/files/x").unwrap().route.function, "files");
+    }
+
+    #[test]
+    fn explicit_method_before_any() {
+        let routes = vec![
+            route("any", "ANY", "/items/{id}"),
+            route("get", "GET", "/items/{id}"),
+            route("literal", "ANY", "/items/all"),
+        ];
+        let t = RouteTable::new(&routes);
+        assert_eq!(t.find("GET", "/items/1").unwrap().route.function, "get");
+        assert_eq!(t.find("POST", "/items/1").unwrap().route.function, "any");
+        // The more specific path wins over the explicit method.
+        assert_eq!(
+            t.find("GET", "/items/all").unwrap().route.function,
+            "literal"
+        );
     }
 
     #[test]
@@ -195,7 +199,16 @@ mod tests {
             "extra segment"
         );
         assert!(t.find("GET", "/files").is_none(), "greedy needs a segment");
+        assert!(t.find("GET", "/files/").is_none(), "greedy needs a segment");
         assert!(t.find("GET", "/").is_none());
+    }
+
+    #[test]
+    fn decodes_paths() {
+        assert_eq!(percent_decode("a%20b+c"), "a b+c");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+        assert_eq!(percent_decode("%FF"), "\u{FFFD}");
     }
 
     #[test]

@@ -12,10 +12,10 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 
+use super::cors;
 use super::event::{build_event, HttpRequest};
-use super::response::{from_lambda_output, HttpResponse};
+use super::response::{from_lambda_output, message, HttpResponse};
 use super::routes::RouteTable;
-use super::{cors, message};
 use crate::ids;
 use crate::invoke_api::Functions;
 use crate::output;

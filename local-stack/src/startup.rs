@@ -1,0 +1,459 @@
+//! What the `local-stack` binary starts, in order: the template, the
+//! ports, DynamoDB Local and its tables, the chain, a Runtime API per
+//! function and the Invoke API over them, the function instances, the API
+//! front; then the ready banner once every instance polls for events.
+//! [`Stack`] holds what runs so that a failure halfway stops exactly that.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use axum::Router;
+use sim_chain::SimChain;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::apigw::routes::RouteTable;
+use crate::apigw::server::{self, Front};
+use crate::banner::Banner;
+use crate::dynamodb;
+use crate::invoke_api::{self, Functions};
+use crate::options::Options;
+use crate::output;
+use crate::processes::{self, ChildSpec, Endpoints, Shutdown, ShutdownTrigger};
+use crate::runtime_api::{self, FunctionRuntime};
+use crate::template::Template;
+
+/// Start-up budget for DynamoDB Local and for every instance to poll.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the API front may take to finish in-flight requests on shutdown.
+const FRONT_DRAIN: Duration = Duration::from_secs(5);
+const INTERRUPTED: &str = "interrupted during start-up";
+
+/// Everything started so far, so that a failure halfway through start-up
+/// stops exactly what runs.
+pub struct Stack {
+    trigger: ShutdownTrigger,
+    shutdown: Shutdown,
+    /// Watchers of child processes; each stops its child on shutdown.
+    children: Vec<JoinHandle<()>>,
+    /// Runtime API and Invoke API servers: aborted last, since instances
+    /// long-poll them until they are stopped.
+    servers: Vec<JoinHandle<()>>,
+    front: Option<(ShutdownTrigger, JoinHandle<()>)>,
+    chain: Option<SimChain>,
+    /// A process that must not exit (DynamoDB Local) did.
+    fatal: mpsc::UnboundedSender<String>,
+    fatal_rx: mpsc::UnboundedReceiver<String>,
+}
+
+impl Stack {
+    /// Nothing started yet; `trigger` fires the `shutdown` everything watches.
+    pub fn new(trigger: ShutdownTrigger, shutdown: Shutdown) -> Stack {
+        let (fatal, fatal_rx) = mpsc::unbounded_channel();
+        Stack {
+            trigger,
+            shutdown,
+            children: Vec::new(),
+            servers: Vec::new(),
+            front: None,
+            chain: None,
+            fatal,
+            fatal_rx,
+        }
+    }
+
+    /// Resolves when a process that must not exit did, with why.
+    pub async fn fatal(&mut self) -> Option<String> {
+        self.fatal_rx.recv().await
+    }
+
+    /// Waits for `fut`, unless a fatal exit or the shutdown comes first.
+    async fn unless_stopped<T>(
+        &mut self,
+        fut: impl std::future::Future<Output = T>,
+    ) -> Result<T, String> {
+        tokio::select! {
+            out = fut => Ok(out),
+            Some(msg) = self.fatal_rx.recv() => Err(msg),
+            _ = self.shutdown.wait() => Err(INTERRUPTED.into()),
+        }
+    }
+
+    pub async fn stop(self) {
+        // In order: no new requests (in-flight ones finish), then the
+        // functions, then what they use.
+        if let Some((trigger, front)) = self.front {
+            trigger.fire();
+            let abort = front.abort_handle();
+            if tokio::time::timeout(FRONT_DRAIN, front).await.is_err() {
+                abort.abort();
+            }
+        }
+        self.trigger.fire();
+        let limit = processes::STOP_GRACE + Duration::from_secs(2);
+        let _ = tokio::time::timeout(limit, join_all(self.children)).await;
+        for server in self.servers {
+            server.abort();
+        }
+        if let Some(chain) = self.chain {
+            chain.shutdown().await;
+        }
+    }
+}
+
+async fn join_all(handles: Vec<JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+/// `template.yaml` in the current folder or a parent, else next to the
+/// executable's folders (`target/release/..`).
+fn find_template(opts: &Options) -> Result<PathBuf, String> {
+    if let Some(t) = &opts.template {
+        return Ok(t.clone());
+    }
+    let starts = [
+        std::env::current_dir().ok(),
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf)),
+    ];
+    starts
+        .iter()
+        .flatten()
+        .flat_map(|s| s.ancestors())
+        .map(|d| d.join("template.yaml"))
+        .find(|c| c.is_file())
+        .ok_or_else(|| {
+            "template.yaml not found in the current folder or its parents (pass --template)".into()
+        })
+}
+
+/// The template and the folder it is in (where `node_modules` is).
+fn load_template(opts: &Options) -> Result<(Template, PathBuf), String> {
+    let path = find_template(opts)?;
+    let root = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let template =
+        Template::parse(&text, &opts.parameters).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((template, root))
+}
+
+/// The folder of the function binaries, all of them there.
+fn bin_dir(opts: &Options, template: &Template) -> Result<PathBuf, String> {
+    let bin_dir = match &opts.bin_dir {
+        Some(d) => d.clone(),
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf))
+            .ok_or("cannot tell local-stack's own folder (pass --bin-dir)")?,
+    };
+    let missing: Vec<String> = template
+        .functions
+        .iter()
+        .map(|f| bin_dir.join(&f.binary))
+        .filter(|p| !p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !missing.is_empty() {
+        let packages: Vec<String> = template
+            .functions
+            .iter()
+            .map(|f| format!("-p {}", f.binary))
+            .collect();
+        return Err(format!(
+            "missing function binaries: {} (build them: cargo build --release {}; or pass --bin-dir)",
+            missing.join(", "),
+            packages.join(" ")
+        ));
+    }
+    Ok(bin_dir)
+}
+
+/// Each function's instance labels (`epoch-stats#1`, or just `warmer`).
+fn instance_labels(opts: &Options, template: &Template) -> Vec<Vec<String>> {
+    template
+        .functions
+        .iter()
+        .map(|f| {
+            let n = if f.routes.is_empty() {
+                opts.warmer_instances
+            } else {
+                opts.instances
+            };
+            (1..=n)
+                .map(|i| {
+                    if n == 1 {
+                        f.name.clone()
+                    } else {
+                        format!("{}#{i}", f.name)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn bind(port: u16, what: &str, hint: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("{what} port {port}: {e}{hint}"))
+}
+
+async fn serve(listener: TcpListener, app: Router, what: &'static str) {
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    if let Err(e) = axum::serve(listener, app).await {
+        output::warn(&format!("{what} server failed: {e}"));
+    }
+}
+
+/// Starts the JVM (it starts while the rest is set up); its endpoint.
+fn start_dynamodb(opts: &Options, root: &Path, stack: &mut Stack) -> Result<String, String> {
+    let jar = match &opts.dynamodb_jar {
+        Some(j) => j.clone(),
+        None => dynamodb::find_jar(root)?,
+    };
+    let port = match opts.dynamodb_port {
+        Some(p) => p,
+        None => dynamodb::free_port().map_err(|e| format!("no free port: {e}"))?,
+    };
+    let fatal = stack.fatal.clone();
+    let java = processes::run_once(
+        &dynamodb::java_spec(&jar, port)?,
+        stack.shutdown.clone(),
+        move |status| {
+            let _ = fatal.send(format!(
+                "DynamoDB Local exited ({}); see its output above",
+                processes::describe(status)
+            ));
+        },
+    )
+    .map_err(|e| format!("starting java: {e} (Java 17 is required for DynamoDB Local)"))?;
+    stack.children.push(java);
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+/// The chain's URLs: the ones given, or a simulator started here.
+async fn start_chain(opts: &Options, stack: &mut Stack) -> Result<String, String> {
+    if let Some(urls) = &opts.chain_api_urls {
+        return Ok(urls.clone());
+    }
+    let listener = bind(opts.sim_port, "simulated chain", "").await?;
+    let chain = SimChain::start_on(listener, opts.sim())
+        .await
+        .map_err(|e| format!("simulated chain: {e}"))?;
+    let url = chain.url();
+    stack.chain = Some(chain);
+    Ok(url)
+}
+
+/// A Runtime API per function, each on a free port.
+async fn start_runtimes(
+    template: &Template,
+    stack: &mut Stack,
+) -> Result<Vec<(Arc<FunctionRuntime>, SocketAddr)>, String> {
+    let mut runtimes = Vec::new();
+    for def in &template.functions {
+        let runtime = FunctionRuntime::new(def.clone());
+        let listener = bind(0, "Runtime API", "").await?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        stack.servers.push(tokio::spawn(serve(
+            listener,
+            runtime_api::router(runtime.clone()),
+            "Runtime API",
+        )));
+        runtimes.push((runtime, addr));
+    }
+    Ok(runtimes)
+}
+
+/// Starts and supervises every instance; counts their exits in `exits`.
+fn start_instances(
+    runtimes: &[(Arc<FunctionRuntime>, SocketAddr)],
+    labels: &[Vec<String>],
+    endpoints: &Endpoints,
+    bin_dir: &Path,
+    exits: &Arc<AtomicUsize>,
+    stack: &mut Stack,
+) {
+    let stderr_is_terminal = std::io::stderr().is_terminal();
+    for ((runtime, addr), labels) in runtimes.iter().zip(labels) {
+        let count = labels.len();
+        let endpoints = Endpoints {
+            runtime_api: addr.to_string(),
+            ..endpoints.clone()
+        };
+        for (i, label) in labels.iter().enumerate() {
+            let spec = ChildSpec {
+                label: label.clone(),
+                program: bin_dir.join(&runtime.def.binary),
+                args: Vec::new(),
+                env: processes::function_environment(&runtime.def, i + 1, &endpoints, |k| {
+                    std::env::var(k).ok().or_else(|| {
+                        // Colours only for a terminal: piped logs stay plain.
+                        (k == "NO_COLOR" && !stderr_is_terminal).then(|| "1".to_string())
+                    })
+                }),
+                clear_env: true,
+                cwd: Some(bin_dir.to_path_buf()),
+                show_stdout: true,
+            };
+            let (runtime, exits) = (runtime.clone(), exits.clone());
+            stack.children.push(tokio::spawn(processes::supervise(
+                spec,
+                stack.shutdown.clone(),
+                move |status| {
+                    exits.fetch_add(1, Ordering::SeqCst);
+                    // With one instance every in-flight invocation was on it.
+                    if count == 1 {
+                        runtime.fail_in_flight(&processes::describe(status));
+                    }
+                },
+            )));
+        }
+    }
+}
+
+/// The API Gateway front on its listener, until its own shutdown.
+fn start_front(front: Front, listener: TcpListener, stack: &mut Stack) {
+    let (front_trigger, front_shutdown) = processes::shutdown_channel();
+    let app = server::router(Arc::new(front)).into_make_service_with_connect_info::<SocketAddr>();
+    let front_task = tokio::spawn(async move {
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { front_shutdown.wait().await })
+            .await;
+        if let Err(e) = served {
+            output::warn(&format!("API server failed: {e}"));
+        }
+    });
+    stack.front = Some((front_trigger, front_task));
+}
+
+/// Ready when every instance polls for its first event.
+async fn wait_for_instances(
+    runtimes: &[(Arc<FunctionRuntime>, SocketAddr)],
+    labels: &[Vec<String>],
+    exits: &AtomicUsize,
+    stack: &mut Stack,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+    loop {
+        if exits.load(Ordering::SeqCst) > 0 {
+            return Err("a function exited during start-up; see its output above".into());
+        }
+        let waiting: Vec<String> = runtimes
+            .iter()
+            .zip(labels)
+            .filter(|((r, _), l)| r.idle_instances() < l.len())
+            .map(|((r, _), _)| r.name().to_string())
+            .collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "not every instance of {} polled the Runtime API within {} s",
+                waiting.join(", "),
+                START_TIMEOUT.as_secs()
+            ));
+        }
+        stack
+            .unless_stopped(tokio::time::sleep(Duration::from_millis(50)))
+            .await?;
+    }
+}
+
+/// Starts everything `opts` asks for into `stack` and prints the ready
+/// banner. On `Err`, `stack` holds what did start (stop it).
+pub async fn start(opts: &Options, stack: &mut Stack) -> Result<(), String> {
+    let (template, root) = load_template(opts)?;
+    let bin_dir = bin_dir(opts, &template)?;
+    let labels = instance_labels(opts, &template);
+    for label in labels.iter().flatten() {
+        output::reserve_width(label);
+    }
+
+    // Ports first: a taken API port fails before anything starts.
+    let api_listener = bind(
+        opts.api_port,
+        "API",
+        " (set API_PORT or --api-port; 0 picks a free one)",
+    )
+    .await?;
+    let api_port = api_listener.local_addr().map_err(|e| e.to_string())?.port();
+    let invoke_listener = bind(opts.invoke_port, "Invoke API", "").await?;
+    let invoke_addr = invoke_listener.local_addr().map_err(|e| e.to_string())?;
+
+    let ddb_endpoint = start_dynamodb(opts, &root, stack)?;
+    let chain_urls = start_chain(opts, stack).await?;
+    stack
+        .unless_stopped(dynamodb::wait_ready(&ddb_endpoint, START_TIMEOUT))
+        .await??;
+    let client = dynamodb::client(&ddb_endpoint, false);
+    for table in &template.tables {
+        dynamodb::create_table(&client, table).await?;
+        output::info(&format!("created table {}", dynamodb::describe(table)));
+    }
+
+    // A Runtime API per function, and the Invoke API over all of them.
+    let runtimes = start_runtimes(&template, stack).await?;
+    let functions = Arc::new(Functions::new(runtimes.iter().map(|(r, _)| r.clone())));
+    stack.servers.push(tokio::spawn(serve(
+        invoke_listener,
+        invoke_api::router(functions.clone()),
+        "Invoke API",
+    )));
+
+    let endpoints = Endpoints {
+        chain_api_urls: chain_urls.clone(),
+        dynamodb: ddb_endpoint.clone(),
+        lambda: format!("http://{invoke_addr}"),
+        runtime_api: String::new(),
+    };
+    let exits = Arc::new(AtomicUsize::new(0));
+    start_instances(&runtimes, &labels, &endpoints, &bin_dir, &exits, stack);
+
+    let front = Front {
+        routes: RouteTable::new(template.routes()),
+        functions,
+        cors: template.cors.clone(),
+        port: api_port,
+    };
+    start_front(front, api_listener, stack);
+    wait_for_instances(&runtimes, &labels, &exits, stack).await?;
+
+    let instances: Vec<String> = template
+        .functions
+        .iter()
+        .zip(&labels)
+        .map(|(f, l)| format!("{} x{}", f.name, l.len()))
+        .collect();
+    let tables: Vec<&str> = template.tables.iter().map(|t| t.name.as_str()).collect();
+    let banner = Banner {
+        api: format!("http://127.0.0.1:{api_port}"),
+        chain_urls: &chain_urls,
+        chain: stack.chain.as_ref(),
+        dynamodb: &ddb_endpoint,
+        tables: &tables,
+        invoke: format!("http://{invoke_addr}"),
+        instances: &instances.join(", "),
+        bin_dir: &bin_dir,
+    };
+    output::plain(&banner.render());
+    Ok(())
+}
