@@ -85,6 +85,7 @@ pub async fn run(
         is_current: true,
         total_assigned_rewards_gnk: None,
         source: Source::Table,
+        chain_error: None,
     };
     let mut times = Vec::with_capacity(reps);
     for _ in 0..reps {

@@ -244,6 +244,7 @@ async fn run(opts: Options) -> Result<(), String> {
             participants: n,
             latency_ms: opts.latency_ms,
             instances: opts.instances,
+            params: Vec::new(),
         };
         progress(&format!("N={n}: starting the local stack"));
         let started = tokio::task::spawn_blocking(move || Stack::start(&spec))

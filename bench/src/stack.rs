@@ -36,11 +36,15 @@ pub struct StackSpec {
     pub participants: usize,
     pub latency_ms: u64,
     pub instances: usize,
+    /// Template parameter overrides (`Name=Value`), as `--param` takes them.
+    pub params: Vec<String>,
 }
 
 /// A running stack. Dropping it kills its whole process group.
 pub struct Stack {
     local: LocalStack,
+    /// What it was started with (a figure may start a variant).
+    pub spec: StackSpec,
     pub current_epoch: u64,
     pub participants: usize,
     pub http: reqwest::Client,
@@ -57,7 +61,11 @@ impl Stack {
     /// Starts the stack and waits for its ready banner (blocking: call it
     /// from `spawn_blocking`).
     pub fn start(spec: &StackSpec) -> Result<Stack, String> {
-        let local = Launcher::new(spec.bin_dir.join("local-stack"))
+        let mut launcher = Launcher::new(spec.bin_dir.join("local-stack"));
+        for param in &spec.params {
+            launcher = launcher.arg("--param").arg(param);
+        }
+        let local = launcher
             .bin_dir(&spec.bin_dir)
             .template(&spec.template)
             .current_dir(&spec.root)
@@ -81,6 +89,7 @@ impl Stack {
         );
         Ok(Stack {
             local,
+            spec: spec.clone(),
             current_epoch: 0,
             participants: spec.participants,
             http: http_client()?,

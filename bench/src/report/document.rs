@@ -154,9 +154,10 @@ fn method_notes(s: &Settings) -> String {
          flight). So that no background warm competes with the measurements, the bench claims the \
          warm guard of the epochs it requests (as if another request had triggered the warmer a moment \
          before): epoch-stats still makes its conditional guard write, and skips the trigger.\n\
-         2. **epoch-stats.** One request at a time at N = {}: `?reload=true` rebuilds from the chain and \
-         stores the snapshot every time; the cached run follows it within the freshness window, and the \
-         chain's counter confirms it made no upstream call.\n\
+         2. **epoch-stats.** One request at a time at N = {}. Uncached: no request can force a rebuild \
+         (`?reload=true` skips no cache), so a second stack with a 1 s freshness window is asked every \
+         1.1 s, each request finding its copy stale and rebuilding and storing the snapshot. Cached: \
+         requests within the freshness window, and the chain's counter confirms no upstream call.\n\
          3. **Warm fill.** The warmer invoked synchronously through local-stack's Lambda Invoke endpoint for \
          a finished epoch (C-2) nothing has touched, `{{\"epoch_id\": C-2, \"finished\": true}}`; ideal = \
          ceil(upstream calls / {}) x {}. Upstream calls and DynamoDB requests and capacity are the \

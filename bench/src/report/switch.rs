@@ -166,7 +166,7 @@ pub(super) fn fig2(r: &Results) -> String {
             ],
             vec![
                 n_label(row.n),
-                "`/v1/inference/current?reload=true`, built from the chain".into(),
+                "`/v1/inference/current` after its copy went stale, built from the chain".into(),
                 row.uncached.count.to_string(),
                 ms(row.uncached.p50),
                 ms(row.uncached.p99),
