@@ -87,10 +87,10 @@ pub fn targets(r: &Results, s: &Settings) -> Vec<Target> {
     }
 
     if r.warm.is_empty() {
-        out.push(not_run("Warm fill / ideal".into(), "<= 1.3x"));
+        out.push(not_run("Warm fill / ideal".into(), "<= 1.15x"));
     }
     for row in &r.warm {
-        let met = row.ratio() <= 1.3;
+        let met = row.ratio() <= 1.15;
         out.push(Target {
             what: format!("Warm fill / ideal (N = {})", n_label(row.n)),
             measured: format!(
@@ -99,7 +99,7 @@ pub fn targets(r: &Results, s: &Settings) -> Vec<Target> {
                 ms(row.first.wall),
                 ms(row.ideal())
             ),
-            goal: "<= 1.3x".into(),
+            goal: "<= 1.15x".into(),
             met: Some(met),
             explanation: (!met).then(|| explain_warm(row) + &r.load_during(row.n, "figure 3")),
         });
