@@ -70,7 +70,9 @@ async fn uncached(stack: &Stack, reps: usize) -> Result<(Summary, u64), String> 
     let n = stack.participants;
     let mut spec = stack.spec.clone();
     spec.params.push("CurrentEpochFreshnessSecs=1".into());
-    progress(&format!("N={n}: starting a stack with a 1 s freshness window"));
+    progress(&format!(
+        "N={n}: starting a stack with a 1 s freshness window"
+    ));
     let rebuilding = tokio::task::spawn_blocking(move || Stack::start(&spec))
         .await
         .map_err(|e| e.to_string())??;

@@ -68,8 +68,16 @@ async fn ten_thousand_participants_without_gzip_get_a_json_406_not_a_bare_error(
     let http = client();
     let url = format!("{}/v1/inference/current", stack.api());
     let (status, body) = get(&http, &url, &[]).await;
-    assert_eq!(status, 406, "{}", String::from_utf8_lossy(&body[..body.len().min(300)]));
-    let detail = json(&body)["detail"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        status,
+        406,
+        "{}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    );
+    let detail = json(&body)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(detail.contains("Accept-Encoding: gzip"), "{detail}");
     let (status, body) = get(&http, &url, &[("accept-encoding", "gzip")]).await;
     assert_eq!(status, 200);
@@ -96,7 +104,10 @@ async fn a_chain_that_never_answers_gets_a_json_504_inside_the_timeout() {
     assert_eq!(status, 504, "{}", String::from_utf8_lossy(&body));
     // The per-call timeouts (CHAIN_TIMEOUT_MS x CHAIN_RETRY_ROUNDS) or, with
     // more URLs or slower stages, the invocation's deadline end it.
-    let detail = json(&body)["detail"].as_str().unwrap_or_default().to_owned();
+    let detail = json(&body)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         detail == "Failed to fetch current epoch stats: the chain node timed out"
             || detail == "The chain node did not answer in time, please retry",

@@ -104,7 +104,17 @@ pub async fn fetch_and_store<C: Chain, T: CacheTable>(
     key: &ItemKey,
     epoch_finished: bool,
 ) -> ItemOutcome {
-    let item = match fetch_item(chain, key, epoch_finished).await {
+    store_fetched(table, fetch_item(chain, key, epoch_finished).await).await
+}
+
+/// The second half of [`fetch_and_store`], for a caller that fetches and
+/// stores in separate stages (the warmer: a fetch slot is freed as soon as
+/// the chain has answered).
+pub async fn store_fetched<T: CacheTable>(
+    table: &T,
+    fetched: Result<CachedItem, ChainError>,
+) -> ItemOutcome {
+    let item = match fetched {
         Ok(item) => item,
         Err(e) => return ItemOutcome::FetchFailed(e),
     };

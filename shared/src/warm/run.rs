@@ -13,9 +13,11 @@ use super::request::WarmRequest;
 use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef};
 use crate::ids::ParticipantId;
-use crate::service::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
+use crate::service::items::{
+    fetch_item, missing_items, modal_item_keys, store_fetched, ItemOutcome,
+};
 use crate::service::Core;
-use crate::table::{CacheTable, ItemKey, StatsSlot, TableError};
+use crate::table::{CacheTable, CachedItem, ItemKey, StatsSlot, TableError};
 use crate::time::now_ms;
 
 /// One step of a warm run's stream.
@@ -29,6 +31,8 @@ enum Step {
     },
     /// An item to fetch and store.
     Fetch(ItemKey),
+    /// What the chain answered for an item, to store.
+    Fetched(ItemKey, Result<CachedItem, ChainError>),
     /// An item's outcome; `None` when the deadline stopped it from starting.
     Done(ItemKey, Option<ItemOutcome>),
 }
@@ -116,16 +120,29 @@ pub async fn warm_epoch<C: Chain, T: CacheTable>(
         };
         futures::stream::iter(steps)
     });
-    let mut outcomes = steps
+    // Two stages, so the chain, not the table, bounds the fill: a fetch
+    // slot (one of `warmer_concurrency`) is held only while the chain
+    // answers (each authz page its own call), and the conditional puts run
+    // beside the fetches, as many in flight at most (memory stays flat).
+    let fetched = steps
         .map(|step| async move {
             match step {
                 Step::Fetch(key) => {
                     if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
                         return Step::Done(key, None);
                     }
-                    let outcome =
-                        fetch_and_store(&core.chain, &core.table, &key, job.finished).await;
-                    Step::Done(key, Some(outcome))
+                    let item = fetch_item(&core.chain, &key, job.finished).await;
+                    Step::Fetched(key, item)
+                }
+                other => other,
+            }
+        })
+        .buffer_unordered(core.config.warmer_concurrency);
+    let mut outcomes = fetched
+        .map(|step| async move {
+            match step {
+                Step::Fetched(key, item) => {
+                    Step::Done(key, Some(store_fetched(&core.table, item).await))
                 }
                 other => other,
             }
@@ -145,7 +162,7 @@ pub async fn warm_epoch<C: Chain, T: CacheTable>(
                 }
                 continue;
             }
-            Step::Fetch(_) => continue,
+            Step::Fetch(_) | Step::Fetched(..) => continue,
             Step::Done(key, outcome) => (key, outcome),
         };
         match outcome {
