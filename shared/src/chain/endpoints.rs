@@ -4,8 +4,8 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::http::HttpChain;
+use super::port::{Chain, ChainError, ChainResult, EpochRef};
 use super::types::*;
-use super::{Chain, ChainError, ChainResult, EpochRef};
 use crate::ids::ParticipantId;
 
 /// Grants per authz page (the chain's default maximum page size is 100).

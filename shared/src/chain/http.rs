@@ -14,7 +14,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
-use super::{ChainError, ChainResult};
+use super::port::{ChainError, ChainResult};
 
 const HEIGHT_HEADER: &str = "X-Cosmos-Block-Height";
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::EpochRoute;
+use super::route::EpochRoute;
 use crate::http::{Payload, Reply};
 use crate::service::epochs::{EpochView, Source};
 use crate::service::responses::InferenceResponse;
