@@ -178,7 +178,18 @@ pub async fn warm_epoch<C: Chain, T: CacheTable>(
         );
     }
     if job.finished {
-        report.total_assigned_rewards_gnk = settle_total(&core.table, epoch, &participants).await;
+        // Against every participant of the epoch, never only the payload's.
+        let everyone = match &job.participants {
+            None => Ok(participants),
+            Some(_) => epoch_participants(core, epoch, true).await,
+        };
+        report.total_assigned_rewards_gnk = match everyone {
+            Ok(everyone) => settle_total(&core.table, epoch, &everyone).await,
+            Err(e) => {
+                tracing::warn!(epoch, error = %e, "cannot list the epoch's participants; the total waits");
+                None
+            }
+        };
     }
     finish(core, report, started, usage0)
 }
