@@ -9,13 +9,14 @@ use std::time::Instant;
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::lease::{run_under_lease, Leased};
 use super::request::WarmRequest;
 use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef};
 use crate::ids::ParticipantId;
 use crate::service::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
 use crate::service::Core;
-use crate::table::{CacheTable, ItemKey, StatsSlot, TableError};
+use crate::table::{CacheTable, ItemKey, LeaseToken, StatsSlot, TableError};
 use crate::time::now_ms;
 
 /// One step of a warm run's stream.
@@ -266,8 +267,9 @@ async fn epoch_participants<C: Chain, T: CacheTable>(
 }
 
 /// The warmer function's handler: validates the event, runs the warm until
-/// `deadline_ms - margin`, and returns the report (a rejected payload is
-/// logged and answered, never retried by Lambda as an error).
+/// `deadline_ms - margin` while holding the epoch's warm lease, and returns
+/// the report (`skipped` when another run holds the lease; a rejected
+/// payload is logged and answered, never retried by Lambda as an error).
 pub async fn handle_warm_event<C: Chain, T: CacheTable>(
     core: &Core<C, T>,
     event: &serde_json::Value,
@@ -281,11 +283,39 @@ pub async fn handle_warm_event<C: Chain, T: CacheTable>(
         Ok(job) => {
             let stop_at =
                 deadline_ms.map(|d| d - core.config.warmer_deadline_margin.as_millis() as i64);
+            // The trigger's lease, or (a payload without one) a claim of
+            // this run's own.
+            let owner = job.lease_token.clone().unwrap_or_else(LeaseToken::random);
             // Boxed: the run's future nests deep enough (stream adapters
             // over retrying fetches) to overflow the compiler's layout
             // depth inside a binary's main.
-            let report = Box::pin(warm_epoch(core, &job, stop_at)).await;
-            serde_json::json!({ "status": "done", "report": report })
+            let run = Box::pin(warm_epoch(core, &job, stop_at));
+            let lease = core.config.warm_guard_window;
+            match Box::pin(run_under_lease(
+                &core.table,
+                job.epoch(),
+                &owner,
+                lease,
+                run,
+            ))
+            .await
+            {
+                Leased::Ran(report, lease) => {
+                    serde_json::json!({ "status": "done", "report": report, "lease": lease })
+                }
+                Leased::Held { until_ms } => {
+                    tracing::info!(
+                        epoch = job.epoch(),
+                        held_until_ms = until_ms,
+                        "another run holds the epoch's warm lease; skipped"
+                    );
+                    serde_json::json!({
+                        "status": "skipped",
+                        "reason": "another warm run holds this epoch's lease",
+                        "held_until_ms": until_ms,
+                    })
+                }
+            }
         }
     }
 }
