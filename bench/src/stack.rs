@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use local_stack::launcher::{Launcher, LocalStack};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::table::{CacheTable, DynamoTable};
+use shared::table::{CacheTable, DynamoTable, LeaseToken};
 
 use crate::http::{get_json, http_client};
 use crate::procs;
@@ -49,6 +49,9 @@ pub struct Stack {
     pub participants: usize,
     pub http: reqwest::Client,
     table: DynamoTable,
+    /// The owner of the warm leases the bench holds: a warmer invoked with
+    /// it (figure 3) runs under the bench's lease.
+    pub lease: LeaseToken,
 }
 
 /// The simulator's request counters (`GET /__stats`, `by_key` left out).
@@ -94,6 +97,7 @@ impl Stack {
             participants: spec.participants,
             http: http_client()?,
             table,
+            lease: LeaseToken::random(),
         })
     }
 
@@ -197,7 +201,7 @@ impl Stack {
         let now = chrono::Utc::now().timestamp_millis();
         for &epoch in epochs.iter().filter(|e| **e >= 1) {
             self.table
-                .claim_warm_guard(epoch, now, 3_600_000)
+                .claim_warm_lease(epoch, &self.lease, now, 3_600_000)
                 .await
                 .map_err(|e| format!("claiming the warm guard of epoch {epoch}: {e}"))?;
         }

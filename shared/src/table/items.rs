@@ -129,11 +129,92 @@ pub fn may_replace_stats(slot: StatsSlot, existing: Option<i64>, new_fetched_at_
     }
 }
 
-/// Whether a warm guard claimed until `claimed_until_ms` (if ever) may be
-/// claimed at `now_ms`. (In DynamoDB: `attribute_not_exists(pk) OR
-/// claimed_until <= :now`.)
+/// Whether a warm guard claimed until `claimed_until_ms` (if ever) is free
+/// at `now_ms`: never claimed, lapsed, or released.
 pub fn guard_is_free(claimed_until_ms: Option<i64>, now_ms: i64) -> bool {
     claimed_until_ms.is_none_or(|until| until <= now_ms)
+}
+
+/// Who holds an epoch's warm lease: a random id (a UUID v4) the trigger
+/// makes, sends the warmer in its payload, and the warmer renews and
+/// releases the lease with. At most 64 letters, digits and `-` (it comes
+/// in a payload and is stored in the table).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LeaseToken(String);
+
+impl LeaseToken {
+    pub const MAX_LEN: usize = 64;
+
+    /// A new owner nobody else has.
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = (1..=Self::MAX_LEN).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "a lease token is 1 to {} letters, digits or '-'",
+                Self::MAX_LEN
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for LeaseToken {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<LeaseToken> for String {
+    fn from(token: LeaseToken) -> String {
+        token.0
+    }
+}
+
+impl std::fmt::Display for LeaseToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An epoch's warm lease as stored: until when it is held and by whom
+/// (`None`: a claim without an owner, e.g. one written before leases had
+/// owners; it can only lapse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmLease {
+    pub claimed_until_ms: i64,
+    pub owner: Option<LeaseToken>,
+}
+
+/// Whether `claimant` may take the epoch's warm lease at `now_ms` (until
+/// `now_ms` + the lease): when it is free ([`guard_is_free`]), or already
+/// the claimant's (a renewal, even of a lease that lapsed while nobody
+/// else took it). (In DynamoDB: `attribute_not_exists(pk) OR
+/// claimed_until <= :now OR lease_owner = :owner`.)
+pub fn lease_may_claim(stored: Option<&WarmLease>, claimant: &LeaseToken, now_ms: i64) -> bool {
+    stored.is_none_or(|lease| {
+        guard_is_free(Some(lease.claimed_until_ms), now_ms)
+            || lease.owner.as_ref() == Some(claimant)
+    })
+}
+
+/// Whether `owner` may release the lease (set `claimed_until` to now):
+/// only its own, so a run whose lease lapsed and was taken never frees the
+/// new holder's. (In DynamoDB: `lease_owner = :owner`.)
+pub fn lease_may_release(stored: Option<&WarmLease>, owner: &LeaseToken) -> bool {
+    stored.is_some_and(|lease| lease.owner.as_ref() == Some(owner))
 }
 
 /// Whether an item must be fetched from the chain: it is missing, or it is
@@ -158,12 +239,12 @@ pub fn needs_fetch(
     }
 }
 
-/// The outcome of claiming an epoch's warm guard.
+/// The outcome of claiming (or renewing) an epoch's warm lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GuardClaim {
-    /// This call took the guard (and should trigger the warmer).
+    /// This call holds the lease now (a trigger then invokes the warmer).
     pub won: bool,
-    /// Until when the guard is held (by this call or another).
+    /// Until when the lease is held (by this call or another).
     pub held_until_ms: i64,
 }
 
@@ -340,6 +421,55 @@ mod tests {
         assert!(guard_is_free(None, 10));
         assert!(guard_is_free(Some(10), 10));
         assert!(!guard_is_free(Some(11), 10));
+    }
+
+    #[test]
+    fn lease_rules() {
+        let (me, other) = (LeaseToken::random(), LeaseToken::random());
+        let lease = |until: i64, owner: Option<&LeaseToken>| {
+            Some(WarmLease {
+                claimed_until_ms: until,
+                owner: owner.cloned(),
+            })
+        };
+        const NOW: i64 = 1_000;
+        // (stored, may `me` claim or renew, may `me` release)
+        let cases = [
+            (None, true, false),
+            // Held by another: neither.
+            (lease(NOW + 1, Some(&other)), false, false),
+            (lease(NOW + 1, None), false, false),
+            // Lapsed or released, whoever held it: free to claim.
+            (lease(NOW, Some(&other)), true, false),
+            (lease(NOW - 5, None), true, false),
+            // Mine: renewed, held or lapsed; released only by me.
+            (lease(NOW + 1, Some(&me)), true, true),
+            (lease(NOW - 5, Some(&me)), true, true),
+        ];
+        for (stored, claim, release) in cases {
+            assert_eq!(
+                lease_may_claim(stored.as_ref(), &me, NOW),
+                claim,
+                "claim {stored:?}"
+            );
+            assert_eq!(
+                lease_may_release(stored.as_ref(), &me),
+                release,
+                "release {stored:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lease_tokens() {
+        let t = LeaseToken::random();
+        assert_eq!(t.as_str().len(), 36);
+        assert_ne!(t, LeaseToken::random());
+        assert_eq!(LeaseToken::parse(t.as_str()), Ok(t));
+        for bad in ["", "a b", "x/../y", "é", &"a".repeat(65)] {
+            assert!(LeaseToken::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(LeaseToken::parse(&"a".repeat(64)).is_ok());
     }
 
     #[test]

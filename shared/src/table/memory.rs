@@ -1,5 +1,5 @@
 //! In-memory [`CacheTable`] for unit tests of handlers: the same
-//! replacement, guard and write-once rules as the DynamoDB adapter (the
+//! replacement, lease and write-once rules as the DynamoDB adapter (the
 //! adapter itself is tested against DynamoDB Local).
 
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub struct MemoryTable {
 struct State {
     stats: HashMap<StatsSlot, EpochSnapshot>,
     items: HashMap<ItemKey, CachedItem>,
-    guards: HashMap<u64, i64>,
+    guards: HashMap<u64, WarmLease>,
     totals: HashMap<u64, EpochTotal>,
     height_builds: HashMap<(u64, i64), u32>,
 }
@@ -149,26 +149,54 @@ impl CacheTable for MemoryTable {
             .and_then(|s| s.participant(participant.as_str()).cloned()))
     }
 
-    async fn claim_warm_guard(
+    async fn claim_warm_lease(
         &self,
         epoch: u64,
+        owner: &LeaseToken,
         now_ms: i64,
-        window_ms: i64,
+        lease_ms: i64,
     ) -> TableResult<GuardClaim> {
         let mut state = self.enter()?;
-        let claimed_until = state.guards.get(&epoch).copied();
-        if !guard_is_free(claimed_until, now_ms) {
+        let stored = state.guards.get(&epoch);
+        if !lease_may_claim(stored, owner, now_ms) {
             return Ok(GuardClaim {
                 won: false,
-                held_until_ms: claimed_until.unwrap_or(now_ms),
+                held_until_ms: stored.map_or(now_ms, |l| l.claimed_until_ms),
             });
         }
-        let until = now_ms + window_ms;
-        state.guards.insert(epoch, until);
+        let until = now_ms + lease_ms;
+        state.guards.insert(
+            epoch,
+            WarmLease {
+                claimed_until_ms: until,
+                owner: Some(owner.clone()),
+            },
+        );
         Ok(GuardClaim {
             won: true,
             held_until_ms: until,
         })
+    }
+
+    async fn release_warm_lease(
+        &self,
+        epoch: u64,
+        owner: &LeaseToken,
+        now_ms: i64,
+    ) -> TableResult<PutOutcome> {
+        let mut state = self.enter()?;
+        let stored = state.guards.get(&epoch);
+        if !lease_may_release(stored, owner) {
+            return Ok(PutOutcome::LostRace);
+        }
+        state.guards.insert(
+            epoch,
+            WarmLease {
+                claimed_until_ms: now_ms,
+                owner: Some(owner.clone()),
+            },
+        );
+        Ok(PutOutcome::Written)
     }
 
     async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {

@@ -101,14 +101,42 @@ pub trait CacheTable: Send + Sync {
         participant: &ParticipantId,
     ) -> impl Future<Output = TableResult<Option<ParticipantStats>>> + Send;
 
-    /// Claims the epoch's warm guard until `now_ms + window_ms`, unless
-    /// another claim is still running; says until when the guard is held.
+    /// Takes the epoch's warm lease for `owner` until `now_ms + lease_ms`
+    /// under [`lease_may_claim`]: when it is free, or already `owner`'s (a
+    /// renewal). Says until when the lease is held.
+    fn claim_warm_lease(
+        &self,
+        epoch: u64,
+        owner: &LeaseToken,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> impl Future<Output = TableResult<GuardClaim>> + Send;
+
+    /// Ends `owner`'s lease at `now_ms` (the item stays, `claimed_until`
+    /// set to now) under [`lease_may_release`]; `LostRace` when the lease
+    /// is not `owner`'s.
+    fn release_warm_lease(
+        &self,
+        epoch: u64,
+        owner: &LeaseToken,
+        now_ms: i64,
+    ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// Claims the epoch's warm guard until `now_ms + window_ms` for an
+    /// owner nobody knows: a claim no run renews or releases, which only
+    /// lapses (holds triggers off, e.g. while benchmarks measure).
     fn claim_warm_guard(
         &self,
         epoch: u64,
         now_ms: i64,
         window_ms: i64,
-    ) -> impl Future<Output = TableResult<GuardClaim>> + Send;
+    ) -> impl Future<Output = TableResult<GuardClaim>> + Send {
+        async move {
+            let nobody = LeaseToken::random();
+            self.claim_warm_lease(epoch, &nobody, now_ms, window_ms)
+                .await
+        }
+    }
 
     fn load_total(
         &self,

@@ -7,6 +7,7 @@ use std::num::NonZeroU64;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::ParticipantId;
+use crate::table::LeaseToken;
 
 /// Largest participant list a payload may carry (a real epoch has far
 /// fewer; the bound keeps a hostile payload's work small).
@@ -24,13 +25,18 @@ pub struct WarmRequest {
     /// Explicit participants (each id validated on the way in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participants: Option<Vec<ParticipantId>>,
+    /// The epoch's warm lease the trigger claimed for this run; without
+    /// it the warmer claims the lease itself (and skips the run while
+    /// another holds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_token: Option<LeaseToken>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WarmRequestError {
     /// Not the payload's shape: wrong JSON type, a missing or invalid
     /// `epoch_id`, an id that is not a Gonka address.
-    #[error("payload must be a JSON object with epoch_id (an integer >= 1), finished (a boolean) and optional participants (an array of gonka1... addresses): {0}")]
+    #[error("payload must be a JSON object with epoch_id (an integer >= 1), finished (a boolean), optional participants (an array of gonka1... addresses) and optional lease_token (a string): {0}")]
     Malformed(String),
     #[error("participants lists {0} ids, more than {MAX_PAYLOAD_PARTICIPANTS}")]
     TooManyParticipants(usize),
@@ -46,6 +52,15 @@ impl WarmRequest {
             epoch_id,
             finished,
             participants: None,
+            lease_token: None,
+        }
+    }
+
+    /// The request of the run that holds the epoch's lease as `token`.
+    pub fn with_lease(self, token: LeaseToken) -> Self {
+        Self {
+            lease_token: Some(token),
+            ..self
         }
     }
 
@@ -91,6 +106,7 @@ mod tests {
         for request in [
             WarmRequest::new(epoch(56), true),
             WarmRequest::new(epoch(1), false),
+            WarmRequest::new(epoch(57), true).with_lease(LeaseToken::random()),
         ] {
             let event: serde_json::Value = serde_json::from_slice(&request.to_payload()).unwrap();
             assert_eq!(WarmRequest::from_event(&event), Ok(request));
@@ -106,6 +122,14 @@ mod tests {
         );
         assert!(ok(json!({"epoch_id": 56, "finished": true, "extra": 1})).finished);
         assert!(!ok(json!({"epoch_id": 56, "finished": null})).finished);
+        assert_eq!(
+            ok(json!({"epoch_id": 56, "lease_token": "3f2b-9c"})).lease_token,
+            Some(LeaseToken::parse("3f2b-9c").unwrap())
+        );
+        assert_eq!(
+            ok(json!({"epoch_id": 56, "lease_token": null})).lease_token,
+            None
+        );
         let deduped = ok(json!({"epoch_id": 5, "participants": [A, B, A, A]}))
             .participants
             .unwrap();
@@ -144,6 +168,18 @@ mod tests {
             (
                 json!({"epoch_id": 5, "participants": too_many}),
                 "more than",
+            ),
+            (
+                json!({"epoch_id": 5, "lease_token": 7}),
+                "expected a string",
+            ),
+            (
+                json!({"epoch_id": 5, "lease_token": "../../x"}),
+                "lease token",
+            ),
+            (
+                json!({"epoch_id": 5, "lease_token": "a".repeat(65)}),
+                "lease token",
             ),
         ];
         for (payload, want) in cases {

@@ -9,6 +9,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::lease::{run_under_lease, Leased};
 use super::request::WarmRequest;
 use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef};
@@ -17,7 +18,7 @@ use crate::service::items::{
     fetch_item, missing_items, modal_item_keys, store_fetched, ItemOutcome,
 };
 use crate::service::Core;
-use crate::table::{CacheTable, CachedItem, ItemKey, StatsSlot, TableError};
+use crate::table::{CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, TableError};
 use crate::time::now_ms;
 
 /// One step of a warm run's stream.
@@ -195,7 +196,18 @@ pub async fn warm_epoch<C: Chain, T: CacheTable>(
         );
     }
     if job.finished {
-        report.total_assigned_rewards_gnk = settle_total(&core.table, epoch, &participants).await;
+        // Against every participant of the epoch, never only the payload's.
+        let everyone = match &job.participants {
+            None => Ok(participants),
+            Some(_) => epoch_participants(core, epoch, true).await,
+        };
+        report.total_assigned_rewards_gnk = match everyone {
+            Ok(everyone) => settle_total(&core.table, epoch, &everyone).await,
+            Err(e) => {
+                tracing::warn!(epoch, error = %e, "cannot list the epoch's participants; the total waits");
+                None
+            }
+        };
     }
     finish(core, report, started, usage0)
 }
@@ -272,8 +284,9 @@ async fn epoch_participants<C: Chain, T: CacheTable>(
 }
 
 /// The warmer function's handler: validates the event, runs the warm until
-/// `deadline_ms - margin`, and returns the report (a rejected payload is
-/// logged and answered, never retried by Lambda as an error).
+/// `deadline_ms - margin` while holding the epoch's warm lease, and returns
+/// the report (`skipped` when another run holds the lease; a rejected
+/// payload is logged and answered, never retried by Lambda as an error).
 pub async fn handle_warm_event<C: Chain, T: CacheTable>(
     core: &Core<C, T>,
     event: &serde_json::Value,
@@ -287,11 +300,39 @@ pub async fn handle_warm_event<C: Chain, T: CacheTable>(
         Ok(job) => {
             let stop_at =
                 deadline_ms.map(|d| d - core.config.warmer_deadline_margin.as_millis() as i64);
+            // The trigger's lease, or (a payload without one) a claim of
+            // this run's own.
+            let owner = job.lease_token.clone().unwrap_or_else(LeaseToken::random);
             // Boxed: the run's future nests deep enough (stream adapters
             // over retrying fetches) to overflow the compiler's layout
             // depth inside a binary's main.
-            let report = Box::pin(warm_epoch(core, &job, stop_at)).await;
-            serde_json::json!({ "status": "done", "report": report })
+            let run = Box::pin(warm_epoch(core, &job, stop_at));
+            let lease = core.config.warm_guard_window;
+            match Box::pin(run_under_lease(
+                &core.table,
+                job.epoch(),
+                &owner,
+                lease,
+                run,
+            ))
+            .await
+            {
+                Leased::Ran(report, lease) => {
+                    serde_json::json!({ "status": "done", "report": report, "lease": lease })
+                }
+                Leased::Held { until_ms } => {
+                    tracing::info!(
+                        epoch = job.epoch(),
+                        held_until_ms = until_ms,
+                        "another run holds the epoch's warm lease; skipped"
+                    );
+                    serde_json::json!({
+                        "status": "skipped",
+                        "reason": "another warm run holds this epoch's lease",
+                        "held_until_ms": until_ms,
+                    })
+                }
+            }
         }
     }
 }

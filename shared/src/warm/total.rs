@@ -1,12 +1,34 @@
 //! A finished epoch's reward total, written once every participant's
-//! reward for it is known.
+//! reward summary for it is known.
 
 use crate::domain::{gnk_from_coins, sum_rewarded_coins};
 use crate::ids::ParticipantId;
 use crate::table::{CacheTable, EpochTotal, ItemData, ItemKey, ItemKind, PutOutcome};
 
-/// Writes the finished epoch's total once every participant's reward
-/// for it is known; returns the stored total.
+/// The sum of the epoch's rewarded coins, once the `participants`
+/// participants of the epoch each have a reward summary among `rewards`
+/// (their stored reward items). `None` while any is missing or has no
+/// summary yet (`Reward(None)`: the chain's 404, e.g. an epoch not settled
+/// yet), and for an epoch without participants. A sum of 0 over summaries
+/// that are all there is a true 0.
+pub fn settled_sum<'a>(
+    participants: usize,
+    rewards: impl IntoIterator<Item = &'a ItemData>,
+) -> Option<u128> {
+    let coins: Option<Vec<&str>> = rewards
+        .into_iter()
+        .map(|data| match data {
+            ItemData::Reward(Some(r)) => Some(r.rewarded_coins.as_str()),
+            _ => None,
+        })
+        .collect();
+    let coins = coins?;
+    (participants > 0 && coins.len() == participants).then(|| sum_rewarded_coins(coins))
+}
+
+/// Writes the finished epoch's total once each of its `participants`
+/// (every participant of the epoch, never a subset) has a reward summary
+/// (see [`settled_sum`]); returns the stored total.
 pub async fn settle_total<T: CacheTable>(
     table: &T,
     epoch: u64,
@@ -31,19 +53,15 @@ pub async fn settle_total<T: CacheTable>(
             return None;
         }
     };
-    if items.len() < keys.len() {
+    let Some(sum) = settled_sum(keys.len(), items.values().map(|i| &i.data)) else {
         tracing::info!(
             epoch,
             known = items.len(),
             participants = keys.len(),
-            "epoch total waits for every reward"
+            "epoch total waits for every participant's reward summary"
         );
         return None;
-    }
-    let sum = sum_rewarded_coins(items.values().filter_map(|i| match &i.data {
-        ItemData::Reward(Some(r)) => Some(r.rewarded_coins.as_str()),
-        _ => None,
-    }));
+    };
     let total = EpochTotal {
         epoch_id: epoch,
         total_assigned_rewards_gnk: gnk_from_coins(sum),
@@ -61,6 +79,45 @@ pub async fn settle_total<T: CacheTable>(
         Err(e) => {
             tracing::warn!(epoch, error = %e, "cannot store the epoch total");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::RewardRecord;
+
+    fn summary(coins: &str) -> ItemData {
+        ItemData::Reward(Some(RewardRecord {
+            rewarded_coins: coins.into(),
+            claimed: false,
+        }))
+    }
+
+    #[test]
+    fn a_total_needs_every_participants_summary() {
+        let none = ItemData::Reward(None);
+        let cases: Vec<(usize, Vec<ItemData>, Option<u128>)> = vec![
+            // (participants, their stored rewards, the sum)
+            (2, vec![summary("5"), summary("7")], Some(12)),
+            (2, vec![summary("0"), summary("0")], Some(0)),
+            // A summary the chain does not have yet is not a zero.
+            (2, vec![summary("5"), none.clone()], None),
+            (2, vec![none.clone(), none.clone()], None),
+            // A participant whose reward is not stored at all.
+            (3, vec![summary("5"), summary("7")], None),
+            // No participants: nothing to settle.
+            (0, vec![], None),
+            // Not a reward item.
+            (1, vec![ItemData::WarmKeys(vec![])], None),
+        ];
+        for (participants, rewards, want) in cases {
+            assert_eq!(
+                settled_sum(participants, &rewards),
+                want,
+                "{participants} {rewards:?}"
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The trigger side of the warm hop (epoch-stats): the invoker port, its
 //! Lambda adapter (InvocationType `Event`), a recording fake for unit
-//! tests, and the per-epoch warm guard.
+//! tests, and the claim of the per-epoch warm lease.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,7 +12,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 
 use super::request::WarmRequest;
-use crate::table::CacheTable;
+use crate::table::{CacheTable, LeaseToken};
 use crate::time::now_ms;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,7 +114,7 @@ pub fn warms(epoch: u64, finished: bool, current: Option<u64>) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarmOutcome {
     Invoked,
-    /// Another trigger holds this epoch's guard.
+    /// Another trigger or a running warmer holds this epoch's lease.
     GuardHeld,
     /// No warmer function is configured: nothing claimed, nothing sent.
     NotConfigured,
@@ -123,32 +123,36 @@ pub enum WarmOutcome {
     Failed,
 }
 
-/// At most one warmer invocation per epoch per guard window, across all
-/// instances (the table's guard item is the authority); this process also
-/// remembers until when each guard is held, so a busy instance does not
-/// write to the table on every request to learn it again.
+/// At most one warmer run per epoch at a time, across all instances: the
+/// trigger claims the epoch's warm lease in the table (the authority) for
+/// a fresh owner token and hands the token to the warmer it invokes, which
+/// holds the lease while it runs and releases it when done. This process
+/// also remembers until when each lease is held, so a busy instance does
+/// not write to the table on every request to learn it again; it never
+/// remembers longer than one lease from when it looked, so a released
+/// lease is claimed again within a lease at most.
 pub struct WarmTrigger<W> {
     invoker: Option<W>,
-    window: Duration,
+    lease: Duration,
     held_until: Mutex<HashMap<u64, i64>>,
 }
 
 impl<W: WarmerInvoker> WarmTrigger<W> {
     /// `invoker: None` (no `WARMER_FUNCTION_NAME`) makes every trigger a no-op.
-    pub fn new(invoker: Option<W>, window: Duration) -> Self {
+    pub fn new(invoker: Option<W>, lease: Duration) -> Self {
         if invoker.is_none() {
             tracing::warn!("WARMER_FUNCTION_NAME is not set: the warmer will not be triggered");
         }
         Self {
             invoker,
-            window,
+            lease,
             held_until: Mutex::default(),
         }
     }
 
-    /// After an epoch is served: claim the epoch's warm guard and, if this
-    /// call got it, invoke the warmer. Failures are logged, never turned
-    /// into an error response.
+    /// After an epoch is served: claim the epoch's warm lease and, if this
+    /// call got it, invoke the warmer with it. Failures are logged, never
+    /// turned into an error response.
     pub async fn trigger<T: CacheTable>(
         &self,
         table: &T,
@@ -166,20 +170,21 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
         if self.known_held(epoch_id, now) {
             return WarmOutcome::GuardHeld;
         }
-        let window = self.window.as_millis() as i64;
-        let claim = match table.claim_warm_guard(epoch_id, now, window).await {
+        let lease = self.lease.as_millis() as i64;
+        let owner = LeaseToken::random();
+        let claim = match table.claim_warm_lease(epoch_id, &owner, now, lease).await {
             Ok(claim) => claim,
             Err(e) => {
-                tracing::warn!(epoch = epoch_id, error = %e, "cannot claim the warm guard; warmer not triggered");
+                tracing::warn!(epoch = epoch_id, error = %e, "cannot claim the warm lease; warmer not triggered");
                 return WarmOutcome::Failed;
             }
         };
-        self.remember(epoch_id, claim.held_until_ms, now);
+        self.remember(epoch_id, claim.held_until_ms.min(now + lease), now);
         if !claim.won {
             return WarmOutcome::GuardHeld;
         }
         match invoker
-            .invoke_warmer(&WarmRequest::new(epoch, finished))
+            .invoke_warmer(&WarmRequest::new(epoch, finished).with_lease(owner))
             .await
         {
             Ok(()) => {
@@ -208,7 +213,7 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::MemoryTable;
+    use crate::table::{MemoryTable, PutOutcome};
 
     const WINDOW: Duration = Duration::from_secs(60);
 
@@ -248,6 +253,75 @@ mod tests {
             .map(|r| (r.epoch(), r.finished))
             .collect();
         assert_eq!(sent, vec![(7, false), (8, true)]);
+    }
+
+    fn sent(trigger: &WarmTrigger<RecordingInvoker>) -> Vec<WarmRequest> {
+        trigger
+            .invoker
+            .as_ref()
+            .unwrap()
+            .requests
+            .lock()
+            .unwrap()
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn the_warmer_gets_the_lease_it_holds_and_a_release_frees_it_at_once() {
+        let table = MemoryTable::new();
+        let first = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            first.trigger(&table, 7, true, Some(10)).await,
+            WarmOutcome::Invoked
+        );
+        let token = sent(&first)[0].lease_token.clone().expect("a lease token");
+        // The token is the lease's owner: the warmer renews with it ...
+        let now = now_ms();
+        assert!(
+            table
+                .claim_warm_lease(7, &token, now, 60_000)
+                .await
+                .unwrap()
+                .won
+        );
+        let second = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            second.trigger(&table, 7, true, Some(10)).await,
+            WarmOutcome::GuardHeld
+        );
+        // ... and releases it: a trigger that has not seen it held claims
+        // it at once, with a new token.
+        assert_eq!(
+            table.release_warm_lease(7, &token, now_ms()).await.unwrap(),
+            PutOutcome::Written
+        );
+        let third = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            third.trigger(&table, 7, true, Some(10)).await,
+            WarmOutcome::Invoked
+        );
+        assert_ne!(sent(&third)[0].lease_token, Some(token));
+    }
+
+    #[tokio::test]
+    async fn a_held_lease_is_remembered_no_longer_than_one_lease() {
+        let table = MemoryTable::new();
+        let now = now_ms();
+        // Held for an hour by a claim nobody renews or releases.
+        table.claim_warm_guard(7, now, 3_600_000).await.unwrap();
+        let trigger = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            trigger.trigger(&table, 7, true, Some(10)).await,
+            WarmOutcome::GuardHeld
+        );
+        let remembered = trigger.held_until.lock().unwrap()[&7];
+        assert!(
+            remembered <= now_ms() + WINDOW.as_millis() as i64,
+            "remembered {} ms ahead",
+            remembered - now
+        );
+        // Past that, the table is asked again.
+        assert!(!trigger.known_held(7, remembered));
     }
 
     #[tokio::test]

@@ -103,6 +103,20 @@ pub fn warm_job(epoch: u64, finished: bool) -> WarmRequest {
     WarmRequest::new(epoch.try_into().expect("epoch >= 1"), finished)
 }
 
+/// A warmer payload without its `lease_token` (a fresh random id per
+/// trigger), which it must carry.
+pub fn without_lease_token(payload: &serde_json::Value) -> serde_json::Value {
+    let mut payload = payload.clone();
+    let token = payload
+        .as_object_mut()
+        .and_then(|p| p.remove("lease_token"));
+    assert!(
+        token.as_ref().is_some_and(|t| t.is_string()),
+        "a lease token in {payload}"
+    );
+    payload
+}
+
 /// One invocation as the Lambda Invoke API received it.
 #[derive(Debug, Clone)]
 pub struct Invocation {

@@ -564,3 +564,122 @@ fn the_code_uses_the_templates_key_schema() {
     assert_eq!(ttl.attribute, TTL_ATTRIBUTE);
     assert_eq!(def.billing_mode, "PAY_PER_REQUEST");
 }
+
+#[tokio::test]
+async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
+    let t = TestTable::new().await;
+    let table = &t.table;
+    let (a, b) = (LeaseToken::random(), LeaseToken::random());
+    let held = |until| GuardClaim {
+        won: false,
+        held_until_ms: until,
+    };
+    let won = |until| GuardClaim {
+        won: true,
+        held_until_ms: until,
+    };
+    const L: i64 = 60_000;
+    const T0: i64 = 1_000_000;
+
+    assert_eq!(
+        table.claim_warm_lease(60, &a, T0, L).await.unwrap(),
+        won(T0 + L)
+    );
+    assert_eq!(
+        table
+            .claim_warm_lease(60, &b, T0 + 30_000, L)
+            .await
+            .unwrap(),
+        held(T0 + L),
+        "another owner waits, and learns until when"
+    );
+    assert_eq!(
+        table
+            .claim_warm_lease(60, &a, T0 + 30_000, L)
+            .await
+            .unwrap(),
+        won(T0 + 30_000 + L),
+        "the owner renews"
+    );
+    assert_eq!(
+        table.release_warm_lease(60, &b, T0 + 40_000).await.unwrap(),
+        PutOutcome::LostRace,
+        "only the owner releases"
+    );
+    assert!(
+        !table
+            .claim_warm_lease(60, &b, T0 + 40_000, L)
+            .await
+            .unwrap()
+            .won
+    );
+    assert_eq!(
+        table.release_warm_lease(60, &a, T0 + 40_000).await.unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        table
+            .claim_warm_lease(60, &b, T0 + 40_000, L)
+            .await
+            .unwrap(),
+        won(T0 + 40_000 + L),
+        "released: free at once"
+    );
+    // The old owner's late renewal or release leaves the new lease alone.
+    assert_eq!(
+        table
+            .claim_warm_lease(60, &a, T0 + 50_000, L)
+            .await
+            .unwrap(),
+        held(T0 + 40_000 + L)
+    );
+    assert_eq!(
+        table.release_warm_lease(60, &a, T0 + 50_000).await.unwrap(),
+        PutOutcome::LostRace
+    );
+    assert!(
+        !table
+            .claim_warm_lease(60, &a, T0 + 99_999, L)
+            .await
+            .unwrap()
+            .won
+    );
+    // An owner that stops renewing loses the lease when it lapses.
+    assert!(
+        table
+            .claim_warm_lease(60, &a, T0 + 100_000, L)
+            .await
+            .unwrap()
+            .won
+    );
+
+    // Nothing to release: nothing written.
+    assert_eq!(
+        table.release_warm_lease(61, &a, T0).await.unwrap(),
+        PutOutcome::LostRace
+    );
+    assert!(table.claim_warm_lease(61, &b, T0, L).await.unwrap().won);
+    // A claim without an owner only lapses.
+    assert!(table.claim_warm_guard(62, T0, 1_000).await.unwrap().won);
+    assert_eq!(
+        table.claim_warm_lease(62, &a, T0 + 999, L).await.unwrap(),
+        held(T0 + 1_000)
+    );
+    assert!(
+        table
+            .claim_warm_lease(62, &a, T0 + 1_000, L)
+            .await
+            .unwrap()
+            .won
+    );
+
+    // Concurrent claims by different owners: exactly one wins.
+    let owners: Vec<LeaseToken> = (0..20).map(|_| LeaseToken::random()).collect();
+    let claims = futures::future::join_all(
+        owners
+            .iter()
+            .map(|o| table.claim_warm_lease(63, o, 5_000_000, L)),
+    )
+    .await;
+    assert_eq!(claims.iter().filter(|c| c.as_ref().unwrap().won).count(), 1);
+}

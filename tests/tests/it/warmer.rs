@@ -2,18 +2,24 @@
 //! every upstream request per (kind, participant, epoch).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use shared::ids::ParticipantId;
+use shared::routes::handle_epoch_stats;
 use shared::service::epochs::{current_epoch, epoch_by_id};
 use shared::service::items::modal_item_keys;
-use shared::table::{CacheTable, ItemData, ItemKey};
-use shared::warm::{handle_warm_event, warm_epoch, WarmReport};
+use shared::table::{CacheTable, ItemData, ItemKey, ItemKind};
+use shared::warm::{
+    handle_warm_event, warm_epoch, WarmOutcome, WarmReport, WarmRequest, WarmTrigger,
+};
 use sim_chain::{EndpointKind, Fault, FaultMode, Model};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, participant_items_fingerprint, start_sim, warm_job, LiveCore};
+use crate::support::{
+    ctx, get, participant_items_fingerprint, start_sim, stats, warm_job, InvokeRecorder, LiveCore,
+};
 
 const CURRENT: u64 = 30;
 
@@ -358,4 +364,242 @@ async fn a_finished_epoch_gets_its_total_once_every_reward_is_known() {
             .total_assigned_rewards_gnk,
         Some(want)
     );
+}
+
+/// An epoch that has ended but is not settled: the chain answers 404 for
+/// its summaries (here the simulated chain still has it as its current
+/// epoch, whose summaries do not exist yet). Those 404s are stored as
+/// "no summary yet" and never make a total of 0; once the summaries exist,
+/// a later warm writes the right total.
+#[tokio::test]
+async fn a_missing_summary_keeps_the_total_null_until_the_summaries_exist() {
+    let sim = start_sim(30, CURRENT).await;
+    let t = TestTable::new().await;
+    // Every warm refetches rewards that are not final (as one does once
+    // the freshness window has passed).
+    let ctx = ctx(&t, &[sim.url()], &[("ITEM_FRESHNESS_SECS", "0")]);
+    let epoch = CURRENT;
+    let members = members(&sim.model(), epoch);
+    assert!(members.len() > 10);
+
+    let unsettled = warm_epoch(&ctx, &warm_job(epoch, true), None).await;
+    assert!(unsettled.failures.is_empty(), "{:?}", unsettled.failures);
+    let rewards: Vec<ItemKey> = members
+        .iter()
+        .map(|p| ItemKey::new(p.clone(), epoch, ItemKind::Reward))
+        .collect();
+    let stored = ctx.table.load_items(&rewards).await.unwrap();
+    assert_eq!(stored.len(), members.len());
+    assert!(
+        stored
+            .values()
+            .all(|i| matches!(i.data, ItemData::Reward(None))),
+        "every summary is still missing"
+    );
+    assert_eq!(
+        unsettled.total_assigned_rewards_gnk, None,
+        "no total (and never 0) while summaries are missing"
+    );
+    assert_eq!(t.table.load_total(epoch).await.unwrap(), None);
+
+    // The epoch settles: its summaries appear.
+    sim.set_current_epoch(CURRENT + 1);
+    let want = (sim.model().epoch_total_rewarded_coins(epoch).unwrap() / 1_000_000_000) as u64;
+    assert!(want > 0);
+    let settled = warm_epoch(&ctx, &warm_job(epoch, true), None).await;
+    assert!(settled.failures.is_empty(), "{:?}", settled.failures);
+    assert_eq!(settled.total_assigned_rewards_gnk, Some(want));
+    assert_eq!(
+        t.table
+            .load_total(epoch)
+            .await
+            .unwrap()
+            .map(|t| (t.total_assigned_rewards_gnk, t.participants)),
+        Some((want, members.len() as u64))
+    );
+}
+
+/// A warm over some participants (a payload with `participants`) fills
+/// only theirs; the total is checked against every participant of the
+/// epoch, so it stays null until a warm covers them all.
+#[tokio::test]
+async fn a_warm_over_a_subset_of_participants_never_settles_the_total() {
+    let sim = start_sim(30, CURRENT).await;
+    let model = sim.model();
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    let epoch = CURRENT - 3;
+    let members = members(&model, epoch);
+    let subset = WarmRequest {
+        participants: Some(members[..5].to_vec()),
+        ..warm_job(epoch, true)
+    };
+
+    let partial = warm_epoch(&ctx, &subset, None).await;
+    assert_eq!(partial.participants, 5);
+    assert!(partial.failures.is_empty(), "{:?}", partial.failures);
+    assert_eq!(partial.total_assigned_rewards_gnk, None);
+    assert_eq!(t.table.load_total(epoch).await.unwrap(), None);
+
+    let want = (model.epoch_total_rewarded_coins(epoch).unwrap() / 1_000_000_000) as u64;
+    let full = warm_epoch(&ctx, &warm_job(epoch, true), None).await;
+    assert_eq!(full.total_assigned_rewards_gnk, Some(want));
+    assert_eq!(
+        t.table
+            .load_total(epoch)
+            .await
+            .unwrap()
+            .map(|t| t.participants),
+        Some(members.len() as u64),
+        "the total covers every participant of the epoch"
+    );
+}
+
+/// What epoch-stats sent the warmer for `epoch`, in order.
+fn warm_payloads(invoke: &InvokeRecorder, epoch: u64) -> Vec<serde_json::Value> {
+    invoke
+        .calls()
+        .into_iter()
+        .filter(|c| c.payload["epoch_id"] == epoch)
+        .map(|c| c.payload)
+        .collect()
+}
+
+/// The warm guard is a lease the run holds for as long as it runs: with a
+/// 2 s lease and a run of about 6 s, no other trigger (from any
+/// epoch-stats instance) and no other run of the epoch starts meanwhile,
+/// and once the run ends its lease is free at once.
+#[tokio::test]
+async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
+    let sim = start_sim(12, CURRENT).await;
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let extra = [("WARM_LEASE_SECS", "2"), ("WARMER_CONCURRENCY", "3")];
+    let epoch_stats = stats(&t, &[sim.url()], &extra, &invoke);
+    let warmer = ctx(&t, &[sim.url()], &extra);
+    let lease = Duration::from_secs(2);
+    let epoch = CURRENT - 2;
+
+    // A request for the epoch triggers the warmer once.
+    let path = format!("/v1/inference/epochs/{epoch}");
+    let resp = handle_epoch_stats(&epoch_stats, &get(&path, &[])).await;
+    assert_eq!(resp.status(), 200);
+    let sent = warm_payloads(&invoke, epoch);
+    assert_eq!(sent.len(), 1);
+
+    // The run: 12 participants' 96 items, 3 at a time, 250 ms each (~8 s).
+    sim.set_latency(Duration::from_millis(250));
+    let done = AtomicBool::new(false);
+    let started = Instant::now();
+    let run = async {
+        let out = handle_warm_event(&warmer, &sent[0], None).await;
+        done.store(true, Ordering::SeqCst);
+        out
+    };
+    let contenders = async {
+        let (mut held, mut tokenless_run_tried) = (0, false);
+        while !done.load(Ordering::SeqCst) {
+            // Another epoch-stats instance (nothing remembered): held.
+            let other = WarmTrigger::new(Some(invoke.invoker()), lease);
+            match other.trigger(&t.table, epoch, true, Some(epoch)).await {
+                WarmOutcome::GuardHeld => held += 1,
+                // The run released its lease while this claim was in flight.
+                WarmOutcome::Invoked if done.load(Ordering::SeqCst) => return (held, true),
+                outcome => panic!("{outcome:?} {:?} into the run", started.elapsed()),
+            }
+            // A second run (a payload without a lease token), once the
+            // trigger's own claim would have lapsed: skipped.
+            if !tokenless_run_tried && started.elapsed() > lease + lease / 2 {
+                let out = handle_warm_event(
+                    &warmer,
+                    &serde_json::json!({"epoch_id": epoch, "finished": true}),
+                    None,
+                )
+                .await;
+                assert_eq!(out["status"], "skipped", "{out}");
+                tokenless_run_tried = true;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert!(tokenless_run_tried);
+        (held, false)
+    };
+    let (out, (held, claimed_on_release)) = tokio::join!(run, contenders);
+    let took = started.elapsed();
+    assert_eq!(out["status"], "done", "{out}");
+    assert!(out["report"]["written"].as_u64().unwrap() > 0);
+    assert!(took > 3 * lease, "the run took only {took:?}");
+    assert!(held >= 10, "{held} triggers held off");
+    assert!(
+        out["lease"]["renewals"].as_u64().unwrap() >= 9,
+        "renewed every third of the lease: {out}"
+    );
+    assert_eq!(
+        warm_payloads(&invoke, epoch).len(),
+        1 + usize::from(claimed_on_release),
+        "no trigger while the run held the lease"
+    );
+
+    // Released: the first instance's trigger claims the lease at once
+    // (unless a contender's claim did, the moment it was released).
+    if !claimed_on_release {
+        assert_eq!(
+            epoch_stats
+                .warm
+                .trigger(&t.table, epoch, true, Some(epoch))
+                .await,
+            WarmOutcome::Invoked
+        );
+    }
+    assert_eq!(warm_payloads(&invoke, epoch).len(), 2);
+}
+
+/// A warmer that dies mid-run (no release, no more renewals) holds the
+/// epoch for one lease period at most.
+#[tokio::test]
+async fn a_crashed_runs_lease_lapses_after_one_lease_period() {
+    let sim = start_sim(12, CURRENT).await;
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let extra = [("WARM_LEASE_SECS", "2"), ("WARMER_CONCURRENCY", "2")];
+    let warmer = ctx(&t, &[sim.url()], &extra);
+    let lease = Duration::from_secs(2);
+    let epoch = CURRENT - 2;
+    let first = WarmTrigger::new(Some(invoke.invoker()), lease);
+    assert_eq!(
+        first.trigger(&t.table, epoch, true, Some(epoch)).await,
+        WarmOutcome::Invoked
+    );
+    let sent = warm_payloads(&invoke, epoch);
+
+    sim.set_latency(Duration::from_millis(250));
+    // The run is cut off after 3 s (past the trigger's own 2 s claim).
+    let cut = tokio::time::timeout(
+        Duration::from_secs(3),
+        handle_warm_event(&warmer, &sent[0], None),
+    )
+    .await;
+    assert!(cut.is_err(), "the run was still going");
+    let crashed_at = Instant::now();
+    let other = || WarmTrigger::new(Some(invoke.invoker()), lease);
+    assert_eq!(
+        other().trigger(&t.table, epoch, true, Some(epoch)).await,
+        WarmOutcome::GuardHeld,
+        "the last renewal still holds"
+    );
+    loop {
+        match other().trigger(&t.table, epoch, true, Some(epoch)).await {
+            WarmOutcome::Invoked => break,
+            WarmOutcome::GuardHeld => {
+                assert!(
+                    crashed_at.elapsed() < lease + Duration::from_secs(1),
+                    "still held {:?} after the crash",
+                    crashed_at.elapsed()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            outcome => panic!("{outcome:?}"),
+        }
+    }
+    assert_eq!(warm_payloads(&invoke, epoch).len(), 2);
 }

@@ -1,29 +1,34 @@
-//! The epoch's warm guard: one conditional put admits one warmer run per
-//! window.
+//! The epoch's warm lease: one item, claimed, renewed and released with
+//! conditional puts (no DeleteItem), so one warmer run holds an epoch at
+//! a time.
 
 use super::client::{Condition, DynamoTable, Put};
-use super::keys::n;
+use super::keys::{n, s};
 use super::rows::{encode_guard, guard_claimed_until};
-use crate::table::items::GuardClaim;
-use crate::table::TableResult;
+use crate::table::items::{GuardClaim, LeaseToken};
+use crate::table::{PutOutcome, TableResult};
 
 impl DynamoTable {
-    /// Claims the guard until `now_ms + window_ms` unless a claim still
-    /// holds; a lost claim says until when the other one holds.
-    pub(super) async fn claim_guard(
+    /// Takes the lease for `owner` until `now_ms + lease_ms` if it is free
+    /// or already `owner`'s; a lost claim says until when the holder has it.
+    pub(super) async fn claim_lease(
         &self,
         epoch: u64,
+        owner: &LeaseToken,
         now_ms: i64,
-        window_ms: i64,
+        lease_ms: i64,
     ) -> TableResult<GuardClaim> {
-        let until = now_ms + window_ms;
-        // `guard_is_free`, as a condition.
-        let condition = Condition::new("attribute_not_exists(pk) OR claimed_until <= :now")
-            .value(":now", n(now_ms))
-            .returning_old();
+        let until = now_ms + lease_ms;
+        // `lease_may_claim`, as a condition.
+        let condition = Condition::new(
+            "attribute_not_exists(pk) OR claimed_until <= :now OR lease_owner = :owner",
+        )
+        .value(":now", n(now_ms))
+        .value(":owner", s(owner.as_str()))
+        .returning_old();
         Ok(
             match self
-                .put_conditional(encode_guard(epoch, until), condition)
+                .put_conditional(encode_guard(epoch, until, owner), condition)
                 .await?
             {
                 Put::Written => GuardClaim {
@@ -36,5 +41,21 @@ impl DynamoTable {
                 },
             },
         )
+    }
+
+    /// Ends `owner`'s lease now (`claimed_until` = `now_ms`), if it is
+    /// still `owner`'s.
+    pub(super) async fn release_lease(
+        &self,
+        epoch: u64,
+        owner: &LeaseToken,
+        now_ms: i64,
+    ) -> TableResult<PutOutcome> {
+        // `lease_may_release`, as a condition.
+        let condition = Condition::new("lease_owner = :owner").value(":owner", s(owner.as_str()));
+        Ok(self
+            .put_conditional(encode_guard(epoch, now_ms, owner), condition)
+            .await?
+            .outcome())
     }
 }

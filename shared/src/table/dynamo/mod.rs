@@ -6,7 +6,7 @@
 //! - [`batch`]: BatchGetItem / BatchWriteItem with their unprocessed retries;
 //! - [`metering`]: the requests and capacity counted;
 //! - [`snapshots`]: epoch snapshots in chunks, with their TTLs;
-//! - [`guard`]: the warm guard;
+//! - [`guard`]: the epoch's warm lease;
 //! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights.
 //!
 //! This module only maps the port's calls onto them.
@@ -146,13 +146,23 @@ impl CacheTable for DynamoTable {
         self.load_snapshot_row(header, participant).await
     }
 
-    async fn claim_warm_guard(
+    async fn claim_warm_lease(
         &self,
         epoch: u64,
+        owner: &LeaseToken,
         now_ms: i64,
-        window_ms: i64,
+        lease_ms: i64,
     ) -> TableResult<GuardClaim> {
-        self.claim_guard(epoch, now_ms, window_ms).await
+        self.claim_lease(epoch, owner, now_ms, lease_ms).await
+    }
+
+    async fn release_warm_lease(
+        &self,
+        epoch: u64,
+        owner: &LeaseToken,
+        now_ms: i64,
+    ) -> TableResult<PutOutcome> {
+        self.release_lease(epoch, owner, now_ms).await
     }
 
     async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {

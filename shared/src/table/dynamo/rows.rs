@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::batch::Projection;
 use super::codec::decode_rows;
-use super::keys::{n, num_attr, Item, Key, DAY_SECS, TTL_ATTRIBUTE};
+use super::keys::{n, num_attr, s, Item, Key, DAY_SECS, TTL_ATTRIBUTE};
 use crate::chain::HardwareNode;
 use crate::domain::WarmKey;
 use crate::table::items::*;
@@ -14,8 +14,10 @@ use crate::table::{TableError, TableResult};
 
 /// The attribute holding a chunk's gzip-compressed rows.
 const ROWS: &str = "rows";
-/// The attribute holding until when the warm guard is claimed (ms).
+/// The attribute holding until when the warm lease is held (ms).
 const CLAIMED_UNTIL: &str = "claimed_until";
+/// The attribute holding who holds the warm lease (its [`LeaseToken`]).
+const LEASE_OWNER: &str = "lease_owner";
 
 #[derive(Serialize, Deserialize)]
 struct HeaderRow {
@@ -183,10 +185,12 @@ pub fn decode_total(item: Item) -> TableResult<EpochTotal> {
     from_item::<TotalRow>(item).map(|r| r.total)
 }
 
-/// The epoch's warm guard, claimed until `until_ms`; it expires a day later.
-pub fn encode_guard(epoch: u64, until_ms: i64) -> Item {
+/// The epoch's warm lease, held by `owner` until `until_ms`; the item
+/// expires a day later.
+pub fn encode_guard(epoch: u64, until_ms: i64, owner: &LeaseToken) -> Item {
     let mut item = Key::guard(epoch).attributes();
     item.insert(CLAIMED_UNTIL.into(), n(until_ms));
+    item.insert(LEASE_OWNER.into(), s(owner.as_str()));
     item.insert(TTL_ATTRIBUTE.into(), n(until_ms / 1000 + DAY_SECS));
     item
 }
@@ -197,6 +201,7 @@ pub fn guard_claimed_until(item: &Item) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::keys::str_attr;
     use super::*;
     use crate::ids::ParticipantId;
 
@@ -259,8 +264,10 @@ mod tests {
         assert_eq!(num_attr::<i64>(&empty, TTL_ATTRIBUTE), Some(9));
         assert!(decode_chunk::<Id>(&key.attributes()).is_err());
 
-        let guard = encode_guard(3, 5_000);
+        let owner = LeaseToken::random();
+        let guard = encode_guard(3, 5_000, &owner);
         assert_eq!(guard_claimed_until(&guard), Some(5_000));
+        assert_eq!(str_attr(&guard, LEASE_OWNER), Some(owner.as_str()));
         assert_eq!(num_attr::<i64>(&guard, TTL_ATTRIBUTE), Some(5 + DAY_SECS));
     }
 }
