@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::items::*;
-use super::{CacheTable, ModalBundle, TableError, TableResult};
+use super::port::{CacheTable, ModalBundle, TableError, TableResult};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 

@@ -17,7 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::client::{unavailable, DynamoTable};
 use super::keys::{Item, Key};
 use super::metering::Op;
-use crate::table::{TableError, TableResult};
+use crate::table::port::{TableError, TableResult};
 
 const BATCH_GET_MAX: usize = 100;
 const BATCH_WRITE_MAX: usize = 25;

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use super::client::{unavailable, DynamoTable};
 use super::keys::{n, Key, TTL_ATTRIBUTE};
 use super::metering::Op;
-use crate::table::TableResult;
+use crate::table::port::TableResult;
 
 /// A counter outlives its window by a day, then DynamoDB's TTL removes it.
 const COUNTER_TTL_SECS: i64 = 86_400;

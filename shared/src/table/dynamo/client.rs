@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::keys::{Item, Key};
 use super::metering::{Op, TableCounters};
-use crate::table::{TableError, TableResult};
+use crate::table::port::{TableError, TableResult};
 
 #[derive(Clone)]
 pub struct DynamoTable {
@@ -79,10 +79,10 @@ pub enum Put {
 }
 
 impl Put {
-    pub fn outcome(&self) -> crate::table::PutOutcome {
+    pub fn outcome(&self) -> crate::table::items::PutOutcome {
         match self {
-            Put::Written => crate::table::PutOutcome::Written,
-            Put::Lost(_) => crate::table::PutOutcome::LostRace,
+            Put::Written => crate::table::items::PutOutcome::Written,
+            Put::Lost(_) => crate::table::items::PutOutcome::LostRace,
         }
     }
 }

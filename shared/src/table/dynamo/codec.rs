@@ -9,7 +9,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::domain::ParticipantStats;
-use crate::table::{TableError, TableResult};
+use crate::table::port::{TableError, TableResult};
 
 /// Refuse to inflate a chunk beyond this (a corrupt or hostile item).
 const MAX_INFLATED: u64 = 64 << 20;

@@ -5,8 +5,9 @@
 use super::client::{Condition, DynamoTable, Put};
 use super::keys::{n, s};
 use super::rows::{encode_guard, guard_claimed_until};
+use crate::table::items::PutOutcome;
 use crate::table::items::{GuardClaim, LeaseToken};
-use crate::table::{PutOutcome, TableResult};
+use crate::table::port::TableResult;
 
 impl DynamoTable {
     /// Takes the lease for `owner` until `now_ms + lease_ms` if it is free

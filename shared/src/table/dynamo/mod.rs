@@ -35,7 +35,7 @@ use keys::{n, Key};
 use rows::{decode_cached_item, decode_header, decode_item_meta, decode_total, ITEM_META};
 
 use super::items::*;
-use super::{CacheTable, ModalBundle, TableResult};
+use super::port::{CacheTable, ModalBundle, TableResult};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 

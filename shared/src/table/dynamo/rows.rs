@@ -10,7 +10,7 @@ use super::keys::{n, num_attr, s, Item, Key, DAY_SECS, TTL_ATTRIBUTE};
 use crate::chain::HardwareNode;
 use crate::domain::WarmKey;
 use crate::table::items::*;
-use crate::table::{TableError, TableResult};
+use crate::table::port::{TableError, TableResult};
 
 /// The attribute holding a chunk's gzip-compressed rows.
 const ROWS: &str = "rows";

@@ -11,7 +11,7 @@ use super::rows::{decode_chunk, decode_header, encode_chunk, encode_header};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 use crate::table::items::*;
-use crate::table::TableResult;
+use crate::table::port::TableResult;
 
 /// Chunks stay well under DynamoDB's 400 KB item limit.
 const MAX_CHUNK_BYTES: usize = 350_000;

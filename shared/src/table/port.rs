@@ -1,0 +1,152 @@
+//! The port: what the functions ask of the cache table, and how it fails.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use super::items::*;
+use crate::domain::ParticipantStats;
+use crate::ids::ParticipantId;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// The table cannot be reached, does not exist, or kept throttling.
+    #[error("cache table unavailable: {0}")]
+    Unavailable(String),
+    /// A stored item cannot be decoded (or one to store cannot be encoded).
+    #[error("cache item unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type TableResult<T> = Result<T, TableError>;
+
+/// What the modal's first read returns: the stats headers asked for and the
+/// participant's items that exist.
+#[derive(Debug, Clone, Default)]
+pub struct ModalBundle {
+    pub headers: HashMap<StatsSlotKey, SnapshotHeader>,
+    pub items: HashMap<ItemKey, CachedItem>,
+}
+
+/// `StatsSlot` as a map key (`StatsSlot` itself is `Copy + Hash`).
+pub type StatsSlotKey = StatsSlot;
+
+pub trait CacheTable: Send + Sync {
+    /// DynamoDB requests made so far (for logs and benchmarks).
+    fn requests(&self) -> u64 {
+        0
+    }
+
+    /// Read and write capacity units consumed so far, as DynamoDB reports them.
+    fn capacity_units(&self) -> (f64, f64) {
+        (0.0, 0.0)
+    }
+
+    /// Full items, batched (100 keys a call); absent keys are left out.
+    fn load_items(
+        &self,
+        keys: &[ItemKey],
+    ) -> impl Future<Output = TableResult<HashMap<ItemKey, CachedItem>>> + Send;
+
+    /// A whole epoch snapshot: the header, then its chunks.
+    fn load_stats(
+        &self,
+        slot: StatsSlot,
+    ) -> impl Future<Output = TableResult<Option<EpochSnapshot>>> + Send;
+
+    /// The epoch and the participant ids of a stored snapshot, without
+    /// keeping the rows (the warmer needs only the ids).
+    fn load_participant_ids(
+        &self,
+        slot: StatsSlot,
+    ) -> impl Future<Output = TableResult<Option<(u64, Vec<String>)>>> + Send;
+
+    /// Writes the chunks, then the header. `Final` and `AtHeight` are
+    /// written once (first write wins); `Current` only replaces an older
+    /// snapshot.
+    fn store_stats(
+        &self,
+        slot: StatsSlot,
+        snapshot: &EpochSnapshot,
+    ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// Freshness of the given items that exist (keys-only reads, batched).
+    fn item_meta(
+        &self,
+        keys: &[ItemKey],
+    ) -> impl Future<Output = TableResult<HashMap<ItemKey, ItemMeta>>> + Send;
+
+    /// Conditional put under [`may_replace`].
+    fn put_item(&self, item: &CachedItem) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// One round trip: the stats headers of `slots` and the full `items`.
+    fn load_modal_bundle(
+        &self,
+        slots: &[StatsSlot],
+        items: &[ItemKey],
+    ) -> impl Future<Output = TableResult<ModalBundle>> + Send;
+
+    /// One round trip: the row of `participant` in the snapshot `header` describes.
+    fn load_participant_row(
+        &self,
+        header: &SnapshotHeader,
+        participant: &ParticipantId,
+    ) -> impl Future<Output = TableResult<Option<ParticipantStats>>> + Send;
+
+    /// Takes the epoch's warm lease for `owner` until `now_ms + lease_ms`
+    /// under [`lease_may_claim`]: when it is free, or already `owner`'s (a
+    /// renewal). Says until when the lease is held.
+    fn claim_warm_lease(
+        &self,
+        epoch: u64,
+        owner: &LeaseToken,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> impl Future<Output = TableResult<GuardClaim>> + Send;
+
+    /// Ends `owner`'s lease at `now_ms` (the item stays, `claimed_until`
+    /// set to now) under [`lease_may_release`]; `LostRace` when the lease
+    /// is not `owner`'s.
+    fn release_warm_lease(
+        &self,
+        epoch: u64,
+        owner: &LeaseToken,
+        now_ms: i64,
+    ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// Claims the epoch's warm guard until `now_ms + window_ms` for an
+    /// owner nobody knows: a claim no run renews or releases, which only
+    /// lapses (holds triggers off, e.g. while benchmarks measure).
+    fn claim_warm_guard(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> impl Future<Output = TableResult<GuardClaim>> + Send {
+        async move {
+            let nobody = LeaseToken::random();
+            self.claim_warm_lease(epoch, &nobody, now_ms, window_ms)
+                .await
+        }
+    }
+
+    fn load_total(
+        &self,
+        epoch: u64,
+    ) -> impl Future<Output = TableResult<Option<EpochTotal>>> + Send;
+
+    /// Written once; a true 0 is a valid total.
+    fn store_total(
+        &self,
+        total: &EpochTotal,
+    ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
+    /// Takes one of the `limit` builds at a requested height that `epoch`
+    /// allows in the minute of `now_ms`, across all instances; `false`
+    /// when that minute's builds are used up.
+    fn take_height_build(
+        &self,
+        epoch: u64,
+        now_ms: i64,
+        limit: u32,
+    ) -> impl Future<Output = TableResult<bool>> + Send;
+}
