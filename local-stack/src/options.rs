@@ -205,7 +205,7 @@ mod tests {
                 "0",
                 "--instances=3",
                 "--param",
-                "WarmGuardSecs=5",
+                "WarmLeaseSecs=5",
             ],
             &[
                 ("API_PORT", "4000"),
@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(o.chain_api_urls, None, "an empty variable is unset");
         assert_eq!(
             o.parameters,
-            [("WarmGuardSecs".to_string(), "5".to_string())]
+            [("WarmLeaseSecs".to_string(), "5".to_string())]
         );
 
         let o = run(&[], &[("PARAMETER_OVERRIDES", "A=1 B=x=y")]).unwrap();

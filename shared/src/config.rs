@@ -34,12 +34,11 @@ pub struct Config {
     /// `ITEM_FRESHNESS_SECS` (default 300): age at which unclaimed rewards and
     /// the current epoch's warm keys and hardware are refetched.
     pub item_freshness: Duration,
-    /// `WARM_LEASE_SECS` (default 60; `WARM_GUARD_SECS`, its former name,
-    /// when unset; at least 1): an epoch's warm lease. A trigger claims it
+    /// `WARM_LEASE_SECS` (default 60, at least 1): an epoch's warm lease. A trigger claims it
     /// for this long; the warmer holding it renews it every third of this
     /// while it runs and releases it when done, so a warmer that dies
     /// holds the epoch for this long at most.
-    pub warm_guard_window: Duration,
+    pub warm_lease: Duration,
     /// `WARMER_DEADLINE_MARGIN_MS` (default 5000): the warmer stops starting
     /// fetches when less than this remains of its invocation.
     pub warmer_deadline_margin: Duration,
@@ -106,13 +105,7 @@ impl Config {
             chain_max_body_bytes: num("CHAIN_MAX_BODY_BYTES", 64 << 20)? as usize,
             current_epoch_freshness: Duration::from_secs(num("CURRENT_EPOCH_FRESHNESS_SECS", 30)?),
             item_freshness: Duration::from_secs(num("ITEM_FRESHNESS_SECS", 300)?),
-            warm_guard_window: Duration::from_secs(
-                match get("WARM_LEASE_SECS") {
-                    Some(_) => num("WARM_LEASE_SECS", 60)?,
-                    None => num("WARM_GUARD_SECS", 60)?,
-                }
-                .max(1),
-            ),
+            warm_lease: Duration::from_secs(num("WARM_LEASE_SECS", 60)?.max(1)),
             warmer_deadline_margin: Duration::from_millis(num("WARMER_DEADLINE_MARGIN_MS", 5_000)?),
             warmer_concurrency: num("WARMER_CONCURRENCY", 16)?.clamp(1, 1024) as usize,
             warmer_slice: num("WARMER_SLICE_PARTICIPANTS", 500)?.clamp(1, 100_000) as usize,
@@ -189,7 +182,7 @@ mod tests {
         assert_eq!(c.chain_timeout, Duration::from_secs(5));
         assert_eq!(c.chain_concurrency, 16);
         assert_eq!(c.current_epoch_freshness, Duration::from_secs(30));
-        assert_eq!(c.warm_guard_window, Duration::from_secs(60));
+        assert_eq!(c.warm_lease, Duration::from_secs(60));
         assert_eq!(c.cors_allowed_origins, vec!["*"]);
         assert_eq!(c.warmer_function_name, None);
         assert_eq!(c.chain_max_rps, None);
@@ -197,19 +190,10 @@ mod tests {
 
     #[test]
     fn the_warm_lease_and_its_former_name() {
-        let lease = |pairs: &[(&str, &str)]| {
-            load(&[&BASE[..], pairs].concat())
-                .unwrap()
-                .warm_guard_window
-        };
+        let lease = |pairs: &[(&str, &str)]| load(&[&BASE[..], pairs].concat()).unwrap().warm_lease;
         assert_eq!(lease(&[]), Duration::from_secs(60));
         assert_eq!(lease(&[("WARM_LEASE_SECS", "90")]), Duration::from_secs(90));
-        assert_eq!(lease(&[("WARM_GUARD_SECS", "5")]), Duration::from_secs(5));
-        assert_eq!(
-            lease(&[("WARM_GUARD_SECS", "5"), ("WARM_LEASE_SECS", "7")]),
-            Duration::from_secs(7),
-            "the new name wins"
-        );
+        assert_eq!(lease(&[("WARM_LEASE_SECS", "0")]), Duration::from_secs(1));
         assert_eq!(
             lease(&[("WARM_LEASE_SECS", "0")]),
             Duration::from_secs(1),

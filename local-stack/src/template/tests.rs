@@ -96,7 +96,7 @@ fn repo_function_settings_and_environment() {
     assert_eq!(env["CHAIN_API_URLS"], "http://node2.gonka.ai:8000");
     assert_eq!(env["CURRENT_EPOCH_FRESHNESS_SECS"], "30");
     assert_eq!(env["ITEM_FRESHNESS_SECS"], "300");
-    assert_eq!(env["WARM_GUARD_SECS"], "60");
+    assert_eq!(env["WARM_LEASE_SECS"], "60");
     assert_eq!(env["CORS_ALLOWED_ORIGINS"], "*");
     // Its own.
     assert_eq!(env["WARMER_FUNCTION_NAME"], "warmer");
@@ -131,13 +131,13 @@ fn parameter_overrides() {
     let t = Template::parse(
         REPO_TEMPLATE,
         &[
-            o("WarmGuardSecs", "5"),
+            o("WarmLeaseSecs", "5"),
             o("CorsAllowedOrigins", "https://a.example, https://b.example"),
         ],
     )
     .unwrap();
     let env = &t.function("participant").unwrap().environment;
-    assert_eq!(env["WARM_GUARD_SECS"], "5");
+    assert_eq!(env["WARM_LEASE_SECS"], "5");
     assert_eq!(
         env["CORS_ALLOWED_ORIGINS"],
         "https://a.example,https://b.example"
@@ -146,7 +146,7 @@ fn parameter_overrides() {
         t.cors.unwrap().allow_origins,
         ["https://a.example", "https://b.example"]
     );
-    let err = Template::parse(REPO_TEMPLATE, &[o("WarmGuardSecs", "0")]).unwrap_err();
+    let err = Template::parse(REPO_TEMPLATE, &[o("WarmLeaseSecs", "0")]).unwrap_err();
     assert!(err.contains("below MinValue"), "{err}");
     let err = Template::parse(REPO_TEMPLATE, &[o("Nope", "1")]).unwrap_err();
     assert!(err.contains("no such parameter"), "{err}");

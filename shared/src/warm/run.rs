@@ -307,7 +307,7 @@ pub async fn handle_warm_event<C: Chain, T: CacheTable>(
             // over retrying fetches) to overflow the compiler's layout
             // depth inside a binary's main.
             let run = Box::pin(warm_epoch(core, &job, stop_at));
-            let lease = core.config.warm_guard_window;
+            let lease = core.config.warm_lease;
             match Box::pin(run_under_lease(
                 &core.table,
                 job.epoch(),

@@ -32,7 +32,7 @@ pub struct EpochStatsState<C, T, W> {
 impl<C: Chain, T: CacheTable, W: WarmerInvoker> EpochStatsState<C, T, W> {
     /// `invoker: None` when no warmer is configured.
     pub fn new(core: Core<C, T>, invoker: Option<W>) -> Self {
-        let warm = WarmTrigger::new(invoker, core.config.warm_guard_window);
+        let warm = WarmTrigger::new(invoker, core.config.warm_lease);
         Self {
             core,
             warm,
