@@ -102,11 +102,7 @@ async fn warm_once(stack: &Stack, epoch: u64) -> Result<WarmRun, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let tracer = warmer.map(|(_, pid)| trace_rss(pid, stop.clone()));
     let invoked = stack
-        .invoke_warmer(&json!({
-            "epoch_id": epoch,
-            "finished": true,
-            "lease_token": stack.lease.as_str(),
-        }))
+        .invoke_warmer(&json!({ "epoch_id": epoch, "finished": true }))
         .await;
     stop.store(true, Ordering::Relaxed);
     let rss = tracer.and_then(|t| t.join().ok());

@@ -162,8 +162,12 @@ impl Stack {
     }
 
     /// Invokes the warmer synchronously (RequestResponse) through the
-    /// stack's Invoke endpoint and returns its report and the wall time.
+    /// stack's Invoke endpoint, under the bench's lease (the one
+    /// [`Stack::hold_warm_guards`] holds), and returns its report and the
+    /// wall time.
     pub async fn invoke_warmer(&self, payload: &Value) -> Result<(WarmReport, Duration), String> {
+        let mut payload = payload.clone();
+        payload["lease_token"] = Value::from(self.lease.as_str());
         let url = format!("{}/2015-03-31/functions/warmer/invocations", self.invoke());
         let started = Instant::now();
         let resp = self
