@@ -78,15 +78,15 @@ pub fn ratio(r: f64) -> String {
     }
 }
 
-/// Bytes as B / KB / MB (powers of 1024).
+/// Bytes as B / KiB / MiB.
 pub fn bytes(b: u64) -> String {
     let b = b as f64;
     if b < 1024.0 {
         format!("{b:.0} B")
     } else if b < 1024.0 * 1024.0 {
-        format!("{:.1} KB", b / 1024.0)
+        format!("{:.1} KiB", b / 1024.0)
     } else {
-        format!("{:.2} MB", b / (1024.0 * 1024.0))
+        format!("{:.2} MiB", b / (1024.0 * 1024.0))
     }
 }
 
@@ -155,8 +155,8 @@ mod tests {
         assert_eq!(ratio(37.46), "37.5x");
         assert_eq!(ratio(3001.0), "3001x");
         assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(2048), "2.0 KB");
-        assert_eq!(bytes(3 * 1024 * 1024), "3.00 MB");
+        assert_eq!(bytes(2048), "2.0 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024), "3.00 MiB");
         assert_eq!(count(0), "0");
         assert_eq!(count(999), "999");
         assert_eq!(count(3001), "3,001");

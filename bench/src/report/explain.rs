@@ -160,7 +160,7 @@ pub(super) fn explain_rss(row: &RssRow, n: usize, r: &Results) -> String {
                    parsed from the stream rather than from a buffer, rows released once rendered and \
                    chunked) bounds it by the largest stage instead of their sum, and returning freed \
                    memory after a request (`malloc_trim`, or an allocator with decay) keeps the mark of \
-                   one large epoch from staying. (Lambda gives the function 256 MB, so nothing fails; \
+                   one large epoch from staying. (Lambda gives the function 256 MiB, so nothing fails; \
                    the target is about headroom.)"
         }
         "warmer" => {

@@ -159,13 +159,13 @@ pub fn targets(r: &Results, s: &Settings) -> Vec<Target> {
                     } else {
                         "process not found".into()
                     },
-                    goal: "<= 64 MB".into(),
+                    goal: "<= 64 MiB".into(),
                     met: Some(met),
                     explanation: (!met).then(|| explain_rss(row, *n, r)),
                 });
             }
         }
-        None => out.push(not_run("Peak RSS".into(), "<= 64 MB")),
+        None => out.push(not_run("Peak RSS".into(), "<= 64 MiB")),
     }
     out
 }
