@@ -60,11 +60,10 @@ fn or_absent<T>(read: TableResult<Option<T>>, what: &str) -> Option<T> {
     })
 }
 
-/// `GET /v1/inference/current`; `reload` (the scheduled refresh only)
-/// rebuilds whatever the cached copy's age.
+/// `GET /v1/inference/current`: the cached copy within its freshness
+/// window, else a rebuild (or the stale copy while the chain is down).
 pub async fn current_epoch<C: Chain, T: CacheTable>(
     core: &Core<C, T>,
-    reload: bool,
 ) -> Result<EpochView, ApiError> {
     let cached = or_absent(
         core.table.load_stats(StatsSlot::Current).await,
@@ -81,7 +80,7 @@ pub async fn current_epoch<C: Chain, T: CacheTable>(
             now_ms(),
             core.config.current_epoch_freshness,
         )? == SnapshotChoice::Stored(StatsSlot::Current);
-        if !reload && fresh {
+        if fresh {
             return Ok(view(snapshot.clone(), true, None, Source::Table));
         }
     }
@@ -143,7 +142,7 @@ pub async fn epoch_by_id<C: Chain, T: CacheTable>(
         SnapshotChoice::Build => {}
     }
 
-    let current = current_epoch(core, false).await?;
+    let current = current_epoch(core).await?;
     let current_id = current.snapshot.header.epoch_id;
     if epoch > current_id {
         // With the chain down, the cached current epoch may be behind: a
@@ -353,7 +352,7 @@ mod tests {
             .store_stats(StatsSlot::Current, &stored)
             .await
             .unwrap();
-        let view = current_epoch(&core, false).await.unwrap();
+        let view = current_epoch(&core).await.unwrap();
         assert_eq!((view.source, view.is_current), (Source::Table, true));
         assert_eq!(view.snapshot.participants.len(), 2);
         // /epochs/{C} answers like /current; a height before C's start is refused.
@@ -384,15 +383,12 @@ mod tests {
             .store_stats(StatsSlot::Current, &old)
             .await
             .unwrap();
-        let view = current_epoch(&core, false).await.unwrap();
+        let view = current_epoch(&core).await.unwrap();
         assert_eq!(view.source, Source::StaleTable);
         assert!(core.chain.upstream_calls() > 0, "the chain was asked first");
         // Nothing stored and the chain down: an upstream error, never 404.
         let empty = offline_core();
-        assert_eq!(
-            current_epoch(&empty, false).await.unwrap_err().status(),
-            502
-        );
+        assert_eq!(current_epoch(&empty).await.unwrap_err().status(), 502);
     }
 
     #[tokio::test]
@@ -443,7 +439,7 @@ mod tests {
         let core = offline_core();
         core.table.fail.store(true, Ordering::Relaxed);
         // The chain is asked (and is down too here): an upstream error, not 503.
-        assert_eq!(current_epoch(&core, false).await.unwrap_err().status(), 502);
+        assert_eq!(current_epoch(&core).await.unwrap_err().status(), 502);
         assert_eq!(epoch_by_id(&core, 5, None).await.unwrap_err().status(), 502);
         assert!(core.chain.upstream_calls() > 0);
     }

@@ -70,7 +70,7 @@ async fn after_a_warm_run_each_modal_is_two_table_reads_and_no_upstream_call() {
         if finished {
             epoch_by_id(&ctx, epoch, None).await.unwrap();
         } else {
-            current_epoch(&ctx, false).await.unwrap();
+            current_epoch(&ctx).await.unwrap();
         }
         let report = warm_epoch(&ctx, &warm_job(epoch, finished), None).await;
         assert!(report.failures.is_empty());
@@ -284,7 +284,7 @@ async fn a_partly_cached_modal_lists_what_is_missing_and_is_not_cached() {
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
-    current_epoch(&ctx, false).await.unwrap();
+    current_epoch(&ctx).await.unwrap();
     sim.set_fault(
         EndpointKind::Authz,
         Some(Fault::new(1.0, FaultMode::Status503)),

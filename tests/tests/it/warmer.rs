@@ -248,7 +248,7 @@ async fn a_chain_failing_30_percent_leaves_no_partial_item_and_a_later_run_fills
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
     // Cache the participant list first so only item fetches fail.
-    current_epoch(&ctx, false).await.unwrap();
+    current_epoch(&ctx).await.unwrap();
     for kind in [
         EndpointKind::Summary,
         EndpointKind::Authz,
@@ -303,7 +303,7 @@ async fn a_short_deadline_stops_cleanly_and_the_next_run_completes() {
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[("WARMER_CONCURRENCY", "4")]);
-    current_epoch(&ctx, false).await.unwrap();
+    current_epoch(&ctx).await.unwrap();
     sim.set_latency(Duration::from_millis(20));
     let keys = all_keys(&model, CURRENT, false);
     let stop_at = shared::time::now_ms() + 150;

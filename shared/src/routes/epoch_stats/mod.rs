@@ -96,7 +96,7 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
                 return Ok(kept.reply());
             }
             let view = match route {
-                EpochRoute::Current => current_epoch(core, false).await?,
+                EpochRoute::Current => current_epoch(core).await?,
                 EpochRoute::Epoch { epoch, height } => epoch_by_id(core, epoch, height).await?,
             };
             // The warmer trigger's I/O overlaps the rendering, and completes
