@@ -70,6 +70,7 @@ async fn uncached(stack: &Stack, reps: usize) -> Result<(Summary, u64), String> 
     let n = stack.participants;
     let mut spec = stack.spec.clone();
     spec.params.push("CurrentEpochFreshnessSecs=1".into());
+    spec.params.push("CurrentEpochRebuildSecs=1".into());
     progress(&format!(
         "N={n}: starting a stack with a 1 s freshness window"
     ));

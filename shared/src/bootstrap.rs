@@ -5,12 +5,14 @@
 use crate::chain::HttpChain;
 use crate::config::{Config, ConfigError};
 use crate::routes::EpochStatsState;
+use crate::schedule::SchedulerState;
 use crate::service::Core;
 use crate::table::DynamoTable;
 use crate::warm::LambdaInvoker;
 
 pub type LiveCore = Core<HttpChain, DynamoTable>;
 pub type LiveEpochStatsState = EpochStatsState<HttpChain, DynamoTable, LambdaInvoker>;
+pub type LiveSchedulerState = SchedulerState<HttpChain, DynamoTable, LambdaInvoker>;
 
 /// Reads the configuration and builds the chain client and the table.
 pub async fn live_core() -> Result<(LiveCore, aws_config::SdkConfig), ConfigError> {
@@ -28,10 +30,20 @@ pub async fn live_core() -> Result<(LiveCore, aws_config::SdkConfig), ConfigErro
 /// `WARMER_FUNCTION_NAME`).
 pub async fn live_epoch_stats_state() -> Result<LiveEpochStatsState, ConfigError> {
     let (core, sdk) = live_core().await?;
-    let invoker = core
-        .config
+    let invoker = warmer_invoker(&core, &sdk);
+    Ok(EpochStatsState::new(core, invoker))
+}
+
+/// The scheduled function's state: the core plus the warm trigger.
+pub async fn live_scheduler_state() -> Result<LiveSchedulerState, ConfigError> {
+    let (core, sdk) = live_core().await?;
+    let invoker = warmer_invoker(&core, &sdk);
+    Ok(SchedulerState::new(core, invoker))
+}
+
+fn warmer_invoker(core: &LiveCore, sdk: &aws_config::SdkConfig) -> Option<LambdaInvoker> {
+    core.config
         .warmer_function_name
         .as_ref()
-        .map(|name| LambdaInvoker::new(aws_sdk_lambda::Client::new(&sdk), name.clone()));
-    Ok(EpochStatsState::new(core, invoker))
+        .map(|name| LambdaInvoker::new(aws_sdk_lambda::Client::new(sdk), name.clone()))
 }

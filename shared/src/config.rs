@@ -28,9 +28,16 @@ pub struct Config {
     pub chain_retry_rounds: u32,
     /// `CHAIN_MAX_BODY_BYTES` (default 64 MiB): larger upstream bodies are refused.
     pub chain_max_body_bytes: usize,
-    /// `CURRENT_EPOCH_FRESHNESS_SECS` (default 30): age at which the current
-    /// epoch's cached stats are rebuilt.
+    /// `CURRENT_EPOCH_FRESHNESS_SECS` (default 30): how long an answer for
+    /// the current epoch is served as it is (Cache-Control `max-age`, and
+    /// the rendered copy an epoch-stats instance keeps) before the table is
+    /// read again.
     pub current_epoch_freshness: Duration,
+    /// `CURRENT_EPOCH_REBUILD_SECS` (default 150): age at which a request
+    /// rebuilds the current epoch's stats from the chain itself. The
+    /// scheduled function refreshes them every minute, so this happens only
+    /// when the schedule has fallen behind (or is not deployed).
+    pub current_epoch_rebuild: Duration,
     /// `ITEM_FRESHNESS_SECS` (default 300): age at which unclaimed rewards and
     /// the current epoch's warm keys and hardware are refetched.
     pub item_freshness: Duration,
@@ -104,6 +111,7 @@ impl Config {
             chain_retry_rounds: num("CHAIN_RETRY_ROUNDS", 2)?.clamp(1, 10) as u32,
             chain_max_body_bytes: num("CHAIN_MAX_BODY_BYTES", 64 << 20)? as usize,
             current_epoch_freshness: Duration::from_secs(num("CURRENT_EPOCH_FRESHNESS_SECS", 30)?),
+            current_epoch_rebuild: Duration::from_secs(num("CURRENT_EPOCH_REBUILD_SECS", 150)?),
             item_freshness: Duration::from_secs(num("ITEM_FRESHNESS_SECS", 300)?),
             warm_lease: Duration::from_secs(num("WARM_LEASE_SECS", 60)?.max(1)),
             warmer_deadline_margin: Duration::from_millis(num("WARMER_DEADLINE_MARGIN_MS", 5_000)?),
@@ -182,6 +190,7 @@ mod tests {
         assert_eq!(c.chain_timeout, Duration::from_secs(5));
         assert_eq!(c.chain_concurrency, 16);
         assert_eq!(c.current_epoch_freshness, Duration::from_secs(30));
+        assert_eq!(c.current_epoch_rebuild, Duration::from_secs(150));
         assert_eq!(c.warm_lease, Duration::from_secs(60));
         assert_eq!(c.cors_allowed_origins, vec!["*"]);
         assert_eq!(c.warmer_function_name, None);

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod logging;
 pub mod retry;
 pub mod routes;
+pub mod schedule;
 pub mod service;
 pub mod table;
 pub mod time;

@@ -60,8 +60,9 @@ fn or_absent<T>(read: TableResult<Option<T>>, what: &str) -> Option<T> {
     })
 }
 
-/// `GET /v1/inference/current`: the cached copy within its freshness
-/// window, else a rebuild (or the stale copy while the chain is down).
+/// `GET /v1/inference/current`: the cached copy (the scheduled function
+/// keeps it fresh) until it is older than the rebuild window, else a
+/// rebuild (or the stale copy while the chain is down).
 pub async fn current_epoch<C: Chain, T: CacheTable>(
     core: &Core<C, T>,
 ) -> Result<EpochView, ApiError> {
@@ -78,21 +79,14 @@ pub async fn current_epoch<C: Chain, T: CacheTable>(
                 finished: None,
             },
             now_ms(),
-            core.config.current_epoch_freshness,
+            core.config.current_epoch_rebuild,
         )? == SnapshotChoice::Stored(StatsSlot::Current);
         if fresh {
             return Ok(view(snapshot.clone(), true, None, Source::Table));
         }
     }
-    match build_current(&core.chain).await {
-        Ok(snapshot) => {
-            let outcome = core.table.store_stats(StatsSlot::Current, &snapshot).await;
-            if let Err(e) = outcome {
-                // The answer is still right; only the cache missed a write.
-                tracing::error!(error = %e, "could not store the current epoch's stats");
-            }
-            Ok(view(snapshot, true, None, Source::Chain))
-        }
+    match refresh_current(core).await {
+        Ok(snapshot) => Ok(view(snapshot, true, None, Source::Chain)),
         Err(err) => match cached {
             Some(snapshot) => {
                 tracing::warn!(error = %err, cached_at = snapshot.header.fetched_at_ms, "chain unavailable, serving the stale current epoch");
@@ -107,6 +101,19 @@ pub async fn current_epoch<C: Chain, T: CacheTable>(
             )),
         },
     }
+}
+
+/// Builds the current epoch's stats from the chain and stores them (the
+/// scheduled refresh, and a request whose cached copy is too old). A
+/// failed store is logged: the built stats are still right.
+pub async fn refresh_current<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+) -> Result<EpochSnapshot, ChainError> {
+    let snapshot = build_current(&core.chain).await?;
+    if let Err(e) = core.table.store_stats(StatsSlot::Current, &snapshot).await {
+        tracing::error!(error = %e, "could not store the current epoch's stats");
+    }
+    Ok(snapshot)
 }
 
 /// `GET /v1/inference/epochs/{epoch}[?height=N]`.

@@ -434,7 +434,7 @@ async fn a_cached_current_epoch_survives_a_chain_outage() {
     let down = stats(
         &t,
         &[dead_url(), dead_url()],
-        &[("CURRENT_EPOCH_FRESHNESS_SECS", "0")],
+        &[("CURRENT_EPOCH_REBUILD_SECS", "0")],
         &invoke,
     );
     let resp = handle_epoch_stats(&down, &get("/v1/inference/current", &[])).await;

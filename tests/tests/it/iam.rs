@@ -87,6 +87,11 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
             ][..],
             &["P#*", "CURRENT", "EPOCH#*"][..],
         ),
+        (
+            "SchedulerFunction",
+            &["GetItem", "BatchGetItem", "PutItem", "BatchWriteItem"][..],
+            &["CURRENT", "EPOCH#*"][..],
+        ),
     ];
     for (function, actions, writable) in expected {
         let grants = grants(&template, function);
@@ -115,7 +120,7 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
 }
 
 #[test]
-fn the_warmer_is_capped_and_only_epoch_stats_invokes_it() {
+fn the_warmer_is_capped_and_only_epoch_stats_and_the_scheduler_invoke_it() {
     let template = template();
     let warmer = &template["Resources"]["WarmerFunction"]["Properties"];
     let cap = warmer["ReservedConcurrentExecutions"]
@@ -127,7 +132,9 @@ fn the_warmer_is_capped_and_only_epoch_stats_invokes_it() {
             .iter()
             .all(|g| !g.actions.iter().any(|a| a.starts_with("lambda:"))));
     }
-    assert!(grants(&template, "EpochStatsFunction")
-        .iter()
-        .any(|g| g.actions == set(&["lambda:InvokeFunction"])));
+    for function in ["EpochStatsFunction", "SchedulerFunction"] {
+        assert!(grants(&template, function)
+            .iter()
+            .any(|g| g.actions == set(&["lambda:InvokeFunction"])));
+    }
 }

@@ -10,6 +10,7 @@ mod iam;
 mod participant;
 mod reliability;
 mod replay;
+mod scheduler;
 mod support;
 mod table;
 mod warmer;

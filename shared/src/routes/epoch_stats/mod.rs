@@ -105,7 +105,7 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
             let freshness = core.config.current_epoch_freshness.as_secs();
             let epoch_id = view.snapshot.header.epoch_id;
             let (_, rendered) = tokio::join!(state.warm(epoch_id, view.is_current), async {
-                render_epoch(&view, freshness)
+                render_epoch(&view, freshness, now_ms())
             });
             let rendered = Arc::new(rendered?);
             let reply = rendered.reply();

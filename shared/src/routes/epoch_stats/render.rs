@@ -18,7 +18,11 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// The epoch-stats answer, rendered straight into gzip (no uncompressed
 /// copy of a large epoch is held), with its caching headers.
-pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Result<Rendered, ApiError> {
+pub fn render_epoch(
+    view: &EpochView,
+    current_freshness_secs: u64,
+    now_ms: i64,
+) -> Result<Rendered, ApiError> {
     let h = &view.snapshot.header;
     let total = view.total_assigned_rewards_gnk;
     let cache_control = match (view.is_current, view.source, total) {
@@ -52,10 +56,13 @@ pub fn render_epoch(view: &EpochView, current_freshness_secs: u64) -> Result<Ren
         .finish()
         .map_err(|e| ApiError::Internal(format!("compressing the response: {e}")))?;
     // Kept for later requests: a finished epoch once its total is settled
-    // (it never changes again), the current epoch for its freshness window.
+    // (it never changes again), the current epoch for its freshness window
+    // from when it was read (the scheduled refresh stores a newer copy
+    // every minute; counting from its fetch would reread an unchanged
+    // table copy on every request between refreshes).
     let keep_until_ms = match (view.is_current, view.source, total) {
         (_, Source::StaleTable, _) => Some(0),
-        (true, _, _) => Some(h.fetched_at_ms + current_freshness_secs as i64 * 1000),
+        (true, _, _) => Some(now_ms + current_freshness_secs as i64 * 1000),
         (false, _, Some(_)) => None,
         (false, _, None) => Some(0),
     };

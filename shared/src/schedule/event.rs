@@ -1,0 +1,131 @@
+//! The scheduled event: which job to run, running it, and the report the
+//! run logs and returns.
+
+use std::time::Instant;
+
+use serde::Deserialize;
+
+use super::{refresh_current_epoch, SchedulerState};
+use crate::chain::{Chain, ChainError};
+use crate::table::{CacheTable, TableError};
+use crate::warm::WarmerInvoker;
+
+/// The jobs, by the name a schedule's input gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Job {
+    /// The current epoch's stats, and the warm of a new epoch.
+    CurrentEpoch,
+}
+
+impl Job {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Job::CurrentEpoch => "current_epoch",
+        }
+    }
+}
+
+/// A payload that names no job this function knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("scheduled event rejected: {0}; expected {{\"job\": \"<name>\"}} (see template.yaml)")]
+pub struct JobRequestError(String);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobRequest {
+    job: Job,
+}
+
+impl Job {
+    /// The schedule's `Input` (EventBridge sends it instead of the event).
+    pub fn from_event(event: &serde_json::Value) -> Result<Job, JobRequestError> {
+        serde_json::from_value::<JobRequest>(event.clone())
+            .map(|r| r.job)
+            .map_err(|e| JobRequestError(e.to_string()))
+    }
+}
+
+/// Why a job run failed; the next scheduled run is the retry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Request(#[from] JobRequestError),
+    #[error("job {job}: {source}")]
+    Chain {
+        job: &'static str,
+        source: ChainError,
+    },
+    #[error("job {job}: {source}")]
+    Table {
+        job: &'static str,
+        source: TableError,
+    },
+}
+
+/// Runs the job the event names and returns its report. A failed job is an
+/// error (the invocation fails, so Lambda's error metric shows it; the
+/// template sets no retries: the next scheduled run is the retry).
+pub async fn handle_scheduled_event<C: Chain, T: CacheTable, W: WarmerInvoker>(
+    state: &SchedulerState<C, T, W>,
+    event: &serde_json::Value,
+    _deadline_ms: Option<i64>,
+) -> Result<serde_json::Value, JobError> {
+    let job = Job::from_event(event).inspect_err(|e| tracing::error!(error = %e))?;
+    let started = Instant::now();
+    let calls_before = state.core.chain.upstream_calls();
+    // Boxed: a job's future nests deep enough (retrying fetches, stream
+    // adapters) to overflow the compiler's layout depth inside main.
+    let report = match job {
+        Job::CurrentEpoch => Box::pin(refresh_current_epoch(state))
+            .await
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .map_err(|source| JobError::Chain {
+                job: job.as_str(),
+                source,
+            }),
+    };
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let chain_calls = state.core.chain.upstream_calls() - calls_before;
+    match report {
+        Ok(report) => {
+            tracing::info!(job = job.as_str(), duration_ms, chain_calls, %report, "scheduled job done");
+            Ok(serde_json::json!({
+                "job": job.as_str(),
+                "status": "done",
+                "duration_ms": duration_ms,
+                "chain_calls": chain_calls,
+                "report": report,
+            }))
+        }
+        Err(e) => {
+            tracing::error!(job = job.as_str(), duration_ms, chain_calls, error = %e, "scheduled job failed");
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_name_a_known_job() {
+        let cases = [
+            (json!({"job": "current_epoch"}), Some(Job::CurrentEpoch)),
+            (json!({"job": "reboot"}), None),
+            (json!({}), None),
+            (json!({"job": "current_epoch", "extra": 1}), None),
+            // EventBridge's own event (a schedule without Input): no job.
+            (
+                json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
+                None,
+            ),
+            (json!("current_epoch"), None),
+        ];
+        for (event, want) in cases {
+            assert_eq!(Job::from_event(&event).ok(), want, "{event}");
+        }
+    }
+}
