@@ -291,6 +291,7 @@ mod tests {
             timeout_secs: 2,
             environment: Default::default(),
             routes: Vec::new(),
+            schedules: Vec::new(),
             max_retry_attempts: 0,
             max_event_age_secs: 60,
         };

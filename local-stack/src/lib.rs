@@ -10,6 +10,7 @@
 //! - [`runtime_api`]: the Lambda Runtime API the function processes poll.
 //! - [`invoke_api`]: the Lambda Invoke API (`Event` answered 202 at once).
 //! - [`apigw`]: the API Gateway HTTP API front (payload v2.0 events).
+//! - [`eventbridge`]: the template's `Schedule` events, run as EventBridge would.
 //! - [`processes`]: child processes, their output and environment.
 //! - [`dynamodb`]: DynamoDB Local and the template's tables in it.
 //! - [`options`]: flags and environment variables (on [`cli`]).
@@ -18,6 +19,7 @@ pub mod apigw;
 pub mod banner;
 pub mod cli;
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod ids;
 pub mod invoke_api;
 pub mod launcher;

@@ -70,6 +70,10 @@ pub struct Options {
     /// Seed of the simulated data
     #[arg(long, env = "SIM_SEED", value_name = "S", default_value_t = 42, value_parser = number::<u64>)]
     pub sim_seed: u64,
+    /// Run every schedule of the template at this period instead of its
+    /// rate (0 = never: scheduled jobs run only when invoked)
+    #[arg(long, env = "SCHEDULE_EVERY_SECS", value_name = "SECS", value_parser = number::<u64>)]
+    pub schedule_every_secs: Option<u64>,
     /// The simulator's port (0 = a free one)
     #[arg(long, env = "SIM_PORT", value_name = "PORT", default_value_t = 0, value_parser = number::<u16>)]
     pub sim_port: u16,
@@ -93,6 +97,7 @@ impl Default for Options {
             sim_current_epoch: sim.current_epoch,
             sim_latency_ms: sim.latency.as_millis() as u64,
             sim_seed: sim.seed,
+            schedule_every_secs: None,
             sim_port: 0,
         }
     }

@@ -1,7 +1,8 @@
 //! What the `local-stack` binary starts, in order: the template, the
 //! ports, DynamoDB Local and its tables, the chain, a Runtime API per
 //! function and the Invoke API over them, the function instances, the API
-//! front; then the ready banner once every instance polls for events.
+//! front; then, once every instance polls for events, the schedules and
+//! the ready banner.
 //! [`Stack`] holds what runs so that a failure halfway stops exactly that.
 
 use std::io::IsTerminal;
@@ -22,6 +23,7 @@ use crate::apigw::routes::RouteTable;
 use crate::apigw::server::{self, Front};
 use crate::banner::Banner;
 use crate::dynamodb;
+use crate::eventbridge;
 use crate::invoke_api::{self, Functions};
 use crate::options::Options;
 use crate::output;
@@ -436,6 +438,11 @@ pub async fn start(opts: &Options, stack: &mut Stack) -> Result<(), String> {
     };
     start_front(front, api_listener, stack);
     wait_for_instances(&runtimes, &labels, &exits, stack).await?;
+    // Once every instance polls: the first scheduled runs start now.
+    let cadence = eventbridge::Cadence::from_secs(opts.schedule_every_secs);
+    let all: Vec<Arc<FunctionRuntime>> = runtimes.iter().map(|(r, _)| r.clone()).collect();
+    let tickers = eventbridge::start(&all, cadence, &stack.shutdown);
+    stack.servers.extend(tickers);
 
     let instances: Vec<String> = template
         .functions

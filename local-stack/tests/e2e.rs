@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use local_stack::launcher::{Launcher, LocalStack};
 use serde_json::Value;
 
-const FUNCTIONS: [&str; 3] = ["epoch-stats", "warmer", "participant"];
+const FUNCTIONS: [&str; 4] = ["epoch-stats", "warmer", "participant", "scheduler"];
 const PARTICIPANTS: &str = "60";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const WARM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -23,7 +23,7 @@ const WARM_TIMEOUT: Duration = Duration::from_secs(60);
 /// The stack, through the crate's launcher: its own process group (killed
 /// when the stack is dropped, so a failing test leaves nothing behind), the
 /// options' variables cleared, and its output printed if the test fails.
-fn start_stack() -> LocalStack {
+fn start_stack(schedule_every_secs: &str, params: &[&str]) -> LocalStack {
     let exe = Path::new(env!("CARGO_BIN_EXE_local-stack"));
     let bin_dir = exe.parent().expect("the test binary has a folder");
     for f in FUNCTIONS {
@@ -33,11 +33,16 @@ fn start_stack() -> LocalStack {
             bin_dir.join(f).display()
         );
     }
-    Launcher::new(exe)
+    let mut launcher = Launcher::new(exe);
+    for param in params {
+        launcher = launcher.arg("--param").arg(*param);
+    }
+    launcher
         .bin_dir(bin_dir)
         .template(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
         .env("API_PORT", "0")
         .env("SIM_PARTICIPANTS", PARTICIPANTS)
+        .env("SCHEDULE_EVERY_SECS", schedule_every_secs)
         .env("RUST_LOG", "warn")
         .ready_timeout(READY_TIMEOUT)
         .echo_on_panic(true)
@@ -63,7 +68,9 @@ fn hardware_fetched(stats: &Value) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_path_over_real_http() {
-    let mut stack = tokio::task::spawn_blocking(start_stack)
+    // No schedules: this is the path of a dashboard user alone (the
+    // scheduled jobs would add chain calls of their own).
+    let mut stack = tokio::task::spawn_blocking(|| start_stack("0", &[]))
         .await
         .expect("start-up");
     let http = reqwest::Client::builder()
@@ -202,4 +209,71 @@ async fn dashboard_path_over_real_http() {
     );
     let log = stack.output(usize::MAX);
     assert!(log.contains("stopped"), "{log}");
+}
+
+/// `(epoch_id, cached_at)` of `/v1/inference/current`.
+async fn current(http: &reqwest::Client, api: &str) -> (u64, String) {
+    let (status, body) = get_json(http, &format!("{api}/v1/inference/current")).await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["epoch_id"].as_u64().expect("epoch_id"),
+        body["cached_at"].as_str().expect("cached_at").to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_jobs_run_as_eventbridge_would() {
+    // Every schedule every 2 s; answers kept 1 s, so each request rereads
+    // the table (and never rebuilds itself: the rebuild window is 150 s).
+    let stack = tokio::task::spawn_blocking(|| start_stack("2", &["CurrentEpochFreshnessSecs=1"]))
+        .await
+        .expect("start-up");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(40))
+        .build()
+        .expect("an HTTP client");
+    let (api, chain) = (stack.api().to_string(), stack.chain().to_string());
+
+    // The table's copy moves on with no request rebuilding it.
+    let (epoch, first) = current(&http, &api).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (e, cached_at) = current(&http, &api).await;
+        if e == epoch && cached_at > first {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the current epoch was not refreshed: {cached_at}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // A new epoch on the chain: the schedule notices it and warms it (the
+    // warmer fetches every participant's hardware for the new epoch).
+    let hardware_fetches = |stats: &Value| stats["by_kind"]["hardware"].as_u64().unwrap_or(0);
+    let (_, before) = get_json(&http, &format!("{chain}/__stats")).await;
+    let next = epoch + 1;
+    let resp = http
+        .post(format!("{chain}/__config"))
+        .body(format!(r#"{{"current_epoch": {next}}}"#))
+        .send()
+        .await
+        .expect("the simulator's config");
+    assert!(resp.status().is_success());
+    let deadline = Instant::now() + WARM_TIMEOUT;
+    loop {
+        let (_, stats) = get_json(&http, &format!("{chain}/__stats")).await;
+        let (e, _) = current(&http, &api).await;
+        if e == next && hardware_fetches(&stats) > hardware_fetches(&before) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "epoch {next} was not picked up and warmed (current {e}): {}",
+            stats["by_kind"]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

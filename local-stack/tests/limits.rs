@@ -29,6 +29,8 @@ fn start_stack(participants: usize) -> LocalStack {
         .template(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
         .env("API_PORT", "0")
         .env("SIM_PARTICIPANTS", participants.to_string())
+        // No scheduled refresh: these requests must reach the chain.
+        .env("SCHEDULE_EVERY_SECS", "0")
         .env("RUST_LOG", "warn")
         .ready_timeout(Duration::from_secs(120))
         .echo_on_panic(true)

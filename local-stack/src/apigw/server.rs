@@ -199,6 +199,7 @@ mod tests {
             timeout_secs: 5,
             environment: Default::default(),
             routes: vec![route.clone()],
+            schedules: Vec::new(),
             max_retry_attempts: 0,
             max_event_age_secs: 60,
         });

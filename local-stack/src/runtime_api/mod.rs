@@ -39,6 +39,7 @@ mod tests {
             timeout_secs,
             environment: BTreeMap::new(),
             routes: Vec::new(),
+            schedules: Vec::new(),
             max_retry_attempts: 2,
             max_event_age_secs: 60,
         }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::aws::function_arn;
 use super::resolve::{Resolver, ResourceInfo};
+use super::schedule::{parse_schedule, Schedule};
 use crate::yaml::Node;
 
 /// SAM's defaults when neither the function nor `Globals` set them.
@@ -49,6 +50,8 @@ pub struct FunctionDef {
     /// `Globals.Function.Environment` merged with the function's own, resolved.
     pub environment: BTreeMap<String, String>,
     pub routes: Vec<Route>,
+    /// `Type: Schedule` events (enabled ones).
+    pub schedules: Vec<Schedule>,
     /// `EventInvokeConfig.MaximumRetryAttempts` (asynchronous invocations).
     pub max_retry_attempts: u32,
     /// `EventInvokeConfig.MaximumEventAgeInSeconds`.
@@ -101,10 +104,16 @@ pub(super) fn parse_function(
         }
     }
     let mut routes = Vec::new();
+    let mut schedules = Vec::new();
     let events = props.and_then(|p| p.get("Events")).and_then(Node::as_map);
     for (event, def) in events.unwrap_or(&[]) {
-        if def.get("Type").and_then(Node::as_str) != Some("HttpApi") {
-            continue;
+        match def.get("Type").and_then(Node::as_str) {
+            Some("HttpApi") => {}
+            Some("Schedule") => {
+                schedules.extend(parse_schedule(event, def.get("Properties"), r)?);
+                continue;
+            }
+            _ => continue,
         }
         let ep = def.get("Properties");
         let path = ep
@@ -150,6 +159,7 @@ pub(super) fn parse_function(
         timeout_secs: number("Timeout", DEFAULT_TIMEOUT_SECS)?,
         environment,
         routes,
+        schedules,
         max_retry_attempts: eic_number("MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS)?,
         max_event_age_secs: eic_number("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_SECS)?,
     })

@@ -13,13 +13,14 @@
 //! Reading it, by concern: `parameters` (defaults, overrides, checks),
 //! `resolve` (intrinsics and resource names), `table` (the table
 //! definition), `function` (functions' settings, environment and HttpApi
-//! routes), `cors` (the HTTP API's CORS), `aws` (the made-up account).
+//! routes), `schedule` (their `Schedule` events), `cors` (the HTTP API's CORS), `aws` (the made-up account).
 
 mod aws;
 mod cors;
 mod function;
 mod parameters;
 mod resolve;
+mod schedule;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,7 @@ pub use aws::{function_arn, ACCOUNT_ID, REGION};
 pub use cors::CorsConfig;
 pub use function::{FunctionDef, Route};
 pub use parameters::{Parameter, Value};
+pub use schedule::{parse_rate, Schedule};
 pub use table::{AttributeDef, KeyElement, TableDef, TtlSpec};
 
 use crate::yaml::{self, Node};

@@ -59,7 +59,7 @@ fn repo_table_definition() {
 fn repo_routes_per_function() {
     let t = repo();
     let names: Vec<&str> = t.functions.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["epoch-stats", "warmer", "participant"]);
+    assert_eq!(names, ["epoch-stats", "warmer", "participant", "scheduler"]);
     let keys = |name: &str| -> Vec<String> {
         t.function(name)
             .unwrap()
@@ -80,6 +80,15 @@ fn repo_routes_per_function() {
         ["GET /v1/participants/{participant_id}"]
     );
     assert!(keys("warmer").is_empty());
+    assert!(keys("scheduler").is_empty());
+    let schedules = &t.function("scheduler").unwrap().schedules;
+    assert!(!schedules.is_empty());
+    for s in schedules {
+        let input: serde_json::Value =
+            serde_json::from_str(s.input.as_deref().expect("each schedule names its job")).unwrap();
+        assert!(input["job"].is_string(), "{}", s.name);
+    }
+    assert!(t.function("warmer").unwrap().schedules.is_empty());
     assert!(t.routes().all(|r| r.method == "GET"));
 }
 

@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use shared::routes::{handle_epoch_stats, handle_participant};
+use shared::schedule::{handle_scheduled_event, SchedulerState};
 use shared::warm::handle_warm_event;
 use sim_chain::{SimChain, SimConfig};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{header, json_body, stats, without_lease_token, InvokeRecorder};
+use crate::support::{self, header, json_body, stats, without_lease_token, InvokeRecorder};
 
 fn event(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -81,4 +82,17 @@ async fn each_sample_event_gets_the_right_answer() {
     assert_eq!(out["status"], "done");
     assert!(out["report"]["written"].as_u64().unwrap() > 0);
     assert!(out["report"]["failures"].as_object().unwrap().is_empty());
+
+    let scheduler =
+        SchedulerState::new(support::ctx(&t, &[sim.url()], &[]), Some(invoke.invoker()));
+    let input: serde_json::Value =
+        serde_json::from_str(&event("scheduler-current-epoch.json")).unwrap();
+    let out = handle_scheduled_event(&scheduler, &input, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (out["job"].as_str(), out["status"].as_str()),
+        (Some("current_epoch"), Some("done"))
+    );
+    assert_eq!(out["report"]["epoch"], 60);
 }
