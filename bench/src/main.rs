@@ -6,7 +6,7 @@
 //!
 //! One stack per size, each figure a module:
 //! [`fig1_switch`], [`fig2_epoch_stats`], [`fig3_warm`], [`fig4_modal`],
-//! [`fig5_cold`]; [`floors`] measures what explains a missed latency
+//! [`fig5_cold`], [`fig6_scheduled`]; [`floors`] measures what explains a missed latency
 //! target, [`report`] turns it all into text. Nothing here asserts a time:
 //! the targets are reported, met or missed, never enforced.
 
@@ -16,6 +16,7 @@ mod fig2_epoch_stats;
 mod fig3_warm;
 mod fig4_modal;
 mod fig5_cold;
+mod fig6_scheduled;
 mod floors;
 mod http;
 mod load;
@@ -48,6 +49,7 @@ struct Reps {
     floors: usize,
     cold: usize,
     old_sample: usize,
+    scheduled: usize,
 }
 
 impl Reps {
@@ -60,6 +62,7 @@ impl Reps {
                 floors: 50,
                 cold: 2,
                 old_sample: 200,
+                scheduled: 2,
             }
         } else {
             Reps {
@@ -69,6 +72,7 @@ impl Reps {
                 floors: 200,
                 cold: 5,
                 old_sample: 1_000,
+                scheduled: 4,
             }
         }
     }
@@ -286,6 +290,7 @@ async fn run(opts: Options) -> Result<(), String> {
         target_n,
         old_sample: reps.old_sample,
         current_epoch,
+        scheduled_reps: reps.scheduled,
     };
     note_load(&mut results, "the whole run".into(), whole_run);
     let took = progress::elapsed();
@@ -402,6 +407,12 @@ async fn size_run(
         }
         note_load(results, stage("figure 5 (cold start)"), mark);
     }
+    let mark = load::foreign().mark();
+    match fig6_scheduled::run(stack, &ws.functions, reps.scheduled, latency).await {
+        Ok(rows) => results.scheduled.extend(rows),
+        Err(e) => record("figure 6 (scheduled jobs)", e, stack),
+    }
+    note_load(results, stage("figure 6"), mark);
     results.rss.push((n, fig5_cold::peak_rss(stack)));
     results.errors.extend(errors);
     Ok(())

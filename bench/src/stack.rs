@@ -24,7 +24,7 @@ const STOP_GRACE: Duration = Duration::from_secs(20);
 /// Lines of the stack's output kept to explain a failure.
 const LOG_LINES: usize = 400;
 /// The three functions, by binary (= process) name.
-pub const FUNCTIONS: [&str; 3] = ["epoch-stats", "warmer", "participant"];
+pub const FUNCTIONS: [&str; 4] = ["epoch-stats", "warmer", "participant", "scheduler"];
 
 /// What a stack is started with.
 #[derive(Debug, Clone)]

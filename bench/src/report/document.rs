@@ -9,7 +9,7 @@ use super::machine::Machine;
 use super::markdown::n_label;
 use super::results::{Results, Settings};
 use super::targets::{targets, targets_table, Target};
-use super::{cold, machine_load, switch, warm};
+use super::{cold, machine_load, scheduled, switch, warm};
 use crate::stats::{count, ms};
 
 /// The tables, as printed at the end of the run.
@@ -22,6 +22,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
          \n## 3. Warm fill\n\n{}\
          \n## 4. Participant modal\n\n{}\
          \n## 5. Cold start and footprint\n\n{}\
+         \n## 6. Scheduled jobs\n\n{}\
          \n## Floors on this machine\n\n{}\
          \n## Other load on the machine\n\n{}\
          \n## Targets\n\n{}",
@@ -30,6 +31,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
         warm::fig3(r),
         warm::fig4(r),
         cold::fig5(r),
+        scheduled::fig6(r),
         machine_load::floors(r),
         machine_load::load(r),
         targets_table(&targets(r, s)),
@@ -172,10 +174,18 @@ fn method_notes(s: &Settings) -> String {
          (local-stack's code) holding one queued event, the template's environment pointed at a running \
          stack; init = spawn to the first poll of `/invocation/next`, first answer = spawn to the \
          response. Peak RSS is `VmHWM` of each function process of the largest stack, read from `/proc` \
-         at the end of its run.\n",
+         at the end of its run.\n\
+         6. **Scheduled jobs.** Each schedule of template.yaml invoked synchronously through the Invoke API \
+         with its input, {} times in a row on each stack after the other figures (schedules are otherwise \
+         off in the bench's stacks); duration and chain calls are the function's own report. Serial floor \
+         = the first run's chain calls x {}: what a poller that waits for each answer in turn (the original \
+         tracker's) needs at least for the same calls. Slowest / timeout: the slowest run against the \
+         function's timeout in the template.\n",
         count(s.old_sample as u64),
         n_label(s.target_n),
         s.warmer_concurrency,
+        ms(s.latency),
+        s.scheduled_reps,
         ms(s.latency)
     )
 }

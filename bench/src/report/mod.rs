@@ -7,7 +7,7 @@
 //! - [`results`]: what was measured and the run's settings;
 //! - [`machine`]: the machine it ran on;
 //! - [`markdown`]: tables and shared labels;
-//! - [`switch`], [`warm`], [`cold`], [`machine_load`]: one section per
+//! - [`switch`], [`warm`], [`cold`], [`scheduled`], [`machine_load`]: one section per
 //!   figure (and the floors and the load);
 //! - [`targets`] and [`explain`]: the targets, met or missed, and why;
 //! - [`document`]: the printed tables and BENCHMARKS.md.
@@ -19,6 +19,7 @@ mod machine;
 mod machine_load;
 mod markdown;
 mod results;
+mod scheduled;
 mod switch;
 mod targets;
 mod warm;

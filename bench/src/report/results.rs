@@ -9,6 +9,7 @@ use crate::fig2_epoch_stats::EpochStatsRow;
 use crate::fig3_warm::WarmRow;
 use crate::fig4_modal::ModalRow;
 use crate::fig5_cold::{ColdRow, RssRow, SizeRow};
+use crate::fig6_scheduled::ScheduledRow;
 use crate::floors::Floors;
 
 /// The run's settings, as stated in the report.
@@ -23,6 +24,8 @@ pub struct Settings {
     pub target_n: usize,
     pub old_sample: usize,
     pub current_epoch: Option<u64>,
+    /// Runs of each scheduled job per size (figure 6).
+    pub scheduled_reps: usize,
 }
 
 /// CPU other processes used during one stage of the run.
@@ -44,6 +47,7 @@ pub struct Results {
     pub modal: Vec<ModalRow>,
     pub cold: Vec<ColdRow>,
     pub cold_n: Option<usize>,
+    pub scheduled: Vec<ScheduledRow>,
     pub sizes: Vec<SizeRow>,
     /// Per size, each function's peak RSS at the end of its run.
     pub rss: Vec<(usize, Vec<RssRow>)>,

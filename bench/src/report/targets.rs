@@ -201,6 +201,7 @@ mod tests {
             target_n: 1_000,
             old_sample: 1_000,
             current_epoch: None,
+            scheduled_reps: 1,
         };
         let t = targets(&Results::default(), &settings);
         assert!(!t.is_empty());
