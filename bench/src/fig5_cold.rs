@@ -79,6 +79,10 @@ impl Events {
                 e["epoch_id"] = self.warmed_epoch.into();
                 Ok(("events/warmer.json (epoch_id replaced)".into(), e))
             }
+            "scheduler" => Ok((
+                "events/scheduler-current-epoch.json".into(),
+                self.load("scheduler-current-epoch.json")?,
+            )),
             other => Err(format!("no event for function {other}")),
         }
     }
@@ -102,7 +106,7 @@ fn check(function: &str, outcome: Outcome) -> Result<(), String> {
     };
     let v: Value = serde_json::from_slice(&body).map_err(|e| format!("{function}: {e}"))?;
     let ok = match function {
-        "warmer" => v["status"] == "done",
+        "warmer" | "scheduler" => v["status"] == "done",
         _ => v["statusCode"] == 200,
     };
     if ok {
