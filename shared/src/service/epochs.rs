@@ -1,7 +1,7 @@
 //! Epoch stats: served from the table when possible, built from the chain
 //! when not (contract 1.1-1.4, 2.1, 2.2 with section 0's decisions).
 
-use crate::chain::{Chain, ChainError, EpochRef};
+use crate::chain::{ActiveParticipants, Chain, ChainError, EpochRef};
 use crate::domain::{
     avg_block_time, canonical_height, heights::AVG_BLOCK_WINDOW, join_epoch_stats,
     resolve_past_height, stats::sort_for_display,
@@ -278,13 +278,14 @@ pub async fn build_current<C: Chain>(chain: &C) -> Result<EpochSnapshot, ChainEr
     })
 }
 
-/// A finished epoch at its canonical height (or a requested lower one).
-pub async fn build_finished<C: Chain>(
+/// A finished epoch's participants and its canonical height: 10 blocks
+/// before the next epoch takes effect, else before the next PoC start.
+/// `NotFound` when the chain has no such epoch.
+pub async fn finished_epoch_range<C: Chain>(
     chain: &C,
     epoch: u64,
-    requested: Option<u64>,
-) -> Result<(StatsSlot, EpochSnapshot), ApiError> {
-    let context = || format!("Failed to fetch epoch {epoch} stats");
+    context: &dyn Fn() -> String,
+) -> Result<(ActiveParticipants, u64), ApiError> {
     let (this, next) = futures::join!(
         chain.epoch_participants(EpochRef::Number(epoch)),
         chain.epoch_participants(EpochRef::Number(epoch + 1))
@@ -311,6 +312,17 @@ pub async fn build_finished<C: Chain>(
     // A chain whose next epoch starts before this one's effective height
     // would make every height invalid; trust the canonical height then.
     let canonical = canonical.max(this.effective_block_height);
+    Ok((this, canonical))
+}
+
+/// A finished epoch at its canonical height (or a requested lower one).
+pub async fn build_finished<C: Chain>(
+    chain: &C,
+    epoch: u64,
+    requested: Option<u64>,
+) -> Result<(StatsSlot, EpochSnapshot), ApiError> {
+    let context = || format!("Failed to fetch epoch {epoch} stats");
+    let (this, canonical) = finished_epoch_range(chain, epoch, &context).await?;
     let target = resolve_past_height(requested, epoch, this.effective_block_height, canonical)?;
     let list = chain
         .participant_list(target)

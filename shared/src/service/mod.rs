@@ -7,6 +7,7 @@ pub mod errors;
 #[cfg(test)]
 mod fakes;
 pub mod items;
+pub mod network;
 pub mod participant;
 pub mod responses;
 pub mod snapshot;
