@@ -7,8 +7,9 @@ use super::params::{MODEL_NAMES, RESTRICTION_END_EPOCH};
 use super::universe::Model;
 use crate::prng::{Purpose, Rng};
 
-/// A model nobody hosts, added by governance at the current epoch's PoC
-/// start: `models_all` at an older height does not list it. Its
+/// A model nobody hosts, added by governance when the current epoch took
+/// effect: `models_all` at an older height (any finished epoch's canonical
+/// height) does not list it. Its
 /// `validation_threshold` is null.
 pub const LATE_MODEL: &str = "google/gemma-3-27b-it";
 
@@ -44,7 +45,7 @@ pub struct ModelStatsEntry {
 impl Model {
     /// The height [`LATE_MODEL`] was added at.
     pub fn late_model_height(&self) -> u64 {
-        self.poc_start_block_height(self.current_epoch)
+        self.effective_block_height(self.current_epoch)
     }
 
     /// `models_all` at `height`, sorted by id (the chain's store order).
