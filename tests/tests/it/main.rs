@@ -8,6 +8,7 @@ mod fixtures;
 mod hostile;
 mod iam;
 mod network;
+mod openapi;
 mod participant;
 mod reliability;
 mod replay;
