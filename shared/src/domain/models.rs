@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn aggregation_cases() {
-        let cases: Vec<(Vec<EpochParticipant>, Vec<(&str, ModelWeight)>)> = vec![
+        type Case = (Vec<EpochParticipant>, Vec<(&'static str, ModelWeight)>);
+        let cases: Vec<Case> = vec![
             (vec![], vec![]),
             // Pairs by position; a null weight counts 0.
             (

@@ -1,16 +1,17 @@
 //! Epoch stats: served from the table when possible, built from the chain
 //! when not (contract 1.1-1.4, 2.1, 2.2 with section 0's decisions).
 
-use crate::chain::{ActiveParticipants, Chain, ChainError, EpochRef};
+use crate::chain::{Chain, ChainError, EpochRef};
 use crate::domain::{
-    avg_block_time, canonical_height, heights::AVG_BLOCK_WINDOW, join_epoch_stats,
-    resolve_past_height, stats::sort_for_display,
+    avg_block_time, heights::AVG_BLOCK_WINDOW, join_epoch_stats, resolve_past_height,
+    stats::sort_for_display,
 };
 use std::time::Duration;
 
 use crate::table::{BlockInfo, CacheTable, EpochSnapshot, SnapshotHeader, StatsSlot, TableResult};
 use crate::time::now_ms;
 
+use super::finished::finished_epoch_range;
 use super::snapshot::{choose_snapshot, SnapshotChoice, StoredHeaders};
 use super::{ApiError, Core};
 
@@ -278,43 +279,6 @@ pub async fn build_current<C: Chain>(chain: &C) -> Result<EpochSnapshot, ChainEr
     })
 }
 
-/// A finished epoch's participants and its canonical height: 10 blocks
-/// before the next epoch takes effect, else before the next PoC start.
-/// `NotFound` when the chain has no such epoch.
-pub async fn finished_epoch_range<C: Chain>(
-    chain: &C,
-    epoch: u64,
-    context: &dyn Fn() -> String,
-) -> Result<(ActiveParticipants, u64), ApiError> {
-    let (this, next) = futures::join!(
-        chain.epoch_participants(EpochRef::Number(epoch)),
-        chain.epoch_participants(EpochRef::Number(epoch + 1))
-    );
-    let this = this
-        .map_err(|e| ApiError::upstream(context(), e))?
-        .ok_or_else(|| ApiError::NotFound(format!("Epoch {epoch} not found")))?;
-    let next_effective = next.ok().flatten().map(|n| n.effective_block_height);
-    let canonical = match canonical_height(next_effective, None) {
-        Some(c) => c,
-        None => {
-            let latest = chain
-                .latest_epoch()
-                .await
-                .map_err(|e| ApiError::upstream(context(), e))?;
-            canonical_height(None, latest.epoch_stages.next_poc_start).ok_or_else(|| {
-                ApiError::upstream(
-                    context(),
-                    ChainError::BadResponse("no next PoC start to derive the epoch's end".into()),
-                )
-            })?
-        }
-    };
-    // A chain whose next epoch starts before this one's effective height
-    // would make every height invalid; trust the canonical height then.
-    let canonical = canonical.max(this.effective_block_height);
-    Ok((this, canonical))
-}
-
 /// A finished epoch at its canonical height (or a requested lower one).
 pub async fn build_finished<C: Chain>(
     chain: &C,
@@ -322,7 +286,7 @@ pub async fn build_finished<C: Chain>(
     requested: Option<u64>,
 ) -> Result<(StatsSlot, EpochSnapshot), ApiError> {
     let context = || format!("Failed to fetch epoch {epoch} stats");
-    let (this, canonical) = finished_epoch_range(chain, epoch, &context).await?;
+    let (this, canonical) = finished_epoch_range(chain, epoch, &context()).await?;
     let target = resolve_past_height(requested, epoch, this.effective_block_height, canonical)?;
     let list = chain
         .participant_list(target)

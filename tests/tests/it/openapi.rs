@@ -104,7 +104,7 @@ fn document() -> Value {
 }
 
 /// Follows a local `$ref` to (its JSON pointer, the object).
-fn resolve<'a>(doc: &'a Value, mut pointer: String) -> (String, &'a Value) {
+fn resolve(doc: &Value, mut pointer: String) -> (String, &Value) {
     loop {
         let v = doc
             .pointer(&pointer)

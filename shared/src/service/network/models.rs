@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::chain::{Chain, ChainError, EpochRef, NetworkChain};
 use crate::domain::models::{aggregate_model_weights, model_infos};
 use crate::domain::{resolve_past_height, HeightError};
-use crate::service::epochs::finished_epoch_range;
+use crate::service::finished::finished_epoch_range;
 use crate::service::{ApiError, Core};
 use crate::table::{NetworkItem, NetworkTable, PutOutcome, TableError};
 use crate::time::{now_ms, rfc3339_ms};
@@ -217,7 +217,7 @@ async fn finished_models<C: Chain + NetworkChain, T: NetworkTable>(
         }
     }
     let context = || format!("Failed to fetch models for epoch {epoch}");
-    let (this, canonical) = finished_epoch_range(&core.chain, epoch, &context).await?;
+    let (this, canonical) = finished_epoch_range(&core.chain, epoch, &context()).await?;
     let target = resolve_past_height(height, epoch, this.effective_block_height, canonical)?;
     let models = core
         .chain
