@@ -7,7 +7,7 @@ NPM_STAMP := node_modules/.package-lock.json
 .PHONY: help setup test local bench release lint lint-template fmt
 
 help:
-	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the three functions)"
+	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the four functions)"
 	@echo "make test    run every test (starts DynamoDB Local itself)"
 	@echo "make bench   run the benchmarks and write BENCHMARKS.md"
 
@@ -22,7 +22,7 @@ setup: $(NPM_STAMP)
 # The whole stack on this machine (local-stack --help for the options);
 # after the first build it starts in seconds. Ctrl-C stops everything.
 local: setup
-	cargo build --profile local --locked -p epoch-stats -p warmer -p participant -p scheduler -p local-stack
+	cargo build --profile local --locked -p epoch-stats -p warmer -p participant -p scheduler -p network -p local-stack
 	exec ./target/local/local-stack
 
 test: setup lint-template
@@ -34,7 +34,7 @@ test: setup lint-template
 # chain, 50 ms per chain request); writes BENCHMARKS.md. Not part of `test`.
 # Options through BENCH_ARGS, e.g. BENCH_ARGS=--quick or BENCH_ARGS=--help.
 bench: setup
-	cargo build --release --locked -p epoch-stats -p warmer -p participant -p scheduler -p local-stack -p bench
+	cargo build --release --locked -p epoch-stats -p warmer -p participant -p scheduler -p network -p local-stack -p bench
 	./target/release/bench $(BENCH_ARGS)
 
 # The SAM template, linted offline (cfn-lint from PyPI).
@@ -53,5 +53,5 @@ fmt:
 # target/lambda/*/bootstrap; `sam build` does the same per function.
 release:
 	@command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
-	cargo lambda build --release --arm64 -p epoch-stats -p warmer -p participant -p scheduler
+	cargo lambda build --release --arm64 -p epoch-stats -p warmer -p participant -p scheduler -p network
 	@ls -l target/lambda/*/bootstrap

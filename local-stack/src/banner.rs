@@ -31,6 +31,8 @@ impl Banner<'_> {
         let api = &self.api;
         let mut out = format!("\n{READY}{api}\n");
         out += &format!("  curl -s {api}/v1/inference/current | head -c 300\n");
+        out += &format!("  curl -s {api}/v1/timeline | head -c 300\n");
+        out += &format!("  curl -s {api}/v1/models/current | head -c 300\n");
         match self.chain {
             Some(chain) => {
                 let model = chain.model();

@@ -74,6 +74,12 @@ pub struct Options {
     /// rate (0 = never: scheduled jobs run only when invoked)
     #[arg(long, env = "SCHEDULE_EVERY_SECS", value_name = "SECS", value_parser = number::<u64>)]
     pub schedule_every_secs: Option<u64>,
+    /// Average simulated block time; block times follow the wall clock
+    #[arg(long, env = "SIM_BLOCK_TIME_MS", value_name = "MS", default_value_t = sim_chain::DEFAULT_BLOCK_INTERVAL_MS, value_parser = number::<u64>)]
+    pub sim_block_time_ms: u64,
+    /// Whether the simulated head advances one block per block time
+    #[arg(long, env = "SIM_ADVANCE_HEIGHTS", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sim_advance_heights: bool,
     /// The simulator's port (0 = a free one)
     #[arg(long, env = "SIM_PORT", value_name = "PORT", default_value_t = 0, value_parser = number::<u16>)]
     pub sim_port: u16,
@@ -99,6 +105,10 @@ impl Default for Options {
             sim_seed: sim.seed,
             schedule_every_secs: None,
             sim_port: 0,
+            sim_block_time_ms: sim.block_interval.as_millis() as u64,
+            // The dashboard's block estimate and epoch countdown need a
+            // head that moves with the clock.
+            sim_advance_heights: true,
         }
     }
 }
@@ -110,6 +120,8 @@ impl Options {
             participants: self.sim_participants,
             current_epoch: self.sim_current_epoch,
             latency: Duration::from_millis(self.sim_latency_ms),
+            block_interval: Duration::from_millis(self.sim_block_time_ms),
+            advance_heights: self.sim_advance_heights,
             seed: self.sim_seed,
             ..SimConfig::default()
         }

@@ -24,6 +24,14 @@ impl<K: Hash + Eq> BodyCache<K> {
         }
     }
 
+    /// Forgets every body (their data changed).
+    pub(crate) fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// The body of `key`, rendered by `render` unless cached (or being
     /// rendered by another request).
     pub(crate) async fn get_or_render(

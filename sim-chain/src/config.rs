@@ -25,6 +25,15 @@ pub struct SimConfig {
     pub epoch_length: u64,
     /// Added to every chain request (not to the `/__` control endpoints).
     pub latency: Duration,
+    /// The average block time: block `h` is this much after block `h - 1`,
+    /// plus up to 0.9 s of jitter (at least 1 s, so times increase).
+    pub block_interval: Duration,
+    /// Whether the chain head advances with the wall clock (one block per
+    /// `block_interval`, up to the end of the current epoch). Off, the head
+    /// stays where it started, so a test sees one height throughout. Either
+    /// way the head's time is about the start time (or the last epoch
+    /// transition's).
+    pub advance_heights: bool,
     /// Injected failures per endpoint kind.
     pub faults: HashMap<EndpointKind, Fault>,
 }
@@ -32,6 +41,11 @@ pub struct SimConfig {
 /// The epoch stages (PoC, validation, set-new-validators at +187 blocks)
 /// need room inside an epoch.
 pub const MIN_EPOCH_LENGTH: u64 = 400;
+
+/// Mainnet's average block time, about 6 s.
+pub const DEFAULT_BLOCK_INTERVAL_MS: u64 = 6_000;
+/// Block times carry up to 0.9 s of jitter: a block interval must exceed it.
+pub const MIN_BLOCK_INTERVAL_MS: u64 = 1_000;
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -41,6 +55,8 @@ impl Default for SimConfig {
             seed: 42,
             epoch_length: 15_000,
             latency: Duration::ZERO,
+            block_interval: Duration::from_millis(DEFAULT_BLOCK_INTERVAL_MS),
+            advance_heights: false,
             faults: HashMap::new(),
         }
     }
@@ -54,6 +70,11 @@ impl SimConfig {
         }
         if self.epoch_length < MIN_EPOCH_LENGTH {
             return Err(format!("epoch_length must be >= {MIN_EPOCH_LENGTH}"));
+        }
+        if self.block_interval < Duration::from_millis(MIN_BLOCK_INTERVAL_MS) {
+            return Err(format!(
+                "block_interval must be >= {MIN_BLOCK_INTERVAL_MS} ms"
+            ));
         }
         if self.participants > 1_000_000 {
             return Err("participants must be <= 1000000".into());
@@ -85,10 +106,16 @@ pub enum EndpointKind {
     Authz,
     /// `GET .../hardware_nodes/{addr}`
     Hardware,
+    /// `GET /chain-api/productscience/inference/restrictions/params`
+    RestrictionsParams,
+    /// `GET .../inference/models_all`
+    ModelsAll,
+    /// `GET .../inference/models_stats_by_time`
+    ModelsStats,
 }
 
 impl EndpointKind {
-    pub const ALL: [EndpointKind; 8] = [
+    pub const ALL: [EndpointKind; 11] = [
         EndpointKind::Latest,
         EndpointKind::EpochParticipants,
         EndpointKind::Status,
@@ -97,6 +124,9 @@ impl EndpointKind {
         EndpointKind::Summary,
         EndpointKind::Authz,
         EndpointKind::Hardware,
+        EndpointKind::RestrictionsParams,
+        EndpointKind::ModelsAll,
+        EndpointKind::ModelsStats,
     ];
 
     /// The snake_case name used in stats keys, the CLI and `/__config`.
@@ -110,6 +140,9 @@ impl EndpointKind {
             EndpointKind::Summary => "summary",
             EndpointKind::Authz => "authz",
             EndpointKind::Hardware => "hardware",
+            EndpointKind::RestrictionsParams => "restrictions_params",
+            EndpointKind::ModelsAll => "models_all",
+            EndpointKind::ModelsStats => "models_stats",
         }
     }
 }

@@ -34,13 +34,14 @@ use tokio::task::JoinHandle;
 
 pub use config::{
     parse_fault_spec, ConfigPatch, EffectiveConfig, EndpointKind, Fault, FaultMode, SimConfig,
-    MIN_EPOCH_LENGTH,
+    DEFAULT_BLOCK_INTERVAL_MS, MIN_BLOCK_INTERVAL_MS, MIN_EPOCH_LENGTH,
 };
 pub use model::{
-    encode_address, is_valid_address, Authorization, BlockWindow, EpochParticipant, EpochStages,
-    EpochStats, Grant, Hardware, HardwareNode, ListParticipant, MlNode, MlNodeGroup, Model,
-    PerformanceSummary, SeedSignature, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY,
-    GENERIC_AUTHORIZATION, HRP, MODEL_NAMES, POC_START_OFFSET, WARM_KEY_MSG_TYPES,
+    encode_address, is_valid_address, Authorization, BlockWindow, ChainModel, EpochParticipant,
+    EpochStages, EpochStats, Grant, Hardware, HardwareNode, ListParticipant, MlNode, MlNodeGroup,
+    Model, ModelStatsEntry, PerformanceSummary, SeedSignature, Threshold, WarmKey, CREATED_DELAY,
+    EFFECTIVE_DELAY, GENERIC_AUTHORIZATION, HRP, LATE_MODEL, MODEL_NAMES, POC_START_OFFSET,
+    RESTRICTION_END_EPOCH, WARM_KEY_MSG_TYPES,
 };
 pub use stats::Stats;
 

@@ -18,7 +18,7 @@ use sim_chain::{parse_fault_spec, EndpointKind, Fault, SimChain, SimConfig};
 const AFTER_HELP: &str = "\
 --fault KIND=RATE:MODE (repeatable), e.g. summary=0.3:503
   KIND: latest, epoch_participants, status, block, participant_list,
-        summary, authz, hardware
+        summary, authz, hardware, restrictions_params, models_all, models_stats
   MODE: 503, 500, truncated, wrong_shape, hang:MS
 
 Control endpoints: GET /__health, GET /__stats, POST /__stats/reset,
@@ -99,6 +99,27 @@ struct Cli {
     )]
     seed: u64,
 
+    /// Average block time; block times follow the wall clock (the head is made at start)
+    #[arg(
+        long,
+        env = "SIM_BLOCK_TIME_MS",
+        value_name = "MS",
+        default_value_t = sim_chain::DEFAULT_BLOCK_INTERVAL_MS,
+        value_parser = trimmed::<u64>,
+    )]
+    block_time_ms: u64,
+
+    /// Whether the head advances one block per block time (false: it stays put)
+    #[arg(
+        long,
+        env = "SIM_ADVANCE_HEIGHTS",
+        value_name = "BOOL",
+        default_value_t = true,
+        value_parser = trimmed::<bool>,
+        action = clap::ArgAction::Set,
+    )]
+    advance_heights: bool,
+
     /// Inject failures into one endpoint kind (repeatable; see below)
     #[arg(long = "fault", value_name = "KIND=RATE:MODE", value_parser = parse_fault_spec)]
     faults: Vec<(EndpointKind, Fault)>,
@@ -123,6 +144,8 @@ impl Cli {
             seed: self.seed,
             epoch_length: self.epoch_length,
             latency: Duration::from_millis(self.latency_ms),
+            block_interval: Duration::from_millis(self.block_time_ms),
+            advance_heights: self.advance_heights,
             // A later `--fault` for the same kind replaces an earlier one.
             faults: self.faults.into_iter().collect::<HashMap<_, _>>(),
         };

@@ -32,6 +32,31 @@ fn str_hash(s: &str) -> u64 {
     hash(&s.bytes().map(u64::from).collect::<Vec<_>>())
 }
 
+/// `GET /chain-api/productscience/inference/restrictions/params`.
+pub(crate) fn restrictions_params(model: &Model) -> Reply {
+    Reply::json(
+        StatusCode::OK,
+        &json!({"params": {
+            "restriction_end_block": model.restriction_end_block().to_string(),
+            "emergency_transfer_exemptions": [],
+            "exemption_usage_tracking": [],
+        }}),
+    )
+}
+
+/// `GET .../inference/models_all` at `height`.
+pub(crate) fn models_all(model: &Model, height: u64) -> Reply {
+    Reply::json(StatusCode::OK, &json!({"model": model.models_all(height)}))
+}
+
+/// `GET .../inference/models_stats_by_time` (the last 24 h).
+pub(crate) fn models_stats(model: &Model) -> Reply {
+    Reply::json(
+        StatusCode::OK,
+        &json!({"stats_models": model.models_stats()}),
+    )
+}
+
 /// `GET /v1/epochs/latest`.
 pub(crate) fn latest(model: &Model) -> Reply {
     let c = model.current_epoch();

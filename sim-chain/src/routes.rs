@@ -66,9 +66,15 @@ impl AppState {
         self.model.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// An epoch transition: the new head is made now (so block times are
+    /// re-anchored and the rendered bodies, which carry them, forgotten).
     pub(crate) fn set_current_epoch(&self, epoch: u64) {
         let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
-        *model = model.with_current_epoch(epoch);
+        *model = model
+            .with_current_epoch(epoch)
+            .anchored_at(crate::time::now_unix_ms());
+        self.epoch_bodies.clear();
+        self.list_bodies.clear();
     }
 
     pub(crate) fn latency(&self) -> Duration {
@@ -103,6 +109,9 @@ pub(crate) enum Route {
     Summary { epoch: String, participant: String },
     Authz { granter: String },
     Hardware { participant: String },
+    RestrictionsParams,
+    ModelsAll,
+    ModelsStats,
     Unknown,
 }
 
@@ -137,8 +146,13 @@ impl Route {
                 ["hardware_nodes", participant] => Route::Hardware {
                     participant: owned(participant),
                 },
+                ["models_all"] => Route::ModelsAll,
+                ["models_stats_by_time"] => Route::ModelsStats,
                 _ => Route::Unknown,
             },
+            ["chain-api", "productscience", "inference", "restrictions", "params"] => {
+                Route::RestrictionsParams
+            }
             _ => Route::Unknown,
         }
     }
@@ -153,6 +167,9 @@ impl Route {
             Route::Summary { .. } => EndpointKind::Summary,
             Route::Authz { .. } => EndpointKind::Authz,
             Route::Hardware { .. } => EndpointKind::Hardware,
+            Route::RestrictionsParams => EndpointKind::RestrictionsParams,
+            Route::ModelsAll => EndpointKind::ModelsAll,
+            Route::ModelsStats => EndpointKind::ModelsStats,
             Route::Unknown => return None,
         })
     }
@@ -176,6 +193,9 @@ impl Route {
             Route::Summary { epoch, participant } => format!("summary:{epoch}:{participant}"),
             Route::Authz { granter } => format!("authz:{granter}"),
             Route::Hardware { participant } => format!("hardware:{participant}"),
+            Route::RestrictionsParams => "restrictions_params".into(),
+            Route::ModelsAll => format!("models_all:{}", req.height.as_deref().unwrap_or("latest")),
+            Route::ModelsStats => "models_stats".into(),
             Route::Unknown => format!("unknown:{}", req.path),
         }
     }
@@ -372,6 +392,12 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             Err(reply) => reply,
         },
         Route::Hardware { participant } => render::hardware(&model, &participant),
+        Route::RestrictionsParams => render::restrictions_params(&model),
+        Route::ModelsAll => match render::query_height(&model, info.height.as_deref()) {
+            Ok(height) => render::models_all(&model, height),
+            Err(reply) => reply,
+        },
+        Route::ModelsStats => render::models_stats(&model),
         Route::Unknown => reply::not_implemented(),
     }
 }
@@ -413,6 +439,18 @@ mod tests {
             Route::Unknown
         );
         assert_eq!(get("/v1/epochs/latest/"), Route::Unknown);
+        assert_eq!(
+            get("/chain-api/productscience/inference/restrictions/params"),
+            Route::RestrictionsParams
+        );
+        assert_eq!(
+            get("/chain-api/productscience/inference/inference/models_all"),
+            Route::ModelsAll
+        );
+        assert_eq!(
+            get("/chain-api/productscience/inference/inference/models_stats_by_time"),
+            Route::ModelsStats
+        );
         assert_eq!(get("/chain-rpc/status/../status"), Route::Unknown);
         assert_eq!(
             Route::classify(&Method::POST, "/chain-rpc/status"),

@@ -9,6 +9,11 @@
 
 use chrono::DateTime;
 
+/// The wall clock, in Unix milliseconds.
+pub(crate) fn now_unix_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// Formats a UTC instant as RFC 3339 with Go-style trimmed nanoseconds and `Z`.
 pub(crate) fn rfc3339_nanos(unix_secs: i64, nanos: u32) -> String {
     // Out of range only ~262,000 years away from 1970, never for chain times.

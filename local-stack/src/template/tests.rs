@@ -59,7 +59,10 @@ fn repo_table_definition() {
 fn repo_routes_per_function() {
     let t = repo();
     let names: Vec<&str> = t.functions.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["epoch-stats", "warmer", "participant", "scheduler"]);
+    assert_eq!(
+        names,
+        ["epoch-stats", "warmer", "participant", "scheduler", "network"]
+    );
     let keys = |name: &str| -> Vec<String> {
         t.function(name)
             .unwrap()
@@ -78,6 +81,22 @@ fn repo_routes_per_function() {
     assert_eq!(
         keys("participant"),
         ["GET /v1/participants/{participant_id}"]
+    );
+    assert_eq!(
+        keys("network"),
+        [
+            "GET /v1/timeline",
+            "GET /v1/models/current",
+            "GET /v1/models/epochs/{epoch_id}"
+        ]
+    );
+    assert_eq!(
+        keys("network"),
+        [
+            "GET /v1/timeline",
+            "GET /v1/models/current",
+            "GET /v1/models/epochs/{epoch_id}"
+        ]
     );
     assert!(keys("warmer").is_empty());
     assert!(keys("scheduler").is_empty());

@@ -3,10 +3,14 @@
 
 mod endpoints;
 mod http;
+mod network;
+pub mod network_types;
 pub mod num;
 mod port;
 pub mod types;
 
 pub use http::{ChainCallCounter, HttpChain, HttpChainOptions};
+pub use network::NetworkChain;
+pub use network_types::*;
 pub use port::{Chain, ChainError, ChainResult, EpochRef};
 pub use types::*;

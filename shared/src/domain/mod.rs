@@ -2,9 +2,11 @@
 
 pub mod hardware;
 pub mod heights;
+pub mod models;
 pub mod rates;
 pub mod rewards;
 pub mod stats;
+pub mod timeline;
 pub mod warm_keys;
 
 pub use hardware::{merge_poc_weights, ml_nodes_map, MlNodeView};

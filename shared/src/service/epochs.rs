@@ -3,14 +3,15 @@
 
 use crate::chain::{Chain, ChainError, EpochRef};
 use crate::domain::{
-    avg_block_time, canonical_height, heights::AVG_BLOCK_WINDOW, join_epoch_stats,
-    resolve_past_height, stats::sort_for_display,
+    avg_block_time, heights::AVG_BLOCK_WINDOW, join_epoch_stats, resolve_past_height,
+    stats::sort_for_display,
 };
 use std::time::Duration;
 
 use crate::table::{BlockInfo, CacheTable, EpochSnapshot, SnapshotHeader, StatsSlot, TableResult};
 use crate::time::now_ms;
 
+use super::finished::finished_epoch_range;
 use super::snapshot::{choose_snapshot, SnapshotChoice, StoredHeaders};
 use super::{ApiError, Core};
 
@@ -292,32 +293,7 @@ pub async fn build_finished<C: Chain>(
     requested: Option<u64>,
 ) -> Result<(StatsSlot, EpochSnapshot), ApiError> {
     let context = || format!("Failed to fetch epoch {epoch} stats");
-    let (this, next) = futures::join!(
-        chain.epoch_participants(EpochRef::Number(epoch)),
-        chain.epoch_participants(EpochRef::Number(epoch + 1))
-    );
-    let this = this
-        .map_err(|e| ApiError::upstream(context(), e))?
-        .ok_or_else(|| ApiError::NotFound(format!("Epoch {epoch} not found")))?;
-    let next_effective = next.ok().flatten().map(|n| n.effective_block_height);
-    let canonical = match canonical_height(next_effective, None) {
-        Some(c) => c,
-        None => {
-            let latest = chain
-                .latest_epoch()
-                .await
-                .map_err(|e| ApiError::upstream(context(), e))?;
-            canonical_height(None, latest.epoch_stages.next_poc_start).ok_or_else(|| {
-                ApiError::upstream(
-                    context(),
-                    ChainError::BadResponse("no next PoC start to derive the epoch's end".into()),
-                )
-            })?
-        }
-    };
-    // A chain whose next epoch starts before this one's effective height
-    // would make every height invalid; trust the canonical height then.
-    let canonical = canonical.max(this.effective_block_height);
+    let (this, canonical) = finished_epoch_range(chain, epoch, &context()).await?;
     let target = resolve_past_height(requested, epoch, this.effective_block_height, canonical)?;
     let list = chain
         .participant_list(target)

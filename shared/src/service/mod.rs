@@ -1,12 +1,15 @@
-//! The request logic over the ports ([`Chain`], [`CacheTable`]): epoch
-//! stats, the participant modal, and fetching items. Free functions over a
+//! The request logic over the ports ([`Chain`], [`CacheTable`], and the
+//! narrow network ports): epoch stats, the participant modal, fetching
+//! items, and the timeline and models (`network`). Free functions over a
 //! [`Core`]; HTTP lives in [`crate::routes`], the warm hop in [`crate::warm`].
 
 pub mod epochs;
 pub mod errors;
 #[cfg(test)]
 mod fakes;
+pub mod finished;
 pub mod items;
+pub mod network;
 pub mod participant;
 pub mod responses;
 pub mod snapshot;

@@ -17,6 +17,8 @@ pub struct MemoryTable {
     round_trips: AtomicU64,
     /// When set, every call fails as if the table were unreachable.
     pub fail: std::sync::atomic::AtomicBool,
+    /// The network-wide items (`memory_network`).
+    pub(super) network: Mutex<super::memory_network::NetworkMemory>,
 }
 
 #[derive(Default)]
@@ -42,8 +44,12 @@ impl MemoryTable {
         self.state.lock().unwrap().items.values().cloned().collect()
     }
 
-    fn enter(&self) -> TableResult<std::sync::MutexGuard<'_, State>> {
+    pub(super) fn count_round_trip(&self) {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn enter(&self) -> TableResult<std::sync::MutexGuard<'_, State>> {
+        self.count_round_trip();
         if self.fail.load(Ordering::Relaxed) {
             return Err(TableError::Unavailable("memory table set to fail".into()));
         }

@@ -5,9 +5,12 @@
 mod dynamo;
 pub mod items;
 mod memory;
+mod memory_network;
+pub mod network;
 mod port;
 
 pub use dynamo::{DynamoTable, TableCounters, PK, SK, TTL_ATTRIBUTE};
 pub use items::*;
 pub use memory::MemoryTable;
+pub use network::{NetworkItem, NetworkTable, NetworkWriteRule, StoredDoc};
 pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult};

@@ -46,7 +46,8 @@ impl Model {
             .collect()
     }
 
-    fn node_weight(&self, epoch: u64, i: usize, k: usize) -> (i64, bool) {
+    /// A node's weight: 8% are 0, and of those half are null on the wire.
+    fn node_weight(&self, epoch: u64, i: usize, k: usize) -> (Option<i64>, bool) {
         let mut r = Rng::new(
             self.universe.seed,
             Purpose::NodeWeight,
@@ -55,16 +56,16 @@ impl Model {
         let zero = r.percent(8);
         let scale = self.participant(i).weight_scale;
         let weight = if zero {
-            0
+            r.percent(50).then_some(0)
         } else {
-            (scale * r.range(80, 120) / 100).max(1)
+            Some((scale * r.range(80, 120) / 100).max(1) as i64)
         };
-        (weight as i64, r.percent(50))
+        (weight, r.percent(50))
     }
 
     pub(super) fn epoch_weight(&self, epoch: u64, i: usize) -> i64 {
         (0..self.participant(i).node_ids.len())
-            .map(|k| self.node_weight(epoch, i, k).0)
+            .filter_map(|k| self.node_weight(epoch, i, k).0)
             .sum()
     }
 
@@ -93,7 +94,7 @@ impl Model {
             weight: ml_nodes
                 .iter()
                 .flat_map(|g| &g.ml_nodes)
-                .map(|n| n.poc_weight)
+                .filter_map(|n| n.poc_weight)
                 .sum(),
             inference_url: p.inference_url.clone(),
             models: p.models.iter().map(|m| m.to_string()).collect(),
@@ -120,14 +121,15 @@ impl Model {
             .collect()
     }
 
-    /// `node_id -> poc_weight` of `address` in `epoch` (the tracker's `ml_nodes_map`).
+    /// `node_id -> poc_weight` of `address` in `epoch` (the tracker's
+    /// `ml_nodes_map`), nodes with a null weight left out.
     pub fn ml_nodes_map(&self, epoch: u64, address: &str) -> Option<HashMap<String, i64>> {
         self.epoch_participant(epoch, address).map(|entry| {
             entry
                 .ml_nodes
                 .into_iter()
                 .flat_map(|g| g.ml_nodes)
-                .map(|n| (n.node_id, n.poc_weight))
+                .filter_map(|n| Some((n.node_id, n.poc_weight?)))
                 .collect()
         })
     }

@@ -2,9 +2,8 @@
 //! timestamps.
 
 use super::params::{
-    BLOCK_INTERVAL_MS, CREATED_DELAY, EFFECTIVE_DELAY, GENESIS_UNIX_SECS,
-    INFERENCE_VALIDATION_CUTOFF, POC_STAGE_DURATION, POC_START_OFFSET, POC_VALIDATION_DELAY,
-    POC_VALIDATION_DURATION, SET_NEW_VALIDATORS_DELAY,
+    CREATED_DELAY, EFFECTIVE_DELAY, INFERENCE_VALIDATION_CUTOFF, POC_STAGE_DURATION,
+    POC_START_OFFSET, POC_VALIDATION_DELAY, POC_VALIDATION_DURATION, SET_NEW_VALIDATORS_DELAY,
 };
 use super::universe::Model;
 use super::wire::{BlockWindow, EpochStages};
@@ -24,9 +23,34 @@ impl Model {
         self.poc_start_block_height(epoch) + CREATED_DELAY
     }
 
-    /// The chain head: halfway through the current epoch.
-    pub fn latest_block_height(&self) -> u64 {
+    /// Where the chain head starts: halfway through the current epoch.
+    pub fn starting_head(&self) -> u64 {
         self.effective_block_height(self.current_epoch) + self.universe.epoch_length / 2
+    }
+
+    /// The chain head: the starting head, plus (when heights advance) one
+    /// block per interval since then, up to the current epoch's last block.
+    pub fn latest_block_height(&self) -> u64 {
+        self.latest_block_height_at(crate::time::now_unix_ms())
+    }
+
+    /// [`Self::latest_block_height`] at wall-clock time `now_ms`.
+    pub fn latest_block_height_at(&self, now_ms: i64) -> u64 {
+        let start = self.starting_head();
+        if !self.clock.advancing {
+            return start;
+        }
+        let elapsed = (now_ms - self.clock.anchor_ms).max(0) as u64;
+        let last = self.poc_start_block_height(self.current_epoch + 1) - 1;
+        (start + elapsed / self.clock.interval_ms)
+            .min(last)
+            .max(start)
+    }
+
+    /// The average block time in seconds (the jitter averages out over
+    /// 10,000 blocks to well under 0.01 s).
+    pub fn block_interval_secs(&self) -> f64 {
+        self.clock.interval_ms as f64 / 1000.0
     }
 
     /// The epoch whose participants are in charge at height `h`: the last epoch
@@ -38,14 +62,19 @@ impl Model {
         }
     }
 
-    /// Unix time of block `h` as (seconds, nanoseconds): 6 s per block after
-    /// genesis plus up to 0.9 s of jitter, so times strictly increase.
+    /// Unix time of block `h` as (seconds, nanoseconds): the clock's anchor
+    /// block at its wall-clock time, the others one interval apart, plus up
+    /// to 0.9 s of jitter, so times strictly increase.
     pub fn block_time_unix(&self, h: u64) -> (i64, u32) {
         let jitter_ns = Rng::new(self.universe.seed, Purpose::BlockTime, &[h]).below(900_000_000);
-        let total_ns =
-            u128::from(h) * u128::from(BLOCK_INTERVAL_MS) * 1_000_000 + u128::from(jitter_ns);
-        let secs = GENESIS_UNIX_SECS + (total_ns / 1_000_000_000) as i64;
-        (secs, (total_ns % 1_000_000_000) as u32)
+        let blocks = i128::from(h) - i128::from(self.clock.anchor_height);
+        let total_ns = i128::from(self.clock.anchor_ms) * 1_000_000
+            + blocks * i128::from(self.clock.interval_ms) * 1_000_000
+            + i128::from(jitter_ns);
+        (
+            total_ns.div_euclid(1_000_000_000) as i64,
+            total_ns.rem_euclid(1_000_000_000) as u32,
+        )
     }
 
     /// Block time of `h` in RFC 3339 with nanoseconds, as CometBFT prints it.

@@ -23,6 +23,7 @@ mod authz;
 mod epochs;
 mod hardware;
 mod heights;
+mod models;
 mod params;
 mod participant_list;
 mod rewards;
@@ -30,6 +31,7 @@ mod universe;
 mod wire;
 
 pub use address::{encode_address, is_valid_address};
+pub use models::{ChainModel, ModelStatsEntry, Threshold, LATE_MODEL};
 pub use params::*;
 pub use universe::Model;
 pub use wire::*;

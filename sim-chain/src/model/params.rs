@@ -20,10 +20,9 @@ pub const EFFECTIVE_DELAY: u64 =
 pub const CREATED_DELAY: u64 = EFFECTIVE_DELAY - 2;
 /// Blocks before the next PoC start after which inferences are no longer validated.
 pub const INFERENCE_VALIDATION_CUTOFF: u64 = 80;
-/// Block 0 time: 2025-08-01T00:00:00Z.
-pub const GENESIS_UNIX_SECS: i64 = 1_754_006_400;
-/// Average block interval; each block adds up to 0.9 s of jitter on top.
-pub const BLOCK_INTERVAL_MS: u64 = 6_000;
+/// The money-transfer restriction ends at this epoch's PoC start
+/// (`restriction_end_block`): passed for the default current epoch 60.
+pub const RESTRICTION_END_EPOCH: u64 = 55;
 
 /// The model names participants serve (real names, as in the recorded data).
 pub const MODEL_NAMES: [&str; 4] = [

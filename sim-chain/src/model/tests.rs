@@ -63,25 +63,88 @@ fn block_times_increase() {
         assert!(t > last);
         last = t;
     }
-    assert!(m.block_time(887_711).starts_with("2025-"));
+    // The head was made about now, its ancestors one interval apart.
+    let head = m.latest_block_height();
+    let now_s = crate::time::now_unix_ms() / 1000;
+    let (head_s, _) = m.block_time_unix(head);
+    assert!((head_s - now_s).abs() <= 5, "{head_s} vs {now_s}");
+    let (back_s, _) = m.block_time_unix(head - 10_000);
+    assert!((head_s - back_s - 60_000).abs() <= 1);
+    assert_eq!(m.block_interval_secs(), 6.0);
+}
+
+#[test]
+fn the_head_advances_with_the_clock_when_asked() {
+    let frozen = model(1);
+    let t0 = frozen.clock.anchor_ms;
+    let start = frozen.starting_head();
+    assert_eq!(frozen.latest_block_height_at(t0 + 600_000), start);
+    let moving = Model::new(&SimConfig {
+        participants: 1,
+        advance_heights: true,
+        block_interval: std::time::Duration::from_secs(2),
+        ..SimConfig::default()
+    });
+    let t0 = moving.clock.anchor_ms;
+    let cases = [
+        (t0 - 10_000, start),
+        (t0, start),
+        (t0 + 1_999, start),
+        (t0 + 2_000, start + 1),
+        (t0 + 600_000, start + 300),
+        // Never past the epoch's last block.
+        (t0 + 1_000_000_000, moving.poc_start_block_height(61) - 1),
+    ];
+    for (now, want) in cases {
+        assert_eq!(moving.latest_block_height_at(now), want, "{now}");
+    }
+    // Block times stay on the same line as the head moves.
+    let (a, _) = moving.block_time_unix(start + 300);
+    assert!((a * 1000 - (t0 + 600_000)).abs() <= 1_000);
+}
+
+#[test]
+fn models_differ_at_an_older_height() {
+    let m = model(1);
+    let added = m.late_model_height();
+    let now: Vec<String> = m.models_all(added).into_iter().map(|x| x.id).collect();
+    let before: Vec<String> = m.models_all(added - 1).into_iter().map(|x| x.id).collect();
+    assert_eq!(now.len(), MODEL_NAMES.len() + 1);
+    assert_eq!(before.len(), MODEL_NAMES.len());
+    assert!(now.contains(&LATE_MODEL.to_string()) && !before.contains(&LATE_MODEL.to_string()));
+    let mut sorted = now.clone();
+    sorted.sort();
+    assert_eq!(now, sorted, "store order");
+    let late = m
+        .models_all(added)
+        .into_iter()
+        .find(|x| x.id == LATE_MODEL)
+        .unwrap();
+    assert_eq!(late.validation_threshold, None);
+    assert!(m
+        .models_all(added - 1)
+        .iter()
+        .all(|x| x.validation_threshold.is_some()));
+    assert_eq!(m.models_stats().len(), MODEL_NAMES.len());
 }
 
 #[test]
 fn weight_is_the_sum_of_node_weights() {
     let m = model(100);
-    let mut saw_zero_node = false;
+    let (mut saw_zero_node, mut saw_null_node) = (false, false);
     for entry in m.epoch_participants(59) {
         let nodes: Vec<&MlNode> = entry.ml_nodes.iter().flat_map(|g| &g.ml_nodes).collect();
         assert!((1..=8).contains(&nodes.len()));
         assert!((1..=2).contains(&entry.ml_nodes.len()));
         assert_eq!(
             entry.weight,
-            nodes.iter().map(|n| n.poc_weight).sum::<i64>()
+            nodes.iter().filter_map(|n| n.poc_weight).sum::<i64>()
         );
-        saw_zero_node |= nodes.iter().any(|n| n.poc_weight == 0);
+        saw_zero_node |= nodes.iter().any(|n| n.poc_weight == Some(0));
+        saw_null_node |= nodes.iter().any(|n| n.poc_weight.is_none());
         assert_eq!(entry.seed.signature.len(), 128);
     }
-    assert!(saw_zero_node);
+    assert!(saw_zero_node && saw_null_node);
 }
 
 #[test]

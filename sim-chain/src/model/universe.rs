@@ -77,6 +77,17 @@ pub(super) struct Universe {
 pub struct Model {
     pub(super) universe: Arc<Universe>,
     pub(super) current_epoch: u64,
+    pub(super) clock: Clock,
+}
+
+/// Where block times meet the wall clock: block `anchor_height` was made
+/// at `anchor_ms`, the others `interval_ms` apart (plus jitter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Clock {
+    pub(super) anchor_height: u64,
+    pub(super) anchor_ms: i64,
+    pub(super) interval_ms: u64,
+    pub(super) advancing: bool,
 }
 
 impl fmt::Debug for Model {
@@ -86,6 +97,7 @@ impl fmt::Debug for Model {
             .field("current_epoch", &self.current_epoch)
             .field("seed", &self.universe.seed)
             .field("epoch_length", &self.universe.epoch_length)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -162,7 +174,7 @@ impl Model {
         let mut list_order: Vec<usize> = (0..participants.len()).collect();
         list_order.sort_by(|&a, &b| participants[a].bytes.cmp(&participants[b].bytes));
 
-        Model {
+        let model = Model {
             universe: Arc::new(Universe {
                 seed,
                 epoch_length,
@@ -171,15 +183,32 @@ impl Model {
                 list_order,
             }),
             current_epoch: config.current_epoch.max(1),
-        }
+            clock: Clock {
+                anchor_height: 0,
+                anchor_ms: 0,
+                interval_ms: (config.block_interval.as_millis() as u64).max(1),
+                advancing: config.advance_heights,
+            },
+        };
+        model.anchored_at(crate::time::now_unix_ms())
     }
 
-    /// The same universe seen at another current epoch (an epoch transition).
+    /// The same universe seen at another current epoch (an epoch
+    /// transition), on the same clock.
     pub fn with_current_epoch(&self, epoch: u64) -> Model {
         Model {
             universe: Arc::clone(&self.universe),
             current_epoch: epoch.max(1),
+            clock: self.clock,
         }
+    }
+
+    /// The same model with its starting head made at `now_ms`.
+    pub fn anchored_at(&self, now_ms: i64) -> Model {
+        let mut m = self.clone();
+        m.clock.anchor_height = m.starting_head();
+        m.clock.anchor_ms = now_ms;
+        m
     }
 
     pub fn current_epoch(&self) -> u64 {

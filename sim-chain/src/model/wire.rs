@@ -48,8 +48,8 @@ pub struct MlNodeGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MlNode {
     pub node_id: String,
-    /// May be exactly 0.
-    pub poc_weight: i64,
+    /// May be exactly 0, or null (the tracker failed on it; we count 0).
+    pub poc_weight: Option<i64>,
     pub timeslot_allocation: Vec<bool>,
 }
 

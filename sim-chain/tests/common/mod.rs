@@ -177,6 +177,9 @@ pub fn assert_same_shape(ours: &Value, fixture: &Value, path: &str, exact: bool)
                 );
             }
         }
+        // The chain sends a null `poc_weight` at times (contract part 2,
+        // 7.5); the recording happens to have none.
+        (Value::Null, Value::Number(_)) if path.ends_with(".poc_weight") => {}
         _ => assert_eq!(
             kind(ours),
             kind(fixture),

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use shared::routes::{handle_epoch_stats, handle_participant};
+use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
 use shared::schedule::{handle_scheduled_event, SchedulerState};
 use shared::warm::handle_warm_event;
 use sim_chain::{SimChain, SimConfig};
@@ -60,6 +60,25 @@ async fn each_sample_event_gets_the_right_answer() {
         "gonka14ygpc7tgawyca7hrn2w0yxld5sttusdgua8d4l"
     );
     assert_eq!(body["seed"]["epoch_index"], 60);
+
+    // The network function's three routes.
+    let model = sim.model();
+    let resp = handle_network(&ctx.core, &api_event("timeline.json")).await;
+    assert_eq!(resp.status(), 200);
+    let body = json_body(&resp);
+    assert_eq!(body["current_block"]["height"], model.latest_block_height());
+    assert_eq!(body["current_epoch_index"], 60);
+    let body = json_body(&handle_network(&ctx.core, &api_event("models_current.json")).await);
+    assert_eq!(
+        (body["epoch_id"].as_u64(), body["is_current"].as_bool()),
+        (Some(60), Some(true))
+    );
+    let body = json_body(&handle_network(&ctx.core, &api_event("models_epoch.json")).await);
+    assert_eq!(
+        (body["epoch_id"].as_u64(), body["is_current"].as_bool()),
+        (Some(59), Some(false))
+    );
+    assert!(!body["models"].as_array().unwrap().is_empty());
 
     let payload: serde_json::Value = serde_json::from_str(&event("warmer.json")).unwrap();
     let sent: Vec<serde_json::Value> = invoke

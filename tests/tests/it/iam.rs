@@ -92,6 +92,11 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
             &["GetItem", "BatchGetItem", "PutItem", "BatchWriteItem"][..],
             &["CURRENT", "EPOCH#*"][..],
         ),
+        (
+            "NetworkFunction",
+            &["GetItem", "PutItem", "UpdateItem"][..],
+            &["NETWORK", "MODELS#*"][..],
+        ),
     ];
     for (function, actions, writable) in expected {
         let grants = grants(&template, function);
@@ -119,6 +124,18 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
     }
 }
 
+/// The network function reads only its own items too: its reads are held
+/// to the same partition keys as its writes.
+#[test]
+fn the_network_function_reads_only_its_items() {
+    let template = template();
+    for grant in grants(&template, "NetworkFunction") {
+        if grant.actions.iter().any(|a| a.starts_with("dynamodb:")) {
+            assert_eq!(grant.leading_keys, Some(set(&["NETWORK", "MODELS#*"])));
+        }
+    }
+}
+
 #[test]
 fn the_warmer_is_capped_and_only_epoch_stats_and_the_scheduler_invoke_it() {
     let template = template();
@@ -127,7 +144,7 @@ fn the_warmer_is_capped_and_only_epoch_stats_and_the_scheduler_invoke_it() {
         .as_i64()
         .expect("the warmer's concurrency is reserved");
     assert!((1..=5).contains(&cap), "{cap} warm runs at once");
-    for function in ["WarmerFunction", "ParticipantFunction"] {
+    for function in ["WarmerFunction", "ParticipantFunction", "NetworkFunction"] {
         assert!(grants(&template, function)
             .iter()
             .all(|g| !g.actions.iter().any(|a| a.starts_with("lambda:"))));

@@ -7,6 +7,8 @@ mod events;
 mod fixtures;
 mod hostile;
 mod iam;
+mod network;
+mod openapi;
 mod participant;
 mod reliability;
 mod replay;

@@ -10,6 +10,15 @@
 //! | warm guard                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
 //! | epoch reward total           | `EPOCH#{e:010}`      | `TOTAL`                  |
 //! | participant item             | `P#{address}`        | `E#{e:010}#{KIND}`       |
+//! | timeline                     | `NETWORK`            | `TIMELINE`               |
+//! | current epoch's models       | `NETWORK`            | `MODELS#CURRENT`         |
+//! | restrictions end block       | `NETWORK`            | `RESTRICTIONS`           |
+//! | finished epoch's models      | `MODELS#{e:010}`     | `FINAL`                  |
+//! | models at a height           | `MODELS#{e:010}`     | `H#{h:012}`              |
+//! | models height-build budget   | `MODELS#{e:010}`     | `HEIGHT_BUILDS#{minute:010}` |
+//!
+//! The network-wide items have partition keys of their own (`NETWORK`,
+//! `MODELS#*`), so the function serving them is granted writes there only.
 
 use std::collections::HashMap;
 
@@ -17,6 +26,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::ids::ParticipantId;
 use crate::table::items::{ItemKey, ItemKind, StatsSlot};
+use crate::table::network::NetworkItem;
 
 /// An item (or a key) as the SDK carries it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -67,6 +77,22 @@ impl Key {
         Self::new(epoch_pk(epoch), format!("HEIGHT_BUILDS#{minute:010}"))
     }
 
+    /// The network-wide views' items.
+    pub fn network(item: NetworkItem) -> Self {
+        match item {
+            NetworkItem::Timeline => Self::new("NETWORK", "TIMELINE"),
+            NetworkItem::ModelsCurrent => Self::new("NETWORK", "MODELS#CURRENT"),
+            NetworkItem::RestrictionEndBlock => Self::new("NETWORK", "RESTRICTIONS"),
+            NetworkItem::ModelsFinal(e) => Self::new(models_pk(e), "FINAL"),
+            NetworkItem::ModelsAtHeight(e, h) => Self::new(models_pk(e), format!("H#{h:012}")),
+        }
+    }
+
+    /// The count of an epoch's models builds at requested heights in one minute.
+    pub fn models_height_builds(epoch: u64, minute: i64) -> Self {
+        Self::new(models_pk(epoch), format!("HEIGHT_BUILDS#{minute:010}"))
+    }
+
     pub fn item(k: &ItemKey) -> Self {
         Self::new(
             format!("P#{}", k.participant),
@@ -101,6 +127,10 @@ impl Key {
 
 fn epoch_pk(epoch: u64) -> String {
     format!("EPOCH#{epoch:010}")
+}
+
+fn models_pk(epoch: u64) -> String {
+    format!("MODELS#{epoch:010}")
 }
 
 fn kind_suffix(kind: ItemKind) -> &'static str {
@@ -169,6 +199,32 @@ mod tests {
             (Key::chunk("v1", 7), "SNAP#v1", "00007"),
             (Key::guard(3), "EPOCH#0000000003", "WARM_GUARD"),
             (Key::total(3), "EPOCH#0000000003", "TOTAL"),
+            (Key::network(NetworkItem::Timeline), "NETWORK", "TIMELINE"),
+            (
+                Key::network(NetworkItem::ModelsCurrent),
+                "NETWORK",
+                "MODELS#CURRENT",
+            ),
+            (
+                Key::network(NetworkItem::RestrictionEndBlock),
+                "NETWORK",
+                "RESTRICTIONS",
+            ),
+            (
+                Key::network(NetworkItem::ModelsFinal(56)),
+                "MODELS#0000000056",
+                "FINAL",
+            ),
+            (
+                Key::network(NetworkItem::ModelsAtHeight(56, 887_711)),
+                "MODELS#0000000056",
+                "H#000000887711",
+            ),
+            (
+                Key::models_height_builds(56, 7),
+                "MODELS#0000000056",
+                "HEIGHT_BUILDS#0000000007",
+            ),
         ];
         for (key, pk, sk) in cases {
             assert_eq!((key.pk.as_str(), key.sk.as_str()), (pk, sk));

@@ -7,7 +7,8 @@
 //! - [`metering`]: the requests and capacity counted;
 //! - [`snapshots`]: epoch snapshots in chunks, with their TTLs;
 //! - [`guard`]: the epoch's warm lease;
-//! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights.
+//! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights;
+//! - [`network`]: the network-wide views' items (timeline, models).
 //!
 //! This module only maps the port's calls onto them.
 
@@ -18,6 +19,7 @@ mod codec;
 mod guard;
 mod keys;
 mod metering;
+mod network;
 mod rows;
 mod snapshots;
 

@@ -1,0 +1,20 @@
+//! network: `GET /v1/timeline`, `GET /v1/models/current` and
+//! `GET /v1/models/epochs/{epoch_id}`. Wiring only; the logic is in `shared`.
+
+use std::sync::Arc;
+
+use lambda_http::{service_fn, Error, Request};
+use shared::bootstrap::live_core;
+use shared::routes::handle_network;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::logging::init_tracing();
+    let (core, _sdk) = live_core().await?;
+    let core = Arc::new(core);
+    lambda_http::run(service_fn(move |req: Request| {
+        let core = core.clone();
+        async move { Ok::<_, Error>(handle_network(&core, &req).await) }
+    }))
+    .await
+}

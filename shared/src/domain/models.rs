@@ -1,0 +1,221 @@
+//! The models view's computations (contract part 2, section 2.3): each
+//! model's total PoC weight and host count over an epoch's participants,
+//! and the `ModelInfo` rows built from `models_all`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{ChainModel, Decimal, EpochParticipant};
+
+/// A model's share of the epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelWeight {
+    pub total_weight: i64,
+    pub participant_count: u64,
+}
+
+/// Per model: the sum of `poc_weight` over the ML nodes each participant
+/// assigned to it (`models[i]` pairs with `ml_nodes[i]` by position; extra
+/// entries on either side are ignored, a null weight counts 0), and the
+/// number of distinct participants hosting it.
+pub fn aggregate_model_weights(participants: &[EpochParticipant]) -> BTreeMap<String, ModelWeight> {
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    let mut hosts: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for p in participants {
+        for (model, group) in p.models.iter().zip(&p.ml_nodes) {
+            let weight: i64 = group
+                .ml_nodes
+                .iter()
+                .map(|n| n.poc_weight.unwrap_or(0))
+                .fold(0i64, i64::saturating_add);
+            let total = totals.entry(model.clone()).or_default();
+            *total = total.saturating_add(weight);
+            hosts.entry(model.clone()).or_default().insert(&p.index);
+        }
+    }
+    totals
+        .into_iter()
+        .map(|(model, total_weight)| {
+            let participant_count = hosts.get(&model).map_or(0, |h| h.len() as u64);
+            (
+                model,
+                ModelWeight {
+                    total_weight,
+                    participant_count,
+                },
+            )
+        })
+        .collect()
+}
+
+/// One model as the API serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub id: String,
+    pub total_weight: i64,
+    pub participant_count: u64,
+    pub proposed_by: String,
+    pub v_ram: String,
+    pub throughput_per_nonce: String,
+    pub units_of_compute_per_token: String,
+    pub hf_repo: String,
+    pub hf_commit: String,
+    pub model_args: Vec<String>,
+    pub validation_threshold: Option<Decimal>,
+}
+
+/// `models_all` in chain order, each with its weight and hosts (0 and 0
+/// for a model nobody hosts).
+pub fn model_infos(
+    models: &[ChainModel],
+    weights: &BTreeMap<String, ModelWeight>,
+) -> Vec<ModelInfo> {
+    models
+        .iter()
+        .map(|m| {
+            let w = weights.get(&m.id).copied().unwrap_or_default();
+            ModelInfo {
+                id: m.id.clone(),
+                total_weight: w.total_weight,
+                participant_count: w.participant_count,
+                proposed_by: m.proposed_by.clone(),
+                v_ram: m.v_ram.clone(),
+                throughput_per_nonce: m.throughput_per_nonce.clone(),
+                units_of_compute_per_token: m.units_of_compute_per_token.clone(),
+                hf_repo: m.hf_repo.clone(),
+                hf_commit: m.hf_commit.clone(),
+                model_args: m.model_args.clone(),
+                validation_threshold: m.validation_threshold.clone(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{MlNode, MlNodeGroup};
+
+    fn participant(index: &str, models: &[&str], groups: &[&[Option<i64>]]) -> EpochParticipant {
+        EpochParticipant {
+            index: index.into(),
+            validator_key: None,
+            weight: None,
+            inference_url: None,
+            models: models.iter().map(|m| (*m).into()).collect(),
+            seed: None,
+            ml_nodes: groups
+                .iter()
+                .map(|g| MlNodeGroup {
+                    ml_nodes: g
+                        .iter()
+                        .map(|w| MlNode {
+                            node_id: Some("n".into()),
+                            poc_weight: *w,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn w(total_weight: i64, participant_count: u64) -> ModelWeight {
+        ModelWeight {
+            total_weight,
+            participant_count,
+        }
+    }
+
+    #[test]
+    fn aggregation_cases() {
+        type Case = (Vec<EpochParticipant>, Vec<(&'static str, ModelWeight)>);
+        let cases: Vec<Case> = vec![
+            (vec![], vec![]),
+            // Pairs by position; a null weight counts 0.
+            (
+                vec![
+                    participant("a", &["m1", "m2"], &[&[Some(5), None], &[Some(7)]]),
+                    participant("b", &["m1"], &[&[Some(1), Some(2)]]),
+                ],
+                vec![("m1", w(8, 2)), ("m2", w(7, 1))],
+            ),
+            // More models than groups: the unpaired model is not counted;
+            // more groups than models: the extra group is ignored.
+            (
+                vec![
+                    participant("a", &["m1", "m2"], &[&[Some(3)]]),
+                    participant("b", &["m3"], &[&[Some(4)], &[Some(100)]]),
+                ],
+                vec![("m1", w(3, 1)), ("m3", w(4, 1))],
+            ),
+            // The same participant listed twice is one host; an empty
+            // group still makes a host with weight 0.
+            (
+                vec![
+                    participant("a", &["m1"], &[&[Some(1)]]),
+                    participant("a", &["m1"], &[&[Some(2)]]),
+                    participant("c", &["m1"], &[&[]]),
+                ],
+                vec![("m1", w(3, 2))],
+            ),
+        ];
+        for (participants, want) in cases {
+            let got = aggregate_model_weights(&participants);
+            let want: BTreeMap<String, ModelWeight> =
+                want.into_iter().map(|(m, w)| (m.to_owned(), w)).collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    /// Contract part 2, 2.3: the recorded epoch 56.
+    #[test]
+    fn the_fixture_vector() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/gonka-tracker/current_epoch_participants.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the recorded fixture");
+        let body: crate::chain::EpochParticipantsResponse = serde_json::from_str(&text).unwrap();
+        let participants = &body.active_participants.participants;
+        assert_eq!(participants.len(), 26);
+        let got = aggregate_model_weights(participants);
+        let want = [
+            ("Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", w(139_064, 10)),
+            ("Qwen/Qwen3-32B-FP8", w(80_083, 12)),
+            ("Qwen/Qwen2.5-7B-Instruct", w(46_745, 7)),
+            ("Qwen/QwQ-32B", w(41_859, 8)),
+        ];
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (model, weight) in want {
+            assert_eq!(got.get(model), Some(&weight), "{model}");
+        }
+        let total: i64 = got.values().map(|w| w.total_weight).sum();
+        let weights: i64 = participants.iter().filter_map(|p| p.weight).sum();
+        assert_eq!((total, weights), (307_751, 307_751));
+    }
+
+    #[test]
+    fn infos_keep_chain_order_and_nulls() {
+        let models: Vec<ChainModel> = serde_json::from_value(serde_json::json!([
+            {"id": "z", "validation_threshold": null, "v_ram": "24"},
+            {"id": "a", "validation_threshold": {"value": "95814", "exponent": -5}}
+        ]))
+        .unwrap();
+        let weights = BTreeMap::from([("a".to_owned(), w(9, 2))]);
+        let infos = model_infos(&models, &weights);
+        assert_eq!(
+            infos.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ["z", "a"]
+        );
+        assert_eq!((infos[0].total_weight, infos[0].participant_count), (0, 0));
+        assert_eq!((infos[1].total_weight, infos[1].participant_count), (9, 2));
+        let json = serde_json::to_value(&infos[0]).unwrap();
+        assert!(json["validation_threshold"].is_null());
+        assert_eq!(json["v_ram"], "24");
+        assert_eq!(
+            serde_json::to_value(&infos[1]).unwrap()["validation_threshold"],
+            serde_json::json!({"value": "95814", "exponent": -5})
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! network: `GET /v1/timeline`, `GET /v1/models/current` and
+//! `GET /v1/models/epochs/{epoch_id}[?height=H]`.
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use crate::chain::{Chain, NetworkChain};
+use crate::hash::fnv1a;
+use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Payload, Reply};
+use crate::service::network::{models_current, models_for_epoch, timeline, Served, Source};
+use crate::service::{ApiError, Core};
+use crate::table::NetworkTable;
+
+/// Browsers and CDNs may keep a timeline this long (the dashboard polls
+/// every 30-60 s; the scheduled refresh runs every minute).
+const TIMELINE_MAX_AGE_SECS: u64 = 30;
+/// The current models change every 5 minutes at most.
+const MODELS_MAX_AGE_SECS: u64 = 60;
+/// A finished epoch's models never change, but the 24 h stats beside them do.
+const FINISHED_MODELS_MAX_AGE_SECS: u64 = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkRoute {
+    Timeline,
+    ModelsCurrent,
+    ModelsEpoch { epoch: u64, height: Option<u64> },
+}
+
+pub fn route_network(path: &str, query: Option<&str>) -> Result<NetworkRoute, ApiError> {
+    match api_path(path) {
+        "/v1/timeline" => Ok(NetworkRoute::Timeline),
+        "/v1/models/current" => Ok(NetworkRoute::ModelsCurrent),
+        p => match p.strip_prefix("/v1/models/epochs/") {
+            Some(id) if !id.contains('/') => Ok(NetworkRoute::ModelsEpoch {
+                epoch: parse_epoch_id(id)?,
+                height: parse_height(query_param(query, "height"))?,
+            }),
+            _ => Err(ApiError::NotFound("Not Found".into())),
+        },
+    }
+}
+
+/// The three routes of the network function.
+pub async fn handle_network<C: Chain + NetworkChain, T: NetworkTable>(
+    core: &Core<C, T>,
+    req: &Request,
+) -> Response<Body> {
+    serve(
+        req,
+        &core.config.cors_allowed_origins,
+        |path, query| async move {
+            match route_network(path, query)? {
+                NetworkRoute::Timeline => {
+                    let served = timeline(core).await?;
+                    reply(&served.value, served.source, TIMELINE_MAX_AGE_SECS)
+                }
+                NetworkRoute::ModelsCurrent => {
+                    let served = models_current(core).await?;
+                    reply_models(served)
+                }
+                NetworkRoute::ModelsEpoch { epoch, height } => {
+                    let served = models_for_epoch(core, epoch, height).await?;
+                    reply_models(served)
+                }
+            }
+        },
+    )
+    .await
+}
+
+fn reply_models(
+    served: Served<crate::service::network::models::StoredModels>,
+) -> Result<Reply, ApiError> {
+    let max_age = if served.value.response.is_current {
+        MODELS_MAX_AGE_SECS
+    } else {
+        FINISHED_MODELS_MAX_AGE_SECS
+    };
+    reply(&served.value.response, served.source, max_age)
+}
+
+/// The JSON answer with its validator; a copy served because the chain
+/// failed is not to be kept by caches.
+fn reply<B: Serialize>(body: &B, source: Source, max_age_secs: u64) -> Result<Reply, ApiError> {
+    let body = serde_json::to_vec(body)
+        .map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))?;
+    let cache_control = match source {
+        Source::StaleTable => "no-store".to_owned(),
+        Source::Table | Source::Chain => format!("public, max-age={max_age_secs}"),
+    };
+    Ok(Reply {
+        status: 200,
+        etag: Some(format!("W/\"{:016x}\"", fnv1a(&body))),
+        body: Payload::Plain(body),
+        cache_control,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_routes() {
+        let ok = |p: &str, q: Option<&str>| route_network(p, q).unwrap();
+        assert_eq!(ok("/v1/timeline", None), NetworkRoute::Timeline);
+        assert_eq!(ok("/prod/v1/timeline/", None), NetworkRoute::Timeline);
+        assert_eq!(
+            ok("/v1/models/current", Some("x=1")),
+            NetworkRoute::ModelsCurrent
+        );
+        assert_eq!(
+            ok("/v1/models/epochs/56", Some("height=887711")),
+            NetworkRoute::ModelsEpoch {
+                epoch: 56,
+                height: Some(887_711)
+            }
+        );
+        let cases = [
+            (
+                "/v1/models/epochs/0",
+                None,
+                400,
+                "Invalid epoch ID: must be at least 1",
+            ),
+            ("/v1/models/epochs/abc", None, 400, "Invalid epoch ID"),
+            ("/v1/models/epochs/-3", None, 400, "Invalid epoch ID"),
+            (
+                "/v1/models/epochs/5",
+                Some("height=0"),
+                400,
+                "Invalid height",
+            ),
+            (
+                "/v1/models/epochs/5",
+                Some("height=x"),
+                400,
+                "Invalid height",
+            ),
+            ("/v1/models/epochs/", None, 404, "Not Found"),
+            ("/v1/models/epochs/5/x", None, 404, "Not Found"),
+            ("/v1/models", None, 404, "Not Found"),
+            ("/v1/timeline/x", None, 404, "Not Found"),
+        ];
+        for (path, query, status, detail) in cases {
+            let err = route_network(path, query).unwrap_err();
+            assert_eq!(err.status(), status, "{path} {query:?}");
+            assert!(err.detail().starts_with(detail), "{path}: {}", err.detail());
+        }
+    }
+}
