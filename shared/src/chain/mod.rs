@@ -1,12 +1,17 @@
 //! The Gonka chain: the port ([`Chain`]), its HTTP adapter ([`HttpChain`])
-//! and typed responses.
+//! and typed responses; the inference list has its own narrow port
+//! ([`InferenceChain`]).
 
 mod endpoints;
 mod http;
+mod inferences;
 pub mod num;
 mod port;
 pub mod types;
 
 pub use http::{ChainCallCounter, HttpChain, HttpChainOptions};
+pub use inferences::{
+    CurrentEpochMembers, InferenceChain, InferencePage, ListedInference, INFERENCE_PAGE_LIMIT,
+};
 pub use port::{Chain, ChainError, ChainResult, EpochRef};
 pub use types::*;

@@ -2,6 +2,7 @@
 
 pub mod hardware;
 pub mod heights;
+pub mod inferences;
 pub mod rates;
 pub mod rewards;
 pub mod stats;
