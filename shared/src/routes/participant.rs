@@ -1,4 +1,6 @@
-//! participant: `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
+//! participant: `GET /v1/participants/{id}?epoch_id=N[&height=H]`, and
+//! `GET /v1/participants/{id}/inferences?epoch_id=N` (in
+//! [`super::participant_inferences`]).
 
 use lambda_http::{Body, Request, Response};
 
@@ -9,7 +11,9 @@ use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Pa
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
 use crate::service::{ApiError, Core};
-use crate::table::CacheTable;
+use crate::table::{CacheTable, InferenceTable};
+
+use super::participant_inferences::{handle_participant_inferences, is_inferences_path};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantRoute {
@@ -23,22 +27,36 @@ pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantR
         .strip_prefix("/v1/participants/")
         .filter(|id| !id.contains('/'))
         .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
-    let participant = ParticipantId::parse(raw)
-        .map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))?;
-    let epoch = query_param(query, "epoch_id")
-        .ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
+    let (participant, epoch) = participant_and_epoch(raw, query)?;
     Ok(ParticipantRoute {
         participant,
-        epoch: parse_epoch_id(&epoch)?,
+        epoch,
         height: parse_height(query_param(query, "height"))?,
     })
 }
 
-/// `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
-pub async fn handle_participant<C: Chain, T: CacheTable>(
+/// The participant id of the path and the required `epoch_id`, validated
+/// the same way by both routes of the function.
+pub(super) fn participant_and_epoch(
+    raw: &str,
+    query: Option<&str>,
+) -> Result<(ParticipantId, u64), ApiError> {
+    let participant = ParticipantId::parse(raw)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))?;
+    let epoch = query_param(query, "epoch_id")
+        .ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
+    Ok((participant, parse_epoch_id(&epoch)?))
+}
+
+/// `GET /v1/participants/{id}?epoch_id=N[&height=H]` and
+/// `GET /v1/participants/{id}/inferences?epoch_id=N`.
+pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable>(
     core: &Core<C, T>,
     req: &Request,
 ) -> Response<Body> {
+    if is_inferences_path(req.uri().path()) {
+        return handle_participant_inferences(core, req).await;
+    }
     serve(
         req,
         &core.config.cors_allowed_origins,
@@ -59,7 +77,7 @@ pub async fn handle_participant<C: Chain, T: CacheTable>(
     .await
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))
 }
 

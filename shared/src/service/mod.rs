@@ -6,6 +6,8 @@ pub mod epochs;
 pub mod errors;
 #[cfg(test)]
 mod fakes;
+pub mod inference_scan;
+pub mod inferences;
 pub mod items;
 pub mod participant;
 pub mod responses;

@@ -3,11 +3,15 @@
 //! [`MemoryTable`] an in-memory fake with the same rules for unit tests.
 
 mod dynamo;
+pub mod inferences;
 pub mod items;
 mod memory;
 mod port;
 
-pub use dynamo::{DynamoTable, TableCounters, PK, SK, TTL_ATTRIBUTE};
+pub use dynamo::{DynamoTable, TableCounters, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE};
+pub use inferences::{
+    InferenceTable, PublishStamp, PublishedInferences, ScanCheckpoint, ScanPosition, ScanState,
+};
 pub use items::*;
 pub use memory::MemoryTable;
 pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult};

@@ -10,6 +10,9 @@
 //! | warm guard                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
 //! | epoch reward total           | `EPOCH#{e:010}`      | `TOTAL`                  |
 //! | participant item             | `P#{address}`        | `E#{e:010}#{KIND}`       |
+//! | inference scan checkpoint    | `INFSCAN`            | `CHECKPOINT`             |
+//! | inference scan state piece   | `INFSCAN#{token}`    | `{piece:05}`             |
+//! | published inferences         | `INFER#{e:010}`      | `{bucket:03}`            |
 
 use std::collections::HashMap;
 
@@ -65,6 +68,21 @@ impl Key {
     /// The count of an epoch's builds at requested heights in one minute.
     pub fn height_builds(epoch: u64, minute: i64) -> Self {
         Self::new(epoch_pk(epoch), format!("HEIGHT_BUILDS#{minute:010}"))
+    }
+
+    /// The inference scan's checkpoint (position, version, state pieces).
+    pub fn scan_checkpoint() -> Self {
+        Self::new("INFSCAN", "CHECKPOINT")
+    }
+
+    /// One piece of a saved scan state (`token` is unique to the save).
+    pub fn scan_piece(token: &str, piece: u32) -> Self {
+        Self::new(format!("INFSCAN#{token}"), format!("{piece:05}"))
+    }
+
+    /// The published inferences of the participants hashing to `bucket`.
+    pub fn inference_records(epoch: u64, bucket: u32) -> Self {
+        Self::new(format!("INFER#{epoch:010}"), format!("{bucket:03}"))
     }
 
     pub fn item(k: &ItemKey) -> Self {
@@ -169,6 +187,9 @@ mod tests {
             (Key::chunk("v1", 7), "SNAP#v1", "00007"),
             (Key::guard(3), "EPOCH#0000000003", "WARM_GUARD"),
             (Key::total(3), "EPOCH#0000000003", "TOTAL"),
+            (Key::scan_checkpoint(), "INFSCAN", "CHECKPOINT"),
+            (Key::scan_piece("t1", 2), "INFSCAN#t1", "00002"),
+            (Key::inference_records(60, 7), "INFER#0000000060", "007"),
         ];
         for (key, pk, sk) in cases {
             assert_eq!((key.pk.as_str(), key.sk.as_str()), (pk, sk));

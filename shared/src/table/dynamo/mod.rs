@@ -7,7 +7,8 @@
 //! - [`metering`]: the requests and capacity counted;
 //! - [`snapshots`]: epoch snapshots in chunks, with their TTLs;
 //! - [`guard`]: the epoch's warm lease;
-//! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights.
+//! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights;
+//! - [`inferences`]: the inference scan's checkpoint and the published inferences.
 //!
 //! This module only maps the port's calls onto them.
 
@@ -16,6 +17,7 @@ mod budget;
 mod client;
 mod codec;
 mod guard;
+mod inferences;
 mod keys;
 mod metering;
 mod rows;
@@ -27,6 +29,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 
 pub use client::DynamoTable;
+pub use inferences::RECORD_BUCKETS;
 pub use keys::{PK, SK, TTL_ATTRIBUTE};
 pub use metering::TableCounters;
 
