@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 pub struct SimConfig {
     /// Size of the participant universe (the participant list holds all of them).
     pub participants: usize,
+    /// Inferences in the inference list (over the current, the previous
+    /// and two older epochs).
+    pub inferences: usize,
     /// The chain's current epoch (>= 1).
     pub current_epoch: u64,
     /// Seed of every generated value.
@@ -37,6 +40,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             participants: 200,
+            inferences: 3_000,
             current_epoch: 60,
             seed: 42,
             epoch_length: 15_000,
@@ -57,6 +61,9 @@ impl SimConfig {
         }
         if self.participants > 1_000_000 {
             return Err("participants must be <= 1000000".into());
+        }
+        if self.inferences > 1_000_000 {
+            return Err("inferences must be <= 1000000".into());
         }
         for fault in self.faults.values() {
             fault.validate()?;
@@ -85,10 +92,12 @@ pub enum EndpointKind {
     Authz,
     /// `GET .../hardware_nodes/{addr}`
     Hardware,
+    /// `GET .../inference/inference/inference` (the inference list)
+    Inferences,
 }
 
 impl EndpointKind {
-    pub const ALL: [EndpointKind; 8] = [
+    pub const ALL: [EndpointKind; 9] = [
         EndpointKind::Latest,
         EndpointKind::EpochParticipants,
         EndpointKind::Status,
@@ -97,6 +106,7 @@ impl EndpointKind {
         EndpointKind::Summary,
         EndpointKind::Authz,
         EndpointKind::Hardware,
+        EndpointKind::Inferences,
     ];
 
     /// The snake_case name used in stats keys, the CLI and `/__config`.
@@ -110,6 +120,7 @@ impl EndpointKind {
             EndpointKind::Summary => "summary",
             EndpointKind::Authz => "authz",
             EndpointKind::Hardware => "hardware",
+            EndpointKind::Inferences => "inferences",
         }
     }
 }
@@ -143,11 +154,29 @@ pub struct Fault {
     /// Probability in `0..=1` that a request of that kind fails.
     pub rate: f64,
     pub mode: FaultMode,
+    /// Requests of that kind that pass before the fault applies, counted
+    /// from when it is set (e.g. `rate 1, after 3`: the 4th page fails).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub after: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Fault {
     pub fn new(rate: f64, mode: FaultMode) -> Self {
-        Fault { rate, mode }
+        Fault {
+            rate,
+            mode,
+            after: 0,
+        }
+    }
+
+    /// The same fault, applying only after `n` requests of its kind pass.
+    pub fn after(mut self, n: u64) -> Self {
+        self.after = n;
+        self
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -266,6 +295,7 @@ pub struct ConfigPatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EffectiveConfig {
     pub participants: usize,
+    pub inferences: usize,
     pub current_epoch: u64,
     pub seed: u64,
     pub epoch_length: u64,

@@ -18,7 +18,7 @@ use sim_chain::{parse_fault_spec, EndpointKind, Fault, SimChain, SimConfig};
 const AFTER_HELP: &str = "\
 --fault KIND=RATE:MODE (repeatable), e.g. summary=0.3:503
   KIND: latest, epoch_participants, status, block, participant_list,
-        summary, authz, hardware
+        summary, authz, hardware, inferences
   MODE: 503, 500, truncated, wrong_shape, hang:MS
 
 Control endpoints: GET /__health, GET /__stats, POST /__stats/reset,
@@ -58,6 +58,16 @@ struct Cli {
         value_parser = trimmed::<usize>,
     )]
     participants: usize,
+
+    /// Inferences in the inference list
+    #[arg(
+        long,
+        env = "SIM_INFERENCES",
+        value_name = "N",
+        default_value_t = SimConfig::default().inferences,
+        value_parser = trimmed::<usize>,
+    )]
+    inferences: usize,
 
     /// Current epoch (>= 1)
     #[arg(
@@ -119,6 +129,7 @@ impl Cli {
     fn into_parts(self) -> Result<(SocketAddr, SimConfig), String> {
         let config = SimConfig {
             participants: self.participants,
+            inferences: self.inferences,
             current_epoch: self.current_epoch,
             seed: self.seed,
             epoch_length: self.epoch_length,

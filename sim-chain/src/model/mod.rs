@@ -16,12 +16,13 @@
 //! [`address`] (bech32 accounts), [`universe`] (the participants and
 //! [`Model`] itself), then one file per concern adding methods to `Model`:
 //! [`heights`], [`epochs`], [`rewards`], [`participant_list`], [`authz`],
-//! [`hardware`].
+//! [`hardware`], [`inferences`].
 
 mod address;
 mod authz;
 mod epochs;
 mod hardware;
+mod inferences;
 mod heights;
 mod params;
 mod participant_list;
@@ -30,6 +31,7 @@ mod universe;
 mod wire;
 
 pub use address::{encode_address, is_valid_address};
+pub use inferences::{Inference, InferenceTruth};
 pub use params::*;
 pub use universe::Model;
 pub use wire::*;

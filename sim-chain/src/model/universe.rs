@@ -67,6 +67,8 @@ pub(super) struct Universe {
     /// Generation indices sorted by address bytes: the chain's store order,
     /// which is the order of the participant list.
     pub(super) list_order: Vec<usize>,
+    /// The inference list, in store order.
+    pub(super) inferences: Vec<super::inferences::InferenceSeed>,
 }
 
 /// The generated chain truth at one current epoch.
@@ -169,6 +171,7 @@ impl Model {
                 participants,
                 by_address,
                 list_order,
+                inferences: super::inferences::generate(seed, config.inferences, config.participants),
             }),
             current_epoch: config.current_epoch.max(1),
         }
