@@ -38,9 +38,9 @@ pub use config::{
 };
 pub use model::{
     encode_address, is_valid_address, Authorization, BlockWindow, EpochParticipant, EpochStages,
-    EpochStats, Grant, Hardware, HardwareNode, ListParticipant, MlNode, MlNodeGroup, Model,
-    PerformanceSummary, SeedSignature, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY,
-    GENERIC_AUTHORIZATION, HRP, MODEL_NAMES, Inference, InferenceTruth, POC_START_OFFSET, WARM_KEY_MSG_TYPES,
+    EpochStats, Grant, Hardware, HardwareNode, Inference, InferenceTruth, ListParticipant, MlNode,
+    MlNodeGroup, Model, PerformanceSummary, SeedSignature, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY,
+    GENERIC_AUTHORIZATION, HRP, MODEL_NAMES, POC_START_OFFSET, WARM_KEY_MSG_TYPES,
 };
 pub use stats::Stats;
 

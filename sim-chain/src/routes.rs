@@ -187,10 +187,9 @@ impl Route {
             Route::Summary { epoch, participant } => format!("summary:{epoch}:{participant}"),
             Route::Authz { granter } => format!("authz:{granter}"),
             Route::Hardware { participant } => format!("hardware:{participant}"),
-            Route::Inferences => format!(
-                "inferences:{}",
-                req.height.as_deref().unwrap_or("latest")
-            ),
+            Route::Inferences => {
+                format!("inferences:{}", req.height.as_deref().unwrap_or("latest"))
+            }
             Route::Unknown => format!("unknown:{}", req.path),
         }
     }

@@ -124,7 +124,14 @@ pub struct InferenceTruth {
 
 fn payload(r: &mut Rng, bytes: u64) -> String {
     const WORDS: [&str; 8] = [
-        "gonka ", "inference ", "tokens ", "model ", "proof ", "epoch ", "weight ", "node ",
+        "gonka ",
+        "inference ",
+        "tokens ",
+        "model ",
+        "proof ",
+        "epoch ",
+        "weight ",
+        "node ",
     ];
     let mut s = String::with_capacity(bytes as usize + 16);
     while (s.len() as u64) < bytes {

@@ -156,9 +156,22 @@ fn the_inference_list() {
     let m = model(200);
     let all = m.inferences();
     assert_eq!(all.len(), 3_000);
-    let ids: Vec<&str> = all.iter().map(|t| t.inference.inference_id.as_str()).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "store order, unique ids");
-    for status in ["FINISHED", "VALIDATED", "EXPIRED", "INVALIDATED", "STARTED", "VOTING"] {
+    let ids: Vec<&str> = all
+        .iter()
+        .map(|t| t.inference.inference_id.as_str())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "store order, unique ids"
+    );
+    for status in [
+        "FINISHED",
+        "VALIDATED",
+        "EXPIRED",
+        "INVALIDATED",
+        "STARTED",
+        "VOTING",
+    ] {
         assert!(all.iter().any(|t| t.inference.status == status), "{status}");
     }
     let zero = all.iter().filter(|t| t.inference.epoch_id == "0").count();
@@ -172,8 +185,10 @@ fn the_inference_list() {
         assert!(start >= m.effective_block_height(t.epoch));
         assert!(start < m.effective_block_height(t.epoch + 1));
     }
-    let assigned: std::collections::HashSet<&str> =
-        all.iter().map(|t| t.inference.assigned_to.as_str()).collect();
+    let assigned: std::collections::HashSet<&str> = all
+        .iter()
+        .map(|t| t.inference.assigned_to.as_str())
+        .collect();
     let members = m.participants_in_epoch(60);
     assert!(members.iter().any(|p| !assigned.contains(p.as_str())));
 
@@ -189,7 +204,10 @@ fn the_inference_list() {
             break;
         }
     }
-    assert_eq!(paged, all.into_iter().map(|t| t.inference).collect::<Vec<_>>());
+    assert_eq!(
+        paged,
+        all.into_iter().map(|t| t.inference).collect::<Vec<_>>()
+    );
     let (_, earlier) = m.inference_page(m.effective_block_height(60), 0, 1);
     assert!(earlier < 3_000 && earlier > 1_000, "{earlier}");
 }

@@ -171,7 +171,11 @@ impl Model {
                 participants,
                 by_address,
                 list_order,
-                inferences: super::inferences::generate(seed, config.inferences, config.participants),
+                inferences: super::inferences::generate(
+                    seed,
+                    config.inferences,
+                    config.participants,
+                ),
             }),
             current_epoch: config.current_epoch.max(1),
         }
