@@ -79,7 +79,10 @@ async fn each_sample_event_gets_the_right_answer() {
     let body = json_body(&resp);
     assert_eq!(
         (body["participant_id"].as_str(), body["epoch_id"].as_u64()),
-        (Some("gonka14ygpc7tgawyca7hrn2w0yxld5sttusdgua8d4l"), Some(60))
+        (
+            Some("gonka14ygpc7tgawyca7hrn2w0yxld5sttusdgua8d4l"),
+            Some(60)
+        )
     );
     assert!(body["cached_at"].as_str().unwrap().ends_with('Z'));
 

@@ -467,3 +467,28 @@ async fn the_route_validates_and_answers_from_the_table_only() {
     assert_eq!(sim.stats().total, 0, "no chain call on the request path");
     ParticipantId::parse(&busiest).unwrap();
 }
+
+/// A run stops at its deadline, mid-scan, and saves what it read; the
+/// next run goes on from there.
+#[tokio::test]
+async fn a_run_stops_at_its_deadline_and_the_next_goes_on() {
+    let sim = sim().await;
+    let t = TestTable::new().await;
+    let core = ctx(&t, &[sim.url()], &[]);
+    sim.set_latency(Duration::from_millis(300));
+    let bounded = ScanSettings {
+        deadline: Some(tokio::time::Instant::now() + Duration::from_millis(1_800)),
+        ..settings(100)
+    };
+    let report = scan_step(&core.chain, &core.table, &bounded).await.unwrap();
+    let pages = sim.model().inference_count().div_ceil(500) as u32;
+    assert_eq!(report.outcome, ScanOutcome::Progressed, "{report:?}");
+    assert!(report.pages_read < pages, "{report:?}");
+    let saved = core.table.load_scan().await.unwrap().scan.unwrap();
+    assert_eq!(saved.position.pages, u64::from(report.pages_read));
+    sim.set_latency(Duration::ZERO);
+    let rest = run_to_completion(&core, 100).await;
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].pages_read, pages - report.pages_read);
+    assert!(!published(&t).await.is_empty());
+}

@@ -133,7 +133,7 @@ impl DynamoTable {
     }
 
     async fn read_state(&self, stored: &StoredState) -> TableResult<Option<StateBody>> {
-        let mut items = self.batch_get(piece_keys(stored).into_iter(), None).await?;
+        let mut items = self.batch_get(piece_keys(stored), None).await?;
         if items.len() != stored.pieces as usize {
             tracing::warn!(token = %stored.token, found = items.len(), expected = stored.pieces, "scan state pieces are missing (expired); the scan starts over");
             return Ok(None);
