@@ -42,3 +42,8 @@ pub fn log_error(err: &ApiError, path: &str) {
         _ => tracing::error!(path, status = err.status(), error = %err, "request failed"),
     }
 }
+
+/// A response value as JSON bytes (failing only on a bug of ours).
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))
+}

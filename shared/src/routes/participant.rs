@@ -7,7 +7,10 @@ use lambda_http::{Body, Request, Response};
 use crate::chain::Chain;
 use crate::config::Config;
 use crate::hash::fnv1a;
-use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Payload, Reply};
+use crate::http::{
+    api_path, parse_height, parse_participant_id, query_param, required_epoch_id, serve, to_json,
+    Payload, Reply,
+};
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
 use crate::service::{ApiError, Core};
@@ -27,25 +30,11 @@ pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantR
         .strip_prefix("/v1/participants/")
         .filter(|id| !id.contains('/'))
         .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
-    let (participant, epoch) = participant_and_epoch(raw, query)?;
     Ok(ParticipantRoute {
-        participant,
-        epoch,
+        participant: parse_participant_id(raw)?,
+        epoch: required_epoch_id(query)?,
         height: parse_height(query_param(query, "height"))?,
     })
-}
-
-/// The participant id of the path and the required `epoch_id`, validated
-/// the same way by both routes of the function.
-pub(super) fn participant_and_epoch(
-    raw: &str,
-    query: Option<&str>,
-) -> Result<(ParticipantId, u64), ApiError> {
-    let participant = ParticipantId::parse(raw)
-        .map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))?;
-    let epoch = query_param(query, "epoch_id")
-        .ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
-    Ok((participant, parse_epoch_id(&epoch)?))
 }
 
 /// `GET /v1/participants/{id}?epoch_id=N[&height=H]` and
@@ -75,10 +64,6 @@ pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable>(
         },
     )
     .await
-}
-
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))
 }
 
 fn details_cache_control(meta: DetailsMeta, config: &Config) -> String {

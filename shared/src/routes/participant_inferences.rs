@@ -4,10 +4,11 @@
 
 use lambda_http::{Body, Request, Response};
 
-use super::participant::{participant_and_epoch, to_json};
 use crate::chain::Chain;
 use crate::hash::fnv1a;
-use crate::http::{api_path, serve, Payload, Reply};
+use crate::http::{
+    api_path, parse_participant_id, required_epoch_id, serve, to_json, Payload, Reply,
+};
 use crate::ids::ParticipantId;
 use crate::service::inferences::participant_inferences;
 use crate::service::{ApiError, Core};
@@ -38,8 +39,10 @@ pub fn route_participant_inferences(
         .and_then(|rest| rest.strip_suffix(SUFFIX))
         .filter(|id| !id.contains('/'))
         .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
-    let (participant, epoch) = participant_and_epoch(raw, query)?;
-    Ok(InferencesRoute { participant, epoch })
+    Ok(InferencesRoute {
+        participant: parse_participant_id(raw)?,
+        epoch: required_epoch_id(query)?,
+    })
 }
 
 /// `GET /v1/participants/{id}/inferences?epoch_id=N`.
