@@ -77,7 +77,10 @@ fn repo_routes_per_function() {
     );
     assert_eq!(
         keys("participant"),
-        ["GET /v1/participants/{participant_id}"]
+        [
+            "GET /v1/participants/{participant_id}",
+            "GET /v1/participants/{participant_id}/inferences"
+        ]
     );
     assert!(keys("warmer").is_empty());
     assert!(t.routes().all(|r| r.method == "GET"));

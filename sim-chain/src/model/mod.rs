@@ -16,14 +16,15 @@
 //! [`address`] (bech32 accounts), [`universe`] (the participants and
 //! [`Model`] itself), then one file per concern adding methods to `Model`:
 //! [`heights`], [`epochs`], [`rewards`], [`participant_list`], [`authz`],
-//! [`hardware`], [`inferences`].
+//! [`hardware`], [`inference_list`].
 
 mod address;
 mod authz;
 mod epochs;
 mod hardware;
 mod heights;
-mod inferences;
+mod inference_list;
+mod inference_seeds;
 mod params;
 mod participant_list;
 mod rewards;
@@ -31,7 +32,6 @@ mod universe;
 mod wire;
 
 pub use address::{encode_address, is_valid_address};
-pub use inferences::{Inference, InferenceTruth};
 pub use params::*;
 pub use universe::Model;
 pub use wire::*;

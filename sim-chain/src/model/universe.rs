@@ -68,7 +68,7 @@ pub(super) struct Universe {
     /// which is the order of the participant list.
     pub(super) list_order: Vec<usize>,
     /// The inference list, in store order.
-    pub(super) inferences: Vec<super::inferences::InferenceSeed>,
+    pub(super) inference_seeds: Vec<super::inference_seeds::InferenceSeed>,
 }
 
 /// The generated chain truth at one current epoch.
@@ -171,7 +171,7 @@ impl Model {
                 participants,
                 by_address,
                 list_order,
-                inferences: super::inferences::generate(
+                inference_seeds: super::inference_seeds::generate(
                     seed,
                     config.inferences,
                     config.participants,

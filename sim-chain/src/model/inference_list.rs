@@ -9,118 +9,11 @@
 //! epoch transition moves the whole list with it; the list at a height
 //! holds the inferences that started at or before it.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-
+use super::inference_seeds::InferenceSeed;
 use super::params::MODEL_NAMES;
 use super::universe::Model;
+use super::wire::{Inference, InferenceTruth};
 use crate::prng::{Purpose, Rng};
-
-/// Statuses and their weights (percent).
-const STATUSES: [(&str, u64); 6] = [
-    ("FINISHED", 35),
-    ("VALIDATED", 25),
-    ("EXPIRED", 10),
-    ("INVALIDATED", 8),
-    ("STARTED", 12),
-    ("VOTING", 10),
-];
-
-/// The fixed traits of one inference (its heights follow the current epoch).
-#[derive(Debug, Clone)]
-pub(super) struct InferenceSeed {
-    id: String,
-    /// Generation index of the assignee.
-    assignee: usize,
-    /// Epochs before the current one (0..=3).
-    epochs_back: u64,
-    /// Where in its epoch it started, in millionths of the epoch's span.
-    position: u64,
-    status: &'static str,
-    zero_epoch_id: bool,
-    key: u64,
-}
-
-/// Inferences of the universe, in store order; none if no participant may
-/// be assigned one.
-pub(super) fn generate(seed: u64, count: usize, participants: usize) -> Vec<InferenceSeed> {
-    let eligible: Vec<usize> = (0..participants).filter(|i| i % 5 != 0).collect();
-    if eligible.is_empty() {
-        return Vec::new();
-    }
-    let mut out: Vec<InferenceSeed> = (0..count as u64)
-        .map(|k| {
-            let mut r = Rng::new(seed, Purpose::Inference, &[k]);
-            let mut id = [0u8; 32];
-            r.fill(&mut id);
-            let roll = r.below(100);
-            let epochs_back = match roll {
-                0..40 => 0,
-                40..75 => 1,
-                75..88 => 2,
-                _ => 3,
-            };
-            let mut pick = r.below(100);
-            let status = STATUSES
-                .iter()
-                .find(|(_, w)| {
-                    let hit = pick < *w;
-                    pick = pick.saturating_sub(*w);
-                    hit
-                })
-                .map_or("FINISHED", |(s, _)| s);
-            InferenceSeed {
-                id: BASE64.encode(id),
-                assignee: *r.pick(&eligible),
-                epochs_back,
-                position: r.below(1_000_000),
-                status,
-                zero_epoch_id: r.percent(10),
-                key: k,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    out
-}
-
-/// One inference as the chain lists it (the fields the tracker reads, the
-/// payloads and a few more).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Inference {
-    pub index: String,
-    pub inference_id: String,
-    pub prompt_hash: String,
-    pub prompt_payload: String,
-    pub response_hash: String,
-    pub response_payload: String,
-    pub prompt_token_count: String,
-    pub completion_token_count: String,
-    pub requested_by: String,
-    pub executed_by: String,
-    pub status: String,
-    pub start_block_height: String,
-    pub end_block_height: String,
-    pub start_block_timestamp: String,
-    pub end_block_timestamp: String,
-    pub model: String,
-    pub max_tokens: String,
-    pub actual_cost: String,
-    pub escrow_amount: String,
-    pub assigned_to: String,
-    pub validated_by: Vec<String>,
-    /// `"0"` for about 10% (the chain did not record it).
-    pub epoch_id: String,
-}
-
-/// An inference with the epoch it truly belongs to (tests' truth; the
-/// listed `epoch_id` may be `"0"`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InferenceTruth {
-    pub epoch: u64,
-    pub inference: Inference,
-}
 
 fn payload(r: &mut Rng, bytes: u64) -> String {
     const WORDS: [&str; 8] = [
@@ -144,7 +37,7 @@ fn payload(r: &mut Rng, bytes: u64) -> String {
 impl Model {
     /// Inferences in the list (at the latest height).
     pub fn inference_count(&self) -> usize {
-        self.universe.inferences.len()
+        self.universe.inference_seeds.len()
     }
 
     fn inference_start(&self, seed: &InferenceSeed) -> Option<(u64, u64)> {
@@ -209,7 +102,7 @@ impl Model {
     pub fn inference_page(&self, h: u64, offset: usize, limit: usize) -> (Vec<Inference>, usize) {
         let visible: Vec<(&InferenceSeed, u64, u64)> = self
             .universe
-            .inferences
+            .inference_seeds
             .iter()
             .filter_map(|s| self.inference_start(s).map(|(e, start)| (s, e, start)))
             .filter(|(_, _, start)| *start <= h)
@@ -227,7 +120,7 @@ impl Model {
     /// Every inference at the latest height with its true epoch.
     pub fn inferences(&self) -> Vec<InferenceTruth> {
         self.universe
-            .inferences
+            .inference_seeds
             .iter()
             .filter_map(|s| {
                 let (epoch, start) = self.inference_start(s)?;
