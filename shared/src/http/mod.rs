@@ -11,5 +11,5 @@ pub use params::{
     api_path, parse_epoch_id, parse_height, parse_participant_id, query_param, required_epoch_id,
     MAX_EPOCH, MAX_HEIGHT,
 };
-pub use reply::{to_json, Payload, Reply};
+pub use reply::{Payload, Reply};
 pub use serve::serve;

@@ -6,10 +6,8 @@ use lambda_http::{Body, Request, Response};
 
 use crate::chain::Chain;
 use crate::config::Config;
-use crate::hash::fnv1a;
 use crate::http::{
-    api_path, parse_height, parse_participant_id, query_param, required_epoch_id, serve, to_json,
-    Payload, Reply,
+    api_path, parse_height, parse_participant_id, query_param, required_epoch_id, serve, Reply,
 };
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
@@ -53,14 +51,7 @@ pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable>(
             let route = route_participant(path, query)?;
             let (details, meta) =
                 participant_details(core, &route.participant, route.epoch, route.height).await?;
-            let body = to_json(&details)?;
-            let etag = format!("W/\"{:016x}\"", fnv1a(&body));
-            Ok(Reply {
-                status: 200,
-                body: Payload::Plain(body),
-                cache_control: details_cache_control(meta, &core.config),
-                etag: Some(etag),
-            })
+            Reply::json(&details, details_cache_control(meta, &core.config))
         },
     )
     .await

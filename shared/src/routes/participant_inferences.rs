@@ -5,10 +5,7 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::chain::Chain;
-use crate::hash::fnv1a;
-use crate::http::{
-    api_path, parse_participant_id, required_epoch_id, serve, to_json, Payload, Reply,
-};
+use crate::http::{api_path, parse_participant_id, required_epoch_id, serve, Reply};
 use crate::ids::ParticipantId;
 use crate::service::inferences::participant_inferences;
 use crate::service::{ApiError, Core};
@@ -66,14 +63,7 @@ pub async fn handle_participant_inferences<C: Chain, T: InferenceTable>(
                 ),
                 None => "no-store".into(),
             };
-            let body = to_json(&answer)?;
-            let etag = format!("W/\"{:016x}\"", fnv1a(&body));
-            Ok(Reply {
-                status: 200,
-                body: Payload::Plain(body),
-                cache_control,
-                etag: Some(etag),
-            })
+            Reply::json(&answer, cache_control)
         },
     )
     .await
