@@ -12,15 +12,14 @@ use shared::service::inference_scan::{
     scan_step, ScanError, ScanOutcome, ScanReport, ScanSettings,
 };
 use shared::table::{InferenceTable, PutOutcome, ScanCheckpoint};
-use shared::ParticipantId;
 use sim_chain::{EndpointKind, Fault, FaultMode, InferenceTruth, SimChain, SimConfig};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, get, header, json_body, LiveCore};
+use crate::support::{ctx, get, json_body, LiveCore};
 
-const CURRENT: u64 = 60;
+pub const CURRENT: u64 = 60;
 
-async fn sim() -> SimChain {
+pub async fn sim() -> SimChain {
     SimChain::start(SimConfig {
         participants: 120,
         inferences: 2_600,
@@ -31,7 +30,7 @@ async fn sim() -> SimChain {
     .expect("simulated chain")
 }
 
-fn settings(page_budget: u32) -> ScanSettings {
+pub fn settings(page_budget: u32) -> ScanSettings {
     ScanSettings {
         page_budget,
         deadline: None,
@@ -41,7 +40,7 @@ fn settings(page_budget: u32) -> ScanSettings {
 }
 
 /// Steps until a scan completes; the reports of every run.
-async fn run_to_completion(core: &LiveCore, page_budget: u32) -> Vec<ScanReport> {
+pub async fn run_to_completion(core: &LiveCore, page_budget: u32) -> Vec<ScanReport> {
     let mut reports = Vec::new();
     for _ in 0..100 {
         let report = scan_step(&core.chain, &core.table, &settings(page_budget))
@@ -66,7 +65,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 
 /// The published records in the table, as JSON by (epoch item, bucket),
 /// without their scan's times.
-async fn published(t: &TestTable) -> BTreeMap<String, Value> {
+pub async fn published(t: &TestTable) -> BTreeMap<String, Value> {
     t.scan_all()
         .await
         .into_iter()
@@ -81,7 +80,7 @@ async fn published(t: &TestTable) -> BTreeMap<String, Value> {
 
 /// The contract's answer from the chain's truth: the newest 10 of each
 /// bucket by integer timestamp (ties by id), in the inference's true epoch.
-fn expected_ids(truth: &[InferenceTruth], participant: &str, epoch: u64) -> [Vec<String>; 3] {
+pub fn expected_ids(truth: &[InferenceTruth], participant: &str, epoch: u64) -> [Vec<String>; 3] {
     let bucket = |statuses: &[&str]| {
         let mut list: Vec<(u64, String)> = truth
             .iter()
@@ -105,7 +104,7 @@ fn expected_ids(truth: &[InferenceTruth], participant: &str, epoch: u64) -> [Vec
     ]
 }
 
-fn ids(body: &Value, bucket: &str) -> Vec<String> {
+pub fn ids(body: &Value, bucket: &str) -> Vec<String> {
     body[bucket]
         .as_array()
         .unwrap()
@@ -114,7 +113,7 @@ fn ids(body: &Value, bucket: &str) -> Vec<String> {
         .collect()
 }
 
-async fn answer(core: &LiveCore, participant: &str, epoch: u64) -> Value {
+pub async fn answer(core: &LiveCore, participant: &str, epoch: u64) -> Value {
     let resp = handle_participant(
         core,
         &get(
@@ -379,95 +378,6 @@ async fn overlapping_saves_keep_one_checkpoint() {
     assert_eq!(published(&t).await, published(&reference).await);
 }
 
-/// The route: validated like the modal's, answered from the table only,
-/// empty and `cached_at: null` before any scan; ETag, 304 and gzip.
-#[tokio::test]
-async fn the_route_validates_and_answers_from_the_table_only() {
-    let sim = sim().await;
-    let model = sim.model();
-    let t = TestTable::new().await;
-    let core = ctx(&t, &[sim.url()], &[]);
-    let member = model.participants_in_epoch(CURRENT)[0].clone();
-    let cases = [
-        (
-            format!("/v1/participants/{member}/inferences"),
-            400,
-            "epoch_id is required",
-        ),
-        (
-            format!("/v1/participants/{member}/inferences?epoch_id=0"),
-            400,
-            "Invalid epoch ID",
-        ),
-        (
-            format!("/v1/participants/{member}/inferences?epoch_id=abc"),
-            400,
-            "Invalid epoch ID",
-        ),
-        (
-            "/v1/participants/gonka1bad/inferences?epoch_id=5".to_string(),
-            400,
-            "Invalid participant ID",
-        ),
-        (
-            "/v1/participants/a/b/inferences?epoch_id=5".to_string(),
-            404,
-            "Not Found",
-        ),
-    ];
-    for (path, status, detail) in cases {
-        let resp = handle_participant(&core, &get(&path, &[])).await;
-        assert_eq!(resp.status(), status, "{path}");
-        let body = json_body(&resp);
-        assert!(
-            body["detail"].as_str().unwrap().starts_with(detail),
-            "{path}: {body}"
-        );
-    }
-
-    let path = format!("/v1/participants/{member}/inferences?epoch_id={CURRENT}");
-    let resp = handle_participant(&core, &get(&path, &[])).await;
-    assert_eq!(resp.status(), 200);
-    assert_eq!(header(&resp, "cache-control"), Some("no-store"));
-    let body = json_body(&resp);
-    assert_eq!(
-        body,
-        serde_json::json!({"epoch_id": CURRENT, "participant_id": member, "successful": [],
-                           "expired": [], "invalidated": [], "cached_at": null})
-    );
-    assert_eq!(sim.stats().total, 0, "no chain call on the request path");
-
-    run_to_completion(&core, 100).await;
-    let busiest = {
-        let mut count: BTreeMap<String, usize> = BTreeMap::new();
-        let shown = ["FINISHED", "VALIDATED"];
-        for truth in model
-            .inferences()
-            .into_iter()
-            .filter(|t| t.epoch == CURRENT && shown.contains(&t.inference.status.as_str()))
-        {
-            *count.entry(truth.inference.assigned_to).or_default() += 1;
-        }
-        count.into_iter().max_by_key(|(_, n)| *n).unwrap().0
-    };
-    sim.reset_stats();
-    let path = format!("/v1/participants/{busiest}/inferences?epoch_id={CURRENT}");
-    let resp = handle_participant(&core, &get(&path, &[("accept-encoding", "gzip")])).await;
-    assert_eq!(resp.status(), 200);
-    assert_eq!(header(&resp, "content-encoding"), Some("gzip"));
-    assert_eq!(header(&resp, "cache-control"), Some("public, max-age=30"));
-    let body = json_body(&resp);
-    let [successful, _, _] = expected_ids(&model.inferences(), &busiest, CURRENT);
-    assert!(successful.len() >= 5, "{successful:?}");
-    assert_eq!(ids(&body, "successful"), successful);
-    assert!(body["cached_at"].as_str().unwrap().ends_with('Z'));
-    let etag = header(&resp, "etag").unwrap().to_owned();
-    let again = handle_participant(&core, &get(&path, &[("if-none-match", &etag)])).await;
-    assert_eq!(again.status(), 304);
-    assert_eq!(sim.stats().total, 0, "no chain call on the request path");
-    ParticipantId::parse(&busiest).unwrap();
-}
-
 /// A run stops at its deadline, mid-scan, and saves what it read; the
 /// next run goes on from there.
 #[tokio::test]
@@ -491,4 +401,73 @@ async fn a_run_stops_at_its_deadline_and_the_next_goes_on() {
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].pages_read, pages - report.pages_read);
     assert!(!published(&t).await.is_empty());
+}
+
+/// A list longer than the page cap is broken: the scan is dropped without
+/// publishing, and the next run starts a new one from the first page.
+#[tokio::test]
+async fn a_list_past_the_page_cap_is_dropped_and_started_over() {
+    let sim = sim().await;
+    let t = TestTable::new().await;
+    let core = ctx(&t, &[sim.url()], &[]);
+    let capped = ScanSettings {
+        max_pages: 2,
+        ..settings(100)
+    };
+    let err = scan_step(&core.chain, &core.table, &capped)
+        .await
+        .expect_err("more pages than the cap");
+    assert!(
+        matches!(err, ScanError::Abandoned { pages: 2, .. }),
+        "{err}"
+    );
+    assert!(published(&t).await.is_empty());
+    let checkpoint = core.table.load_scan().await.unwrap();
+    assert!(checkpoint.scan.is_none(), "dropped");
+    let pieces = t
+        .scan_all()
+        .await
+        .into_iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("INFSCAN#")))
+        .count();
+    assert_eq!(pieces, 0, "the dropped state's pieces are removed");
+    sim.reset_stats();
+    let report = scan_step(&core.chain, &core.table, &settings(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.outcome, report.scan_pages),
+        (ScanOutcome::Progressed, 1)
+    );
+    assert_eq!(
+        sim.stats().key("inferences:latest"),
+        0,
+        "pinned to a height"
+    );
+}
+
+/// After a scan completes, the next starts only once the minimum interval
+/// since the last start has passed; meanwhile a step calls nothing.
+#[tokio::test]
+async fn a_new_scan_waits_for_the_interval() {
+    let sim = sim().await;
+    let t = TestTable::new().await;
+    let core = ctx(&t, &[sim.url()], &[]);
+    let first = run_to_completion(&core, 100).await.remove(0);
+    sim.reset_stats();
+    let patient = ScanSettings {
+        min_interval: Duration::from_secs(3_600),
+        ..settings(1)
+    };
+    let report = scan_step(&core.chain, &core.table, &patient).await.unwrap();
+    assert_eq!(report.outcome, ScanOutcome::Waiting);
+    assert_eq!(sim.stats().total, 0);
+    let report = scan_step(&core.chain, &core.table, &settings(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.outcome, report.scan_pages),
+        (ScanOutcome::Progressed, 1)
+    );
+    assert!(report.scan_started_ms > first.scan_started_ms);
 }

@@ -8,6 +8,7 @@ mod fixtures;
 mod hostile;
 mod iam;
 mod inferences;
+mod inferences_route;
 mod participant;
 mod reliability;
 mod replay;
