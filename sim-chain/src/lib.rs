@@ -8,8 +8,10 @@
 //! and benchmarks run the `sim-chain` binary.
 //!
 //! Knobs: per-request latency, per-endpoint fault injection (503, 500,
-//! truncated body, wrong JSON shape, hang), epoch transitions, and request
-//! statistics, from Rust or over the `/__` control endpoints.
+//! truncated body, wrong JSON shape, hang; optionally only after the first N
+//! requests of the kind, e.g. to fail the inference list's third page),
+//! epoch transitions, and request statistics, from Rust or over the `/__`
+//! control endpoints.
 
 mod body_cache;
 mod config;

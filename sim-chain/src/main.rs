@@ -22,7 +22,8 @@ const AFTER_HELP: &str = "\
   MODE: 503, 500, truncated, wrong_shape, hang:MS
 
 Control endpoints: GET /__health, GET /__stats, POST /__stats/reset,
-GET|POST /__config (e.g. {\"latency_ms\":50,\"current_epoch\":61,\"faults\":{\"summary\":{\"rate\":0.3,\"mode\":\"503\"}}}).";
+GET|POST /__config (e.g. {\"latency_ms\":50,\"current_epoch\":61,\"faults\":{\"summary\":{\"rate\":0.3,\"mode\":\"503\"}}};
+a fault with \"after\":N applies once N requests of its kind have passed).";
 
 /// Simulated Gonka chain node with deterministic data.
 #[derive(Debug, Parser)]
