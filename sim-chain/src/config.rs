@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 pub struct SimConfig {
     /// Size of the participant universe (the participant list holds all of them).
     pub participants: usize,
+    /// Inferences in the inference list (over the current, the previous
+    /// and two older epochs).
+    pub inferences: usize,
     /// The chain's current epoch (>= 1).
     pub current_epoch: u64,
     /// Seed of every generated value.
@@ -51,6 +54,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             participants: 200,
+            inferences: 3_000,
             current_epoch: 60,
             seed: 42,
             epoch_length: 15_000,
@@ -78,6 +82,9 @@ impl SimConfig {
         }
         if self.participants > 1_000_000 {
             return Err("participants must be <= 1000000".into());
+        }
+        if self.inferences > 1_000_000 {
+            return Err("inferences must be <= 1000000".into());
         }
         for fault in self.faults.values() {
             fault.validate()?;
@@ -112,10 +119,12 @@ pub enum EndpointKind {
     ModelsAll,
     /// `GET .../inference/models_stats_by_time`
     ModelsStats,
+    /// `GET .../inference/inference/inference` (the inference list)
+    Inferences,
 }
 
 impl EndpointKind {
-    pub const ALL: [EndpointKind; 11] = [
+    pub const ALL: [EndpointKind; 12] = [
         EndpointKind::Latest,
         EndpointKind::EpochParticipants,
         EndpointKind::Status,
@@ -127,6 +136,7 @@ impl EndpointKind {
         EndpointKind::RestrictionsParams,
         EndpointKind::ModelsAll,
         EndpointKind::ModelsStats,
+        EndpointKind::Inferences,
     ];
 
     /// The snake_case name used in stats keys, the CLI and `/__config`.
@@ -143,6 +153,7 @@ impl EndpointKind {
             EndpointKind::RestrictionsParams => "restrictions_params",
             EndpointKind::ModelsAll => "models_all",
             EndpointKind::ModelsStats => "models_stats",
+            EndpointKind::Inferences => "inferences",
         }
     }
 }
@@ -176,11 +187,29 @@ pub struct Fault {
     /// Probability in `0..=1` that a request of that kind fails.
     pub rate: f64,
     pub mode: FaultMode,
+    /// Requests of that kind that pass before the fault applies, counted
+    /// from when it is set (e.g. `rate 1, after 3`: the 4th page fails).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub after: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Fault {
     pub fn new(rate: f64, mode: FaultMode) -> Self {
-        Fault { rate, mode }
+        Fault {
+            rate,
+            mode,
+            after: 0,
+        }
+    }
+
+    /// The same fault, applying only after `n` requests of its kind pass.
+    pub fn after(mut self, n: u64) -> Self {
+        self.after = n;
+        self
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -299,6 +328,7 @@ pub struct ConfigPatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EffectiveConfig {
     pub participants: usize,
+    pub inferences: usize,
     pub current_epoch: u64,
     pub seed: u64,
     pub epoch_length: u64,

@@ -17,6 +17,8 @@ pub(crate) struct FaultInjector {
     seed: u64,
     draws: AtomicU64,
     faults: Mutex<HashMap<EndpointKind, Fault>>,
+    /// Requests of each faulted kind since its fault was set (for `after`).
+    seen: Mutex<HashMap<EndpointKind, u64>>,
 }
 
 impl FaultInjector {
@@ -25,6 +27,7 @@ impl FaultInjector {
             seed,
             draws: AtomicU64::new(0),
             faults: Mutex::new(faults),
+            seen: Mutex::default(),
         }
     }
 
@@ -35,6 +38,10 @@ impl FaultInjector {
     /// Sets (or with `None` clears) the fault of one endpoint kind.
     pub(crate) fn set(&self, kind: EndpointKind, fault: Option<Fault>) {
         let mut faults = self.lock();
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&kind);
         match fault {
             Some(fault) => faults.insert(kind, fault),
             None => faults.remove(&kind),
@@ -48,7 +55,13 @@ impl FaultInjector {
     /// The fault to inject into this request of `kind`, if any.
     pub(crate) fn draw(&self, kind: EndpointKind) -> Option<FaultMode> {
         let fault = self.lock().get(&kind).cloned()?;
-        if fault.rate <= 0.0 {
+        let seen = {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            let n = seen.entry(kind).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if fault.rate <= 0.0 || seen <= fault.after {
             return None;
         }
         let n = self.draws.fetch_add(1, Ordering::Relaxed);
@@ -83,5 +96,18 @@ mod tests {
         );
         injector.set(EndpointKind::Summary, None);
         assert_eq!(injector.draw(EndpointKind::Summary), None);
+    }
+
+    /// `after`: that many requests pass, counted from when the fault is set.
+    #[test]
+    fn fails_after_the_given_requests() {
+        let injector = FaultInjector::new(7, HashMap::new());
+        assert_eq!(injector.draw(EndpointKind::Inferences), None);
+        let fault = Fault::new(1.0, FaultMode::Status503).after(2);
+        injector.set(EndpointKind::Inferences, Some(fault));
+        let draws: Vec<bool> = (0..4)
+            .map(|_| injector.draw(EndpointKind::Inferences).is_some())
+            .collect();
+        assert_eq!(draws, [false, false, true, true]);
     }
 }

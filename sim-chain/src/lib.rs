@@ -8,8 +8,10 @@
 //! and benchmarks run the `sim-chain` binary.
 //!
 //! Knobs: per-request latency, per-endpoint fault injection (503, 500,
-//! truncated body, wrong JSON shape, hang), epoch transitions, and request
-//! statistics, from Rust or over the `/__` control endpoints.
+//! truncated body, wrong JSON shape, hang; optionally only after the first N
+//! requests of the kind, e.g. to fail the inference list's third page),
+//! epoch transitions, and request statistics, from Rust or over the `/__`
+//! control endpoints.
 
 mod body_cache;
 mod config;
@@ -38,10 +40,10 @@ pub use config::{
 };
 pub use model::{
     encode_address, is_valid_address, Authorization, BlockWindow, ChainModel, EpochParticipant,
-    EpochStages, EpochStats, Grant, Hardware, HardwareNode, ListParticipant, MlNode, MlNodeGroup,
-    Model, ModelStatsEntry, PerformanceSummary, SeedSignature, Threshold, WarmKey, CREATED_DELAY,
-    EFFECTIVE_DELAY, GENERIC_AUTHORIZATION, HRP, LATE_MODEL, MODEL_NAMES, POC_START_OFFSET,
-    RESTRICTION_END_EPOCH, WARM_KEY_MSG_TYPES,
+    EpochStages, EpochStats, Grant, Hardware, HardwareNode, Inference, InferenceTruth,
+    ListParticipant, MlNode, MlNodeGroup, Model, ModelStatsEntry, PerformanceSummary,
+    SeedSignature, Threshold, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY, GENERIC_AUTHORIZATION, HRP,
+    LATE_MODEL, MODEL_NAMES, POC_START_OFFSET, RESTRICTION_END_EPOCH, WARM_KEY_MSG_TYPES,
 };
 pub use stats::Stats;
 

@@ -18,11 +18,12 @@ use sim_chain::{parse_fault_spec, EndpointKind, Fault, SimChain, SimConfig};
 const AFTER_HELP: &str = "\
 --fault KIND=RATE:MODE (repeatable), e.g. summary=0.3:503
   KIND: latest, epoch_participants, status, block, participant_list,
-        summary, authz, hardware, restrictions_params, models_all, models_stats
+        summary, authz, hardware, restrictions_params, models_all, models_stats, inferences
   MODE: 503, 500, truncated, wrong_shape, hang:MS
 
 Control endpoints: GET /__health, GET /__stats, POST /__stats/reset,
-GET|POST /__config (e.g. {\"latency_ms\":50,\"current_epoch\":61,\"faults\":{\"summary\":{\"rate\":0.3,\"mode\":\"503\"}}}).";
+GET|POST /__config (e.g. {\"latency_ms\":50,\"current_epoch\":61,\"faults\":{\"summary\":{\"rate\":0.3,\"mode\":\"503\"}}};
+a fault with \"after\":N applies once N requests of its kind have passed).";
 
 /// Simulated Gonka chain node with deterministic data.
 #[derive(Debug, Parser)]
@@ -58,6 +59,16 @@ struct Cli {
         value_parser = trimmed::<usize>,
     )]
     participants: usize,
+
+    /// Inferences in the inference list
+    #[arg(
+        long,
+        env = "SIM_INFERENCES",
+        value_name = "N",
+        default_value_t = SimConfig::default().inferences,
+        value_parser = trimmed::<usize>,
+    )]
+    inferences: usize,
 
     /// Current epoch (>= 1)
     #[arg(
@@ -140,6 +151,7 @@ impl Cli {
     fn into_parts(self) -> Result<(SocketAddr, SimConfig), String> {
         let config = SimConfig {
             participants: self.participants,
+            inferences: self.inferences,
             current_epoch: self.current_epoch,
             seed: self.seed,
             epoch_length: self.epoch_length,

@@ -44,6 +44,7 @@ pub(crate) enum Purpose {
     BlockTime,
     Fault,
     Misc,
+    Inference,
 }
 
 /// A short deterministic stream of draws, keyed by a tuple.

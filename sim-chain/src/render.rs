@@ -337,3 +337,19 @@ pub(crate) fn hardware(model: &Model, participant: &str) -> Reply {
         None => not_found("hardware nodes not found"),
     }
 }
+
+#[derive(Serialize)]
+struct InferenceListBody {
+    inference: Vec<crate::model::Inference>,
+    pagination: Value,
+}
+
+/// One page of the inference list as of height `h` (the inferences that
+/// started at or before it), payloads included as the chain sends them.
+pub(crate) fn inference_list_body(model: &Model, h: u64, page: PageRequest) -> Bytes {
+    let (inference, total) = model.inference_page(h, page.offset, page.limit);
+    to_bytes(&InferenceListBody {
+        inference,
+        pagination: page.response(total),
+    })
+}

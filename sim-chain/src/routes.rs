@@ -37,6 +37,11 @@ const EPOCH_BODIES: NonZeroUsize = NonZeroUsize::new(16).unwrap();
 /// Rendered participant list bodies kept (one per height and page); each
 /// can be several megabytes.
 const LIST_BODIES: NonZeroUsize = NonZeroUsize::new(6).unwrap();
+/// Rendered inference list pages kept (one per current epoch, height and
+/// page; each is about 1.5 MB with its payloads).
+const INFERENCE_BODIES: NonZeroUsize = NonZeroUsize::new(8).unwrap();
+/// The largest inference page served.
+const MAX_INFERENCE_PAGE_LIMIT: usize = 1_000;
 
 /// Shared state of one running simulator.
 pub(crate) struct AppState {
@@ -46,6 +51,7 @@ pub(crate) struct AppState {
     pub(crate) stats: StatsRecorder,
     epoch_bodies: BodyCache<u64>,
     list_bodies: BodyCache<(u64, PageRequest)>,
+    inference_bodies: BodyCache<(u64, u64, PageRequest)>,
 }
 
 impl AppState {
@@ -59,6 +65,7 @@ impl AppState {
             // epoch, so they stay valid across epoch transitions.
             epoch_bodies: BodyCache::new(EPOCH_BODIES),
             list_bodies: BodyCache::new(LIST_BODIES),
+            inference_bodies: BodyCache::new(INFERENCE_BODIES),
         }
     }
 
@@ -89,6 +96,7 @@ impl AppState {
         let model = self.model();
         EffectiveConfig {
             participants: model.participant_count(),
+            inferences: model.inference_count(),
             current_epoch: model.current_epoch(),
             seed: model.seed(),
             epoch_length: model.epoch_length(),
@@ -112,6 +120,7 @@ pub(crate) enum Route {
     RestrictionsParams,
     ModelsAll,
     ModelsStats,
+    Inferences,
     Unknown,
 }
 
@@ -139,6 +148,7 @@ impl Route {
             }
             [a, b, c, d, rest @ ..] if [*a, *b, *c, *d] == INFERENCE_PREFIX => match rest {
                 ["participant"] => Route::ParticipantList,
+                ["inference"] => Route::Inferences,
                 ["epoch_performance_summary", epoch, participant] => Route::Summary {
                     epoch: owned(epoch),
                     participant: owned(participant),
@@ -170,6 +180,7 @@ impl Route {
             Route::RestrictionsParams => EndpointKind::RestrictionsParams,
             Route::ModelsAll => EndpointKind::ModelsAll,
             Route::ModelsStats => EndpointKind::ModelsStats,
+            Route::Inferences => EndpointKind::Inferences,
             Route::Unknown => return None,
         })
     }
@@ -196,6 +207,9 @@ impl Route {
             Route::RestrictionsParams => "restrictions_params".into(),
             Route::ModelsAll => format!("models_all:{}", req.height.as_deref().unwrap_or("latest")),
             Route::ModelsStats => "models_stats".into(),
+            Route::Inferences => {
+                format!("inferences:{}", req.height.as_deref().unwrap_or("latest"))
+            }
             Route::Unknown => format!("unknown:{}", req.path),
         }
     }
@@ -398,6 +412,23 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             Err(reply) => reply,
         },
         Route::ModelsStats => render::models_stats(&model),
+        Route::Inferences => {
+            let height = match render::query_height(&model, info.height.as_deref()) {
+                Ok(h) => h,
+                Err(reply) => return reply,
+            };
+            let page = match PageRequest::parse(&info.query, MAX_INFERENCE_PAGE_LIMIT) {
+                Ok(page) => page,
+                Err(reply) => return reply,
+            };
+            let body = state
+                .inference_bodies
+                .get_or_render((model.current_epoch(), height, page), move || {
+                    render::inference_list_body(&model, height, page)
+                })
+                .await;
+            body_reply(body)
+        }
         Route::Unknown => reply::not_implemented(),
     }
 }

@@ -61,7 +61,13 @@ fn repo_routes_per_function() {
     let names: Vec<&str> = t.functions.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
         names,
-        ["epoch-stats", "warmer", "participant", "scheduler", "network"]
+        [
+            "epoch-stats",
+            "warmer",
+            "participant",
+            "scheduler",
+            "network"
+        ]
     );
     let keys = |name: &str| -> Vec<String> {
         t.function(name)
@@ -80,7 +86,10 @@ fn repo_routes_per_function() {
     );
     assert_eq!(
         keys("participant"),
-        ["GET /v1/participants/{participant_id}"]
+        [
+            "GET /v1/participants/{participant_id}",
+            "GET /v1/participants/{participant_id}/inferences"
+        ]
     );
     assert_eq!(
         keys("network"),

@@ -1,8 +1,10 @@
 //! The Gonka chain: the port ([`Chain`]), its HTTP adapter ([`HttpChain`])
-//! and typed responses.
+//! and typed responses; the inference list has its own narrow port
+//! ([`InferenceChain`]).
 
 mod endpoints;
 mod http;
+mod inferences;
 mod network;
 pub mod network_types;
 pub mod num;
@@ -10,6 +12,9 @@ mod port;
 pub mod types;
 
 pub use http::{ChainCallCounter, HttpChain, HttpChainOptions};
+pub use inferences::{
+    CurrentEpochMembers, InferenceChain, InferencePage, ListedInference, INFERENCE_PAGE_LIMIT,
+};
 pub use network::NetworkChain;
 pub use network_types::*;
 pub use port::{Chain, ChainError, ChainResult, EpochRef};

@@ -56,6 +56,12 @@ pub fn counter_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Er
     Ok(d.deserialize_option(DecimalText)?.unwrap_or_default())
 }
 
+/// An optional text field the chain may send as a string or an integer
+/// (token counts, heights kept as text); null or missing reads as `None`.
+pub fn optional_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_option(DecimalText)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

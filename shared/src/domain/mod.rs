@@ -2,6 +2,7 @@
 
 pub mod hardware;
 pub mod heights;
+pub mod inferences;
 pub mod models;
 pub mod rates;
 pub mod rewards;

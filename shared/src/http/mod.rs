@@ -7,6 +7,9 @@ mod reply;
 mod serve;
 
 pub use negotiate::respond;
-pub use params::{api_path, parse_epoch_id, parse_height, query_param, MAX_EPOCH, MAX_HEIGHT};
+pub use params::{
+    api_path, parse_epoch_id, parse_height, parse_participant_id, query_param, required_epoch_id,
+    MAX_EPOCH, MAX_HEIGHT,
+};
 pub use reply::{Payload, Reply};
 pub use serve::serve;

@@ -1,5 +1,6 @@
 //! Path and query parameters: every input validated before any I/O.
 
+use crate::ids::ParticipantId;
 use crate::service::ApiError;
 
 /// Epoch ids and heights beyond these are input errors, not numbers to use
@@ -38,4 +39,17 @@ pub fn parse_epoch_id(raw: &str) -> Result<u64, ApiError> {
 pub fn parse_height(raw: Option<String>) -> Result<Option<u64>, ApiError> {
     raw.map(|h| parse_positive(&h, MAX_HEIGHT, "height"))
         .transpose()
+}
+
+/// A participant id of a path: a lowercase, checksummed `gonka1...` address.
+pub fn parse_participant_id(raw: &str) -> Result<ParticipantId, ApiError> {
+    ParticipantId::parse(raw)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))
+}
+
+/// The required `epoch_id` query parameter.
+pub fn required_epoch_id(query: Option<&str>) -> Result<u64, ApiError> {
+    let epoch = query_param(query, "epoch_id")
+        .ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
+    parse_epoch_id(&epoch)
 }

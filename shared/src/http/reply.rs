@@ -42,3 +42,22 @@ pub fn log_error(err: &ApiError, path: &str) {
         _ => tracing::error!(path, status = err.status(), error = %err, "request failed"),
     }
 }
+
+/// A response value as JSON bytes (failing only on a bug of ours).
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))
+}
+
+impl Reply {
+    /// A 200 with `value` as JSON and a weak ETag of its bytes.
+    pub fn json<T: serde::Serialize>(value: &T, cache_control: String) -> Result<Self, ApiError> {
+        let body = to_json(value)?;
+        let etag = format!("W/\"{:016x}\"", crate::hash::fnv1a(&body));
+        Ok(Reply {
+            status: 200,
+            body: Payload::Plain(body),
+            cache_control,
+            etag: Some(etag),
+        })
+    }
+}

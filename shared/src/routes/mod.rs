@@ -4,7 +4,11 @@
 pub mod epoch_stats;
 pub mod network;
 pub mod participant;
+pub mod participant_inferences;
 
 pub use epoch_stats::{handle_epoch_stats, route_epoch_stats, EpochRoute, EpochStatsState};
 pub use network::{handle_network, route_network, NetworkRoute};
 pub use participant::{handle_participant, route_participant, ParticipantRoute};
+pub use participant_inferences::{
+    handle_participant_inferences, route_participant_inferences, InferencesRoute,
+};

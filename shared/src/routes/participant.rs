@@ -1,15 +1,20 @@
-//! participant: `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
+//! participant: `GET /v1/participants/{id}?epoch_id=N[&height=H]`, and
+//! `GET /v1/participants/{id}/inferences?epoch_id=N` (in
+//! [`super::participant_inferences`]).
 
 use lambda_http::{Body, Request, Response};
 
 use crate::chain::Chain;
 use crate::config::Config;
-use crate::hash::fnv1a;
-use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Payload, Reply};
+use crate::http::{
+    api_path, parse_height, parse_participant_id, query_param, required_epoch_id, serve, Reply,
+};
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
 use crate::service::{ApiError, Core};
-use crate::table::CacheTable;
+use crate::table::{CacheTable, InferenceTable};
+
+use super::participant_inferences::{handle_participant_inferences, is_inferences_path};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantRoute {
@@ -23,22 +28,22 @@ pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantR
         .strip_prefix("/v1/participants/")
         .filter(|id| !id.contains('/'))
         .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
-    let participant = ParticipantId::parse(raw)
-        .map_err(|e| ApiError::BadRequest(format!("Invalid participant ID: {e}")))?;
-    let epoch = query_param(query, "epoch_id")
-        .ok_or_else(|| ApiError::BadRequest("epoch_id is required".into()))?;
     Ok(ParticipantRoute {
-        participant,
-        epoch: parse_epoch_id(&epoch)?,
+        participant: parse_participant_id(raw)?,
+        epoch: required_epoch_id(query)?,
         height: parse_height(query_param(query, "height"))?,
     })
 }
 
-/// `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
-pub async fn handle_participant<C: Chain, T: CacheTable>(
+/// `GET /v1/participants/{id}?epoch_id=N[&height=H]` and
+/// `GET /v1/participants/{id}/inferences?epoch_id=N`.
+pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable>(
     core: &Core<C, T>,
     req: &Request,
 ) -> Response<Body> {
+    if is_inferences_path(req.uri().path()) {
+        return handle_participant_inferences(core, req).await;
+    }
     serve(
         req,
         &core.config.cors_allowed_origins,
@@ -46,21 +51,10 @@ pub async fn handle_participant<C: Chain, T: CacheTable>(
             let route = route_participant(path, query)?;
             let (details, meta) =
                 participant_details(core, &route.participant, route.epoch, route.height).await?;
-            let body = to_json(&details)?;
-            let etag = format!("W/\"{:016x}\"", fnv1a(&body));
-            Ok(Reply {
-                status: 200,
-                body: Payload::Plain(body),
-                cache_control: details_cache_control(meta, &core.config),
-                etag: Some(etag),
-            })
+            Reply::json(&details, details_cache_control(meta, &core.config))
         },
     )
     .await
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))
 }
 
 fn details_cache_control(meta: DetailsMeta, config: &Config) -> String {

@@ -8,6 +8,8 @@ pub mod errors;
 #[cfg(test)]
 mod fakes;
 pub mod finished;
+pub mod inference_scan;
+pub mod inferences;
 pub mod items;
 pub mod network;
 pub mod participant;

@@ -3,13 +3,17 @@
 //! [`MemoryTable`] an in-memory fake with the same rules for unit tests.
 
 mod dynamo;
+pub mod inferences;
 pub mod items;
 mod memory;
 mod memory_network;
 pub mod network;
 mod port;
 
-pub use dynamo::{DynamoTable, TableCounters, PK, SK, TTL_ATTRIBUTE};
+pub use dynamo::{DynamoTable, TableCounters, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE};
+pub use inferences::{
+    InferenceTable, PublishStamp, PublishedInferences, ScanCheckpoint, ScanPosition, ScanState,
+};
 pub use items::*;
 pub use memory::MemoryTable;
 pub use network::{NetworkItem, NetworkTable, NetworkWriteRule, StoredDoc};

@@ -16,13 +16,15 @@
 //! [`address`] (bech32 accounts), [`universe`] (the participants and
 //! [`Model`] itself), then one file per concern adding methods to `Model`:
 //! [`heights`], [`epochs`], [`rewards`], [`participant_list`], [`authz`],
-//! [`hardware`].
+//! [`hardware`], [`inference_list`].
 
 mod address;
 mod authz;
 mod epochs;
 mod hardware;
 mod heights;
+mod inference_list;
+mod inference_seeds;
 mod models;
 mod params;
 mod participant_list;

@@ -210,3 +210,67 @@ fn serializes_counters_as_strings() {
     let back: PerformanceSummary = serde_json::from_value(v).unwrap();
     assert_eq!(back, s);
 }
+
+/// The inference list: store order, every status, some `epoch_id "0"`,
+/// four epochs, payloads of a few KB, some participants with none, and
+/// pages that cover it once; a lower height lists fewer.
+#[test]
+fn the_inference_list() {
+    let m = model(200);
+    let all = m.inferences();
+    assert_eq!(all.len(), 3_000);
+    let ids: Vec<&str> = all
+        .iter()
+        .map(|t| t.inference.inference_id.as_str())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "store order, unique ids"
+    );
+    for status in [
+        "FINISHED",
+        "VALIDATED",
+        "EXPIRED",
+        "INVALIDATED",
+        "STARTED",
+        "VOTING",
+    ] {
+        assert!(all.iter().any(|t| t.inference.status == status), "{status}");
+    }
+    let zero = all.iter().filter(|t| t.inference.epoch_id == "0").count();
+    assert!((150..450).contains(&zero), "{zero} with epoch_id 0");
+    let epochs: std::collections::BTreeSet<u64> = all.iter().map(|t| t.epoch).collect();
+    assert_eq!(epochs.into_iter().collect::<Vec<_>>(), [57, 58, 59, 60]);
+    for t in &all {
+        let len = t.inference.prompt_payload.len() + t.inference.response_payload.len();
+        assert!((1_500..5_100).contains(&len), "{len}");
+        let start: u64 = t.inference.start_block_height.parse().unwrap();
+        assert!(start >= m.effective_block_height(t.epoch));
+        assert!(start < m.effective_block_height(t.epoch + 1));
+    }
+    let assigned: std::collections::HashSet<&str> = all
+        .iter()
+        .map(|t| t.inference.assigned_to.as_str())
+        .collect();
+    let members = m.participants_in_epoch(60);
+    assert!(members.iter().any(|p| !assigned.contains(p.as_str())));
+
+    let latest = m.latest_block_height();
+    let mut paged = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (page, total) = m.inference_page(latest, offset, 500);
+        assert_eq!(total, 3_000);
+        offset += page.len();
+        paged.extend(page);
+        if offset >= total {
+            break;
+        }
+    }
+    assert_eq!(
+        paged,
+        all.into_iter().map(|t| t.inference).collect::<Vec<_>>()
+    );
+    let (_, earlier) = m.inference_page(m.effective_block_height(60), 0, 1);
+    assert!(earlier < 3_000 && earlier > 1_000, "{earlier}");
+}

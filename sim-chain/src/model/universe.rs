@@ -67,6 +67,8 @@ pub(super) struct Universe {
     /// Generation indices sorted by address bytes: the chain's store order,
     /// which is the order of the participant list.
     pub(super) list_order: Vec<usize>,
+    /// The inference list, in store order.
+    pub(super) inference_seeds: Vec<super::inference_seeds::InferenceSeed>,
 }
 
 /// The generated chain truth at one current epoch.
@@ -181,6 +183,11 @@ impl Model {
                 participants,
                 by_address,
                 list_order,
+                inference_seeds: super::inference_seeds::generate(
+                    seed,
+                    config.inferences,
+                    config.participants,
+                ),
             }),
             current_epoch: config.current_epoch.max(1),
             clock: Clock {

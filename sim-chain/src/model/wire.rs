@@ -185,3 +185,40 @@ pub struct BlockWindow {
     pub start: u64,
     pub end: u64,
 }
+
+/// One inference as the chain lists it (the fields the tracker reads, the
+/// payloads and a few more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inference {
+    pub index: String,
+    pub inference_id: String,
+    pub prompt_hash: String,
+    pub prompt_payload: String,
+    pub response_hash: String,
+    pub response_payload: String,
+    pub prompt_token_count: String,
+    pub completion_token_count: String,
+    pub requested_by: String,
+    pub executed_by: String,
+    pub status: String,
+    pub start_block_height: String,
+    pub end_block_height: String,
+    pub start_block_timestamp: String,
+    pub end_block_timestamp: String,
+    pub model: String,
+    pub max_tokens: String,
+    pub actual_cost: String,
+    pub escrow_amount: String,
+    pub assigned_to: String,
+    pub validated_by: Vec<String>,
+    /// `"0"` for about 10% (the chain did not record it).
+    pub epoch_id: String,
+}
+
+/// An inference with the epoch it truly belongs to (tests' truth; the
+/// listed `epoch_id` may be `"0"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InferenceTruth {
+    pub epoch: u64,
+    pub inference: Inference,
+}

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
 use shared::schedule::{handle_scheduled_event, SchedulerState};
+use shared::service::inference_scan::{scan_step, ScanOutcome, ScanSettings};
 use shared::warm::handle_warm_event;
 use sim_chain::{SimChain, SimConfig};
 
@@ -79,6 +80,31 @@ async fn each_sample_event_gets_the_right_answer() {
         (Some(59), Some(false))
     );
     assert!(!body["models"].as_array().unwrap().is_empty());
+
+    // Before any inference scan: empty and not yet collected; after one:
+    // the participant's record, with when the scan completed.
+    let inferences = api_event("participant_inferences.json");
+    let body = json_body(&handle_participant(&ctx.core, &inferences).await);
+    assert_eq!(body["cached_at"], serde_json::Value::Null);
+    let settings = ScanSettings {
+        page_budget: 100,
+        ..ScanSettings::default()
+    };
+    let report = scan_step(&ctx.core.chain, &ctx.core.table, &settings)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, ScanOutcome::Completed);
+    let resp = handle_participant(&ctx.core, &inferences).await;
+    assert_eq!(resp.status(), 200);
+    let body = json_body(&resp);
+    assert_eq!(
+        (body["participant_id"].as_str(), body["epoch_id"].as_u64()),
+        (
+            Some("gonka14ygpc7tgawyca7hrn2w0yxld5sttusdgua8d4l"),
+            Some(60)
+        )
+    );
+    assert!(body["cached_at"].as_str().unwrap().ends_with('Z'));
 
     let payload: serde_json::Value = serde_json::from_str(&event("warmer.json")).unwrap();
     let sent: Vec<serde_json::Value> = invoke

@@ -7,6 +7,8 @@ mod events;
 mod fixtures;
 mod hostile;
 mod iam;
+mod inferences;
+mod inferences_route;
 mod network;
 mod openapi;
 mod participant;

@@ -15,8 +15,13 @@ use crate::table::port::{TableError, TableResult};
 const MAX_INFLATED: u64 = 64 << 20;
 
 pub fn encode_rows(rows: &[&ParticipantStats]) -> TableResult<Vec<u8>> {
-    let json =
-        serde_json::to_vec(rows).map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;
+    encode_json(&rows)
+}
+
+/// Any value as gzip-compressed JSON (rows, the inference scan's state).
+pub fn encode_json<T: serde::Serialize + ?Sized>(value: &T) -> TableResult<Vec<u8>> {
+    let json = serde_json::to_vec(value)
+        .map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;
     let mut enc = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
     enc.write_all(&json)
         .and_then(|_| enc.finish())
@@ -26,6 +31,11 @@ pub fn encode_rows(rows: &[&ParticipantStats]) -> TableResult<Vec<u8>> {
 /// Rows as `T`: whole [`ParticipantStats`], or a subset of their fields
 /// (e.g. only the id), the rest skipped while parsing.
 pub fn decode_rows<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> TableResult<Vec<T>> {
+    decode_json(bytes)
+}
+
+/// The value [`encode_json`] wrote, inflated to at most 64 MB.
+pub fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> TableResult<T> {
     let mut json = Vec::new();
     GzDecoder::new(bytes)
         .take(MAX_INFLATED)

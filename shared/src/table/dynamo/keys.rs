@@ -19,6 +19,9 @@
 //!
 //! The network-wide items have partition keys of their own (`NETWORK`,
 //! `MODELS#*`), so the function serving them is granted writes there only.
+//! | inference scan checkpoint    | `INFSCAN`            | `CHECKPOINT`             |
+//! | inference scan state piece   | `INFSCAN#{token}`    | `{piece:05}`             |
+//! | published inferences         | `INFER#{e:010}`      | `{bucket:03}`            |
 
 use std::collections::HashMap;
 
@@ -91,6 +94,21 @@ impl Key {
     /// The count of an epoch's models builds at requested heights in one minute.
     pub fn models_height_builds(epoch: u64, minute: i64) -> Self {
         Self::new(models_pk(epoch), format!("HEIGHT_BUILDS#{minute:010}"))
+    }
+
+    /// The inference scan's checkpoint (position, version, state pieces).
+    pub fn scan_checkpoint() -> Self {
+        Self::new("INFSCAN", "CHECKPOINT")
+    }
+
+    /// One piece of a saved scan state (`token` is unique to the save).
+    pub fn scan_piece(token: &str, piece: u32) -> Self {
+        Self::new(format!("INFSCAN#{token}"), format!("{piece:05}"))
+    }
+
+    /// The published inferences of the participants hashing to `bucket`.
+    pub fn inference_records(epoch: u64, bucket: u32) -> Self {
+        Self::new(format!("INFER#{epoch:010}"), format!("{bucket:03}"))
     }
 
     pub fn item(k: &ItemKey) -> Self {
@@ -225,6 +243,9 @@ mod tests {
                 "MODELS#0000000056",
                 "HEIGHT_BUILDS#0000000007",
             ),
+            (Key::scan_checkpoint(), "INFSCAN", "CHECKPOINT"),
+            (Key::scan_piece("t1", 2), "INFSCAN#t1", "00002"),
+            (Key::inference_records(60, 7), "INFER#0000000060", "007"),
         ];
         for (key, pk, sk) in cases {
             assert_eq!((key.pk.as_str(), key.sk.as_str()), (pk, sk));

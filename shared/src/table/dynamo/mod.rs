@@ -9,6 +9,7 @@
 //! - [`guard`]: the epoch's warm lease;
 //! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights;
 //! - [`network`]: the network-wide views' items (timeline, models).
+//! - [`inferences`]: the inference scan's checkpoint and the published inferences.
 //!
 //! This module only maps the port's calls onto them.
 
@@ -17,6 +18,7 @@ mod budget;
 mod client;
 mod codec;
 mod guard;
+mod inferences;
 mod keys;
 mod metering;
 mod network;
@@ -29,6 +31,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 
 pub use client::DynamoTable;
+pub use inferences::RECORD_BUCKETS;
 pub use keys::{PK, SK, TTL_ATTRIBUTE};
 pub use metering::TableCounters;
 
