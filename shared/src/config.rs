@@ -58,6 +58,12 @@ pub struct Config {
     /// a requested height allowed per epoch per minute, across all
     /// instances (each is 3-4 chain calls and a stored snapshot).
     pub height_builds_per_minute: u32,
+    /// `INFERENCE_SCAN_PAGES_PER_RUN` (default 10, at least 1): pages of the
+    /// chain's inference list one scheduled run reads at most.
+    pub inference_scan_pages_per_run: u32,
+    /// `INFERENCE_SCAN_INTERVAL_SECS` (default 300): a new scan of the
+    /// inference list starts this long after the previous one started.
+    pub inference_scan_interval: Duration,
     /// `CORS_ALLOWED_ORIGINS` (default `*`): comma-separated origins.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -118,6 +124,9 @@ impl Config {
             warmer_concurrency: num("WARMER_CONCURRENCY", 16)?.clamp(1, 1024) as usize,
             warmer_slice: num("WARMER_SLICE_PARTICIPANTS", 500)?.clamp(1, 100_000) as usize,
             height_builds_per_minute: num("HEIGHT_BUILDS_PER_MINUTE", 5)?.min(1_000) as u32,
+            inference_scan_pages_per_run: num("INFERENCE_SCAN_PAGES_PER_RUN", 10)?.clamp(1, 1_000)
+                as u32,
+            inference_scan_interval: Duration::from_secs(num("INFERENCE_SCAN_INTERVAL_SECS", 300)?),
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .unwrap_or_else(|| "*".into())
                 .split(',')

@@ -5,9 +5,12 @@ use std::time::Instant;
 
 use serde::Deserialize;
 
+use super::jobs::{inference_scan_job, models_job, timeline_job};
 use super::{refresh_current_epoch, SchedulerState};
-use crate::chain::{Chain, ChainError};
-use crate::table::{CacheTable, TableError};
+use crate::chain::{Chain, ChainError, InferenceChain, NetworkChain};
+use crate::service::inference_scan::ScanError;
+use crate::service::network::RefreshError;
+use crate::table::{CacheTable, InferenceTable, NetworkTable};
 use crate::warm::WarmerInvoker;
 
 /// The jobs, by the name a schedule's input gives.
@@ -16,12 +19,21 @@ use crate::warm::WarmerInvoker;
 pub enum Job {
     /// The current epoch's stats, and the warm of a new epoch.
     CurrentEpoch,
+    /// The timeline (head, reference block, stages, events).
+    Timeline,
+    /// The current epoch's models and the 24 h model stats.
+    Models,
+    /// One bounded step of the scan of the chain's inference list.
+    InferenceScan,
 }
 
 impl Job {
     pub fn as_str(self) -> &'static str {
         match self {
             Job::CurrentEpoch => "current_epoch",
+            Job::Timeline => "timeline",
+            Job::Models => "models",
+            Job::InferenceScan => "inference_scan",
         }
     }
 }
@@ -47,7 +59,7 @@ impl Job {
 }
 
 /// Why a job run failed; the next scheduled run is the retry.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(transparent)]
     Request(#[from] JobRequestError),
@@ -57,25 +69,37 @@ pub enum JobError {
         source: ChainError,
     },
     #[error("job {job}: {source}")]
-    Table {
+    Refresh {
         job: &'static str,
-        source: TableError,
+        source: RefreshError,
     },
+    #[error("job inference_scan: {0}")]
+    Scan(#[from] ScanError),
 }
 
 /// Runs the job the event names and returns its report. A failed job is an
 /// error (the invocation fails, so Lambda's error metric shows it; the
 /// template sets no retries: the next scheduled run is the retry).
-pub async fn handle_scheduled_event<C: Chain, T: CacheTable, W: WarmerInvoker>(
+pub async fn handle_scheduled_event<C, T, W>(
     state: &SchedulerState<C, T, W>,
     event: &serde_json::Value,
-    _deadline_ms: Option<i64>,
-) -> Result<serde_json::Value, JobError> {
+    deadline_ms: Option<i64>,
+) -> Result<serde_json::Value, JobError>
+where
+    C: Chain + NetworkChain + InferenceChain,
+    T: CacheTable + NetworkTable + InferenceTable,
+    W: WarmerInvoker,
+{
     let job = Job::from_event(event).inspect_err(|e| tracing::error!(error = %e))?;
     let started = Instant::now();
     let calls_before = state.core.chain.upstream_calls();
     // Boxed: a job's future nests deep enough (retrying fetches, stream
     // adapters) to overflow the compiler's layout depth inside main.
+    let core = &state.core;
+    let refresh = |source| JobError::Refresh {
+        job: job.as_str(),
+        source,
+    };
     let report = match job {
         Job::CurrentEpoch => Box::pin(refresh_current_epoch(state))
             .await
@@ -84,6 +108,11 @@ pub async fn handle_scheduled_event<C: Chain, T: CacheTable, W: WarmerInvoker>(
                 job: job.as_str(),
                 source,
             }),
+        Job::Timeline => Box::pin(timeline_job(core)).await.map_err(refresh),
+        Job::Models => Box::pin(models_job(core)).await.map_err(refresh),
+        Job::InferenceScan => Box::pin(inference_scan_job(core, deadline_ms))
+            .await
+            .map_err(JobError::Scan),
     };
     let duration_ms = started.elapsed().as_millis() as u64;
     let chain_calls = state.core.chain.upstream_calls() - calls_before;
@@ -114,6 +143,9 @@ mod tests {
     fn events_name_a_known_job() {
         let cases = [
             (json!({"job": "current_epoch"}), Some(Job::CurrentEpoch)),
+            (json!({"job": "timeline"}), Some(Job::Timeline)),
+            (json!({"job": "models"}), Some(Job::Models)),
+            (json!({"job": "inference_scan"}), Some(Job::InferenceScan)),
             (json!({"job": "reboot"}), None),
             (json!({}), None),
             (json!({"job": "current_epoch", "extra": 1}), None),

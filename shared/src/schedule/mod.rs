@@ -9,6 +9,7 @@
 
 mod current;
 mod event;
+mod jobs;
 mod state;
 
 pub use current::{refresh_current_epoch, CurrentEpochReport, WarmTriggered};

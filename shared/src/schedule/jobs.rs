@@ -1,0 +1,99 @@
+//! The network-wide jobs (timeline, current models) and the inference
+//! scan's step, as the scheduled function runs them: each returns a small
+//! JSON summary for its log line and report.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::chain::{Chain, InferenceChain, NetworkChain};
+use crate::config::Config;
+use crate::service::inference_scan::{scan_step, ScanError, ScanSettings};
+use crate::service::network::{refresh_models_current, refresh_timeline, RefreshError};
+use crate::service::Core;
+use crate::table::{InferenceTable, NetworkTable};
+use crate::time::now_ms;
+
+pub async fn timeline_job<C: NetworkChain, T: NetworkTable>(
+    core: &Core<C, T>,
+) -> Result<Value, RefreshError> {
+    let r = refresh_timeline(core).await?;
+    Ok(json!({
+        "height": r.timeline.current_block.height,
+        "epoch": r.timeline.current_epoch_index,
+        "outcome": format!("{:?}", r.outcome),
+        "restrictions_from_chain": r.restrictions_from_chain,
+    }))
+}
+
+pub async fn models_job<C: Chain + NetworkChain, T: NetworkTable>(
+    core: &Core<C, T>,
+) -> Result<Value, RefreshError> {
+    let r = refresh_models_current(core).await?;
+    Ok(json!({
+        "epoch": r.models.response.epoch_id,
+        "models": r.models.response.models.len(),
+        "outcome": format!("{:?}", r.outcome),
+    }))
+}
+
+/// One bounded step of the inference scan: at most the configured pages,
+/// and none started later than the chain's worst case before the
+/// invocation's deadline (the step saves what it read after its last page).
+pub async fn inference_scan_job<C: Chain + InferenceChain, T: InferenceTable>(
+    core: &Core<C, T>,
+    deadline_ms: Option<i64>,
+) -> Result<Value, ScanError> {
+    let settings = scan_settings(&core.config, deadline_ms, now_ms());
+    let report = scan_step(&core.chain, &core.table, &settings).await?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+/// A page may take every retry round at the full timeout, and the save
+/// after the last page needs a few seconds of its own.
+fn scan_settings(config: &Config, deadline_ms: Option<i64>, now_ms: i64) -> ScanSettings {
+    let page_worst =
+        config.chain_timeout * config.chain_retry_rounds * config.chain_api_urls.len() as u32;
+    let margin = page_worst + Duration::from_secs(5);
+    ScanSettings {
+        page_budget: config.inference_scan_pages_per_run,
+        deadline: deadline_ms.map(|d| {
+            let left = Duration::from_millis(d.saturating_sub(now_ms).max(0) as u64);
+            tokio::time::Instant::now() + left.saturating_sub(margin)
+        }),
+        min_interval: config.inference_scan_interval,
+        ..ScanSettings::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_stops_starting_pages_a_page_and_a_save_before_the_deadline() {
+        let config = Config::from_lookup(|k| match k {
+            "TABLE_NAME" => Some("t".into()),
+            "CHAIN_API_URLS" => Some("http://a,http://b".into()),
+            "CHAIN_TIMEOUT_MS" => Some("2000".into()),
+            "CHAIN_RETRY_ROUNDS" => Some("2".into()),
+            "INFERENCE_SCAN_PAGES_PER_RUN" => Some("7".into()),
+            _ => None,
+        })
+        .unwrap();
+        let s = scan_settings(&config, Some(1_000_000 + 55_000), 1_000_000);
+        let now = tokio::time::Instant::now();
+        assert_eq!(s.page_budget, 7);
+        assert_eq!(s.min_interval, Duration::from_secs(300));
+        // 55 s left - (2 s x 2 rounds x 2 URLs + 5 s) = 42 s.
+        let until = s.deadline.unwrap() - now;
+        assert!(
+            until <= Duration::from_secs(42) && until > Duration::from_secs(41),
+            "{until:?}"
+        );
+        // Past its deadline already: no page at all.
+        let late = scan_settings(&config, Some(1_000_000), 1_000_000 + 5);
+        assert!(late.deadline.unwrap() <= tokio::time::Instant::now());
+        assert!(scan_settings(&config, None, 0).deadline.is_none());
+    }
+}
