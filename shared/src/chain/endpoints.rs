@@ -158,7 +158,7 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Percent-encodes a base64 pagination key for a query string.
-fn encode_query_value(v: &str) -> String {
+pub(super) fn encode_query_value(v: &str) -> String {
     utf8_percent_encode(v, QUERY_VALUE).to_string()
 }
 

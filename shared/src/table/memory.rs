@@ -17,6 +17,8 @@ pub struct MemoryTable {
     round_trips: AtomicU64,
     /// When set, every call fails as if the table were unreachable.
     pub fail: std::sync::atomic::AtomicBool,
+    /// The [`super::StatusTable`] items (`memory_status`).
+    pub(super) status: Mutex<super::memory_status::StatusState>,
 }
 
 #[derive(Default)]
@@ -40,6 +42,11 @@ impl MemoryTable {
 
     pub fn items(&self) -> Vec<CachedItem> {
         self.state.lock().unwrap().items.values().cloned().collect()
+    }
+
+    /// Counts a call and fails it when the table is set to fail.
+    pub(super) fn call(&self) -> TableResult<()> {
+        self.enter().map(drop)
     }
 
     fn enter(&self) -> TableResult<std::sync::MutexGuard<'_, State>> {

@@ -5,9 +5,14 @@
 mod dynamo;
 pub mod items;
 mod memory;
+mod memory_status;
 mod port;
+mod status_port;
 
-pub use dynamo::{DynamoTable, TableCounters, PK, SK, TTL_ATTRIBUTE};
+pub use dynamo::{DynamoTable, TableCounters, MAX_STATUS_CHUNK_BYTES, PK, SK, TTL_ATTRIBUTE};
 pub use items::*;
 pub use memory::MemoryTable;
 pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult};
+pub use status_port::{
+    split_statuses, status_bucket, CachedKeybase, StatusTable, StoredStatuses, STATUS_BUCKETS,
+};

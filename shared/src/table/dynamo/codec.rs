@@ -8,13 +8,14 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+#[cfg(doc)]
 use crate::domain::ParticipantStats;
 use crate::table::port::{TableError, TableResult};
 
 /// Refuse to inflate a chunk beyond this (a corrupt or hostile item).
 const MAX_INFLATED: u64 = 64 << 20;
 
-pub fn encode_rows(rows: &[&ParticipantStats]) -> TableResult<Vec<u8>> {
+pub fn encode_rows<T: serde::Serialize>(rows: &[T]) -> TableResult<Vec<u8>> {
     let json =
         serde_json::to_vec(rows).map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;
     let mut enc = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());

@@ -10,6 +10,9 @@
 //! | warm guard                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
 //! | epoch reward total           | `EPOCH#{e:010}`      | `TOTAL`                  |
 //! | participant item             | `P#{address}`        | `E#{e:010}#{KIND}`       |
+//! | jail statuses chunk          | `JAIL#{e:010}`       | `{bucket:03}`            |
+//! | node health chunk            | `HEALTH`             | `{bucket:03}`            |
+//! | Keybase answer               | `KEYBASE#{IDENTITY}` | `LOOKUP`                 |
 
 use std::collections::HashMap;
 
@@ -65,6 +68,24 @@ impl Key {
     /// The count of an epoch's builds at requested heights in one minute.
     pub fn height_builds(epoch: u64, minute: i64) -> Self {
         Self::new(epoch_pk(epoch), format!("HEIGHT_BUILDS#{minute:010}"))
+    }
+
+    /// One of an epoch's jail status chunks.
+    pub fn jail_chunk(epoch: u64, bucket: u32) -> Self {
+        Self::new(format!("JAIL#{epoch:010}"), format!("{bucket:03}"))
+    }
+
+    /// One of the node health chunks (global: health is today's for every epoch).
+    pub fn health_chunk(bucket: u32) -> Self {
+        Self::new("HEALTH", format!("{bucket:03}"))
+    }
+
+    /// A Keybase answer (identities are hex; stored upper-case, one spelling).
+    pub fn keybase(identity: &str) -> Self {
+        Self::new(
+            format!("KEYBASE#{}", identity.to_ascii_uppercase()),
+            "LOOKUP",
+        )
     }
 
     pub fn item(k: &ItemKey) -> Self {
@@ -169,6 +190,9 @@ mod tests {
             (Key::chunk("v1", 7), "SNAP#v1", "00007"),
             (Key::guard(3), "EPOCH#0000000003", "WARM_GUARD"),
             (Key::total(3), "EPOCH#0000000003", "TOTAL"),
+            (Key::jail_chunk(56, 7), "JAIL#0000000056", "007"),
+            (Key::health_chunk(31), "HEALTH", "031"),
+            (Key::keybase("e23265a0e36fc128"), "KEYBASE#E23265A0E36FC128", "LOOKUP"),
         ];
         for (key, pk, sk) in cases {
             assert_eq!((key.pk.as_str(), key.sk.as_str()), (pk, sk));

@@ -7,7 +7,8 @@
 //! - [`metering`]: the requests and capacity counted;
 //! - [`snapshots`]: epoch snapshots in chunks, with their TTLs;
 //! - [`guard`]: the epoch's warm lease;
-//! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights.
+//! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights;
+//! - [`status`]: jail and health chunks and Keybase answers ([`crate::table::StatusTable`]).
 //!
 //! This module only maps the port's calls onto them.
 
@@ -20,6 +21,7 @@ mod keys;
 mod metering;
 mod rows;
 mod snapshots;
+mod status;
 
 use std::collections::HashMap;
 
@@ -29,6 +31,7 @@ use serde::Deserialize;
 pub use client::DynamoTable;
 pub use keys::{PK, SK, TTL_ATTRIBUTE};
 pub use metering::TableCounters;
+pub use status::MAX_STATUS_CHUNK_BYTES;
 
 use client::Condition;
 use keys::{n, Key};
