@@ -9,7 +9,7 @@ use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Pa
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
 use crate::service::{ApiError, Core};
-use crate::table::CacheTable;
+use crate::table::{CacheTable, StatusTable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantRoute {
@@ -35,7 +35,7 @@ pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantR
 }
 
 /// `GET /v1/participants/{id}?epoch_id=N[&height=H]`.
-pub async fn handle_participant<C: Chain, T: CacheTable>(
+pub async fn handle_participant<C: Chain, T: CacheTable + StatusTable>(
     core: &Core<C, T>,
     req: &Request,
 ) -> Response<Body> {
@@ -72,7 +72,8 @@ fn details_cache_control(meta: DetailsMeta, config: &Config) -> String {
             config.current_epoch_freshness.as_secs()
         )
     } else if meta.all_final {
-        "public, max-age=86400".into()
+        // The items never change, but the row carries today's node health.
+        "public, max-age=60".into()
     } else {
         format!("public, max-age={}", config.item_freshness.as_secs())
     }

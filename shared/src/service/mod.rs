@@ -6,10 +6,13 @@ pub mod epochs;
 pub mod errors;
 #[cfg(test)]
 mod fakes;
+pub mod health;
 pub mod items;
+pub mod jail;
 pub mod participant;
 pub mod responses;
 pub mod snapshot;
+pub mod status;
 
 pub use errors::ApiError;
 
