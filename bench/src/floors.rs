@@ -91,7 +91,8 @@ pub async fn run(
     for _ in 0..reps {
         let started = Instant::now();
         // The function's own rendering: JSON straight into gzip.
-        shared::routes::epoch_stats::render::render_epoch(&view, 30, 0).map_err(|e| e.to_string())?;
+        shared::routes::epoch_stats::render::render_epoch(&view, 30, 0)
+            .map_err(|e| e.to_string())?;
         times.push(started.elapsed());
     }
     let render_gzip = Summary::of(&times).ok_or("no renders")?;

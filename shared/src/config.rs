@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(c.warmer_function_name, None);
         assert_eq!(c.chain_max_rps, None);
         assert_eq!(c.keybase_api_url, "https://keybase.io");
-        assert!(!c.health_allow_private_targets, "the guard is on by default");
+        assert!(
+            !c.health_allow_private_targets,
+            "the guard is on by default"
+        );
         assert_eq!(c.health_concurrency, 256);
     }
 

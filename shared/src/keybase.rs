@@ -37,7 +37,9 @@ impl KeybaseIdentity {
 /// What a lookup said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeybaseAnswer {
-    Found { username: String },
+    Found {
+        username: String,
+    },
     NotFound,
     /// No answer (network, 5xx, 429, unreadable body); retried after an hour.
     Failed(String),
@@ -115,7 +117,12 @@ impl HttpKeybase {
             self.base_url,
             utf8_percent_encode(identity.as_str(), NON_ALPHANUMERIC)
         );
-        let mut resp = self.client.get(url).send().await.map_err(|e| e.to_string())?;
+        let mut resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         let status = resp.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             *self.backoff_until.lock().unwrap_or_else(|p| p.into_inner()) =

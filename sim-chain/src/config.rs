@@ -27,6 +27,10 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Injected failures per endpoint kind.
     pub faults: HashMap<EndpointKind, Fault>,
+    /// Where the simulated participants' nodes answer `/health` (the
+    /// simulator's own URL; set by [`crate::SimChain::start_on`] when
+    /// `None`). Without one, inference URLs are private addresses.
+    pub node_base_url: Option<String>,
 }
 
 /// The epoch stages (PoC, validation, set-new-validators at +187 blocks)
@@ -42,6 +46,7 @@ impl Default for SimConfig {
             epoch_length: 15_000,
             latency: Duration::ZERO,
             faults: HashMap::new(),
+            node_base_url: None,
         }
     }
 }
@@ -85,10 +90,14 @@ pub enum EndpointKind {
     Authz,
     /// `GET .../hardware_nodes/{addr}`
     Hardware,
+    /// `GET /chain-api/cosmos/staking/v1beta1/validators`
+    Validators,
+    /// `GET /chain-api/cosmos/slashing/v1beta1/signing_infos/{valcons}`
+    SigningInfo,
 }
 
 impl EndpointKind {
-    pub const ALL: [EndpointKind; 8] = [
+    pub const ALL: [EndpointKind; 10] = [
         EndpointKind::Latest,
         EndpointKind::EpochParticipants,
         EndpointKind::Status,
@@ -97,6 +106,8 @@ impl EndpointKind {
         EndpointKind::Summary,
         EndpointKind::Authz,
         EndpointKind::Hardware,
+        EndpointKind::Validators,
+        EndpointKind::SigningInfo,
     ];
 
     /// The snake_case name used in stats keys, the CLI and `/__config`.
@@ -110,6 +121,8 @@ impl EndpointKind {
             EndpointKind::Summary => "summary",
             EndpointKind::Authz => "authz",
             EndpointKind::Hardware => "hardware",
+            EndpointKind::Validators => "validators",
+            EndpointKind::SigningInfo => "signing_info",
         }
     }
 }

@@ -37,9 +37,10 @@ pub use config::{
     MIN_EPOCH_LENGTH,
 };
 pub use model::{
-    encode_address, is_valid_address, Authorization, BlockWindow, EpochParticipant, EpochStages,
-    EpochStats, Grant, Hardware, HardwareNode, ListParticipant, MlNode, MlNodeGroup, Model,
-    PerformanceSummary, SeedSignature, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY,
+    encode_address, is_valid_address, keybase_username, valcons_of_key, Authorization, BlockWindow,
+    EpochParticipant, EpochStages, EpochStats, Grant, Hardware, HardwareNode, ListParticipant,
+    MlNode, MlNodeGroup, Model, NodeBehaviour, PerformanceSummary, SeedSignature, Validator,
+    ValidatorDescription, ValidatorPubkey, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY,
     GENERIC_AUTHORIZATION, HRP, MODEL_NAMES, POC_START_OFFSET, WARM_KEY_MSG_TYPES,
 };
 pub use stats::Stats;
@@ -80,6 +81,15 @@ impl SimChain {
             .validate()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let addr = listener.local_addr()?;
+        let mut config = config;
+        if config.node_base_url.is_none() {
+            let host = if addr.ip().is_unspecified() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                addr.ip()
+            };
+            config.node_base_url = Some(format!("http://{}", SocketAddr::new(host, addr.port())));
+        }
         let state = Arc::new(AppState::new(&config));
         let app = routes::router(Arc::clone(&state));
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

@@ -125,6 +125,7 @@ impl Cli {
             latency: Duration::from_millis(self.latency_ms),
             // A later `--fault` for the same kind replaces an earlier one.
             faults: self.faults.into_iter().collect::<HashMap<_, _>>(),
+            node_base_url: None,
         };
         config.validate()?;
         Ok((SocketAddr::new(self.host, self.port), config))

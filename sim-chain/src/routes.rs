@@ -103,6 +103,8 @@ pub(crate) enum Route {
     Summary { epoch: String, participant: String },
     Authz { granter: String },
     Hardware { participant: String },
+    Validators,
+    SigningInfo { valcons: String },
     Unknown,
 }
 
@@ -123,6 +125,12 @@ impl Route {
             },
             ["chain-rpc", "status"] => Route::Status,
             ["chain-rpc", "block"] => Route::Block,
+            ["chain-api", "cosmos", "staking", "v1beta1", "validators"] => Route::Validators,
+            ["chain-api", "cosmos", "slashing", "v1beta1", "signing_infos", valcons] => {
+                Route::SigningInfo {
+                    valcons: owned(valcons),
+                }
+            }
             ["chain-api", "cosmos", "authz", "v1beta1", "grants", "granter", granter] => {
                 Route::Authz {
                     granter: owned(granter),
@@ -153,6 +161,8 @@ impl Route {
             Route::Summary { .. } => EndpointKind::Summary,
             Route::Authz { .. } => EndpointKind::Authz,
             Route::Hardware { .. } => EndpointKind::Hardware,
+            Route::Validators => EndpointKind::Validators,
+            Route::SigningInfo { .. } => EndpointKind::SigningInfo,
             Route::Unknown => return None,
         })
     }
@@ -176,6 +186,17 @@ impl Route {
             Route::Summary { epoch, participant } => format!("summary:{epoch}:{participant}"),
             Route::Authz { granter } => format!("authz:{granter}"),
             Route::Hardware { participant } => format!("hardware:{participant}"),
+            Route::Validators => format!(
+                "validators:{}:{}",
+                req.height.as_deref().unwrap_or("latest"),
+                req.query
+                    .get("pagination.key")
+                    .map_or("first", String::as_str)
+            ),
+            Route::SigningInfo { valcons } => format!(
+                "signing_info:{valcons}:{}",
+                req.height.as_deref().unwrap_or("latest")
+            ),
             Route::Unknown => format!("unknown:{}", req.path),
         }
     }
@@ -214,6 +235,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             }),
         )
         .route("/__stats", get(get_stats))
+        // Not chain endpoints: the participants' nodes and a Keybase
+        // stand-in (no latency, no faults, not counted).
+        .route("/node/{index}/health", get(node_health))
+        .route("/_/api/1.0/user/lookup.json", get(keybase_lookup))
         .route("/__stats/reset", post(reset_stats))
         .route("/__config", get(get_config).post(post_config))
         .fallback(chain)
@@ -372,8 +397,35 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
             Err(reply) => reply,
         },
         Route::Hardware { participant } => render::hardware(&model, &participant),
+        Route::Validators => {
+            let height = match render::query_height(&model, info.height.as_deref()) {
+                Ok(h) => h,
+                Err(reply) => return reply,
+            };
+            render::validators(&model, height, &info.query)
+        }
+        Route::SigningInfo { valcons } => {
+            let height = match render::query_height(&model, info.height.as_deref()) {
+                Ok(h) => h,
+                Err(reply) => return reply,
+            };
+            render::signing_info(&model, &valcons, height)
+        }
         Route::Unknown => reply::not_implemented(),
     }
+}
+
+/// `GET /node/{i}/health`: participant `i`'s node.
+async fn node_health(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(index): axum::extract::Path<String>,
+) -> Response {
+    render::node_health(&state.model(), &index).into_response()
+}
+
+/// `GET /_/api/1.0/user/lookup.json?key_suffix=...`: the Keybase stand-in.
+async fn keybase_lookup(Query(query): Query<HashMap<String, String>>) -> Response {
+    render::keybase_lookup(query.get("key_suffix").map(String::as_str)).into_response()
 }
 
 fn body_reply(body: Result<Bytes, String>) -> Reply {

@@ -116,9 +116,10 @@ impl ValidatorChain for HttpChain {
         let mut seen_keys = HashSet::new();
         let mut path = base.clone();
         for _ in 0..VALIDATOR_MAX_PAGES {
-            let page: ValidatorsPage = self.get(&path, Some(height)).await?.ok_or_else(|| {
-                ChainError::BadResponse("validators: not found".into())
-            })?;
+            let page: ValidatorsPage = self
+                .get(&path, Some(height))
+                .await?
+                .ok_or_else(|| ChainError::BadResponse("validators: not found".into()))?;
             all.extend(page.validators);
             let next = page
                 .pagination
@@ -190,7 +191,11 @@ mod tests {
         assert_eq!(page.validators.len(), 1);
         assert!(!page.validators[0].jailed);
         assert_eq!(
-            page.validators[0].consensus_pubkey.as_ref().unwrap().base64(),
+            page.validators[0]
+                .consensus_pubkey
+                .as_ref()
+                .unwrap()
+                .base64(),
             Some("k")
         );
         let empty: ValidatorsPage = serde_json::from_str(r#"{"validators":null}"#).unwrap();

@@ -45,7 +45,9 @@ pub struct NodeHealth {
 
 /// Trimmed; empty reads as `None`.
 pub fn non_empty(v: Option<&str>) -> Option<String> {
-    v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// The moniker, blanked when the chain's default (the operator address) is
@@ -191,7 +193,11 @@ mod tests {
             (false, Some("2020-01-01T00:00:00Z"), false),
         ];
         for (jailed, until, want) in cases {
-            assert_eq!(ready_to_unjail(&status(jailed, until), now), want, "{until:?}");
+            assert_eq!(
+                ready_to_unjail(&status(jailed, until), now),
+                want,
+                "{until:?}"
+            );
         }
     }
 }

@@ -54,9 +54,8 @@ impl Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let mut refused = Vec::new();
             let accepted: Vec<SocketAddr> = resolved
                 .into_iter()
@@ -200,12 +199,32 @@ mod tests {
                 Some("http://node.example.com/api/health"),
                 Some("http://node.example.com/api/health"),
             ),
-            ("http://8.8.8.8:8000", Some("http://8.8.8.8:8000/health"), Some("http://8.8.8.8:8000/health")),
-            ("http://0.0.0.0:8000", None, Some("http://0.0.0.0:8000/health")),
-            ("http://127.0.0.1:9001", None, Some("http://127.0.0.1:9001/health")),
-            ("http://169.254.169.254/latest", None, Some("http://169.254.169.254/latest/health")),
+            (
+                "http://8.8.8.8:8000",
+                Some("http://8.8.8.8:8000/health"),
+                Some("http://8.8.8.8:8000/health"),
+            ),
+            (
+                "http://0.0.0.0:8000",
+                None,
+                Some("http://0.0.0.0:8000/health"),
+            ),
+            (
+                "http://127.0.0.1:9001",
+                None,
+                Some("http://127.0.0.1:9001/health"),
+            ),
+            (
+                "http://169.254.169.254/latest",
+                None,
+                Some("http://169.254.169.254/latest/health"),
+            ),
             ("http://2130706433/", None, Some("http://127.0.0.1/health")),
-            ("http://[::ffff:10.0.0.1]/", None, Some("http://[::ffff:a00:1]/health")),
+            (
+                "http://[::ffff:10.0.0.1]/",
+                None,
+                Some("http://[::ffff:a00:1]/health"),
+            ),
             ("ftp://node.example.com/", None, None),
             ("javascript:alert(1)", None, None),
         ];

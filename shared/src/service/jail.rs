@@ -19,9 +19,7 @@ use crate::domain::jail::{
 use crate::domain::validator_keys::{valcons_of, valoper_of};
 use crate::domain::JailStatus;
 use crate::keybase::{picture_url, KeybaseAnswer, KeybaseIdentity, KeybaseLookup};
-use crate::table::{
-    CacheTable, CachedKeybase, PutOutcome, StatsSlot, StatusTable, TableError,
-};
+use crate::table::{CacheTable, CachedKeybase, PutOutcome, StatsSlot, StatusTable, TableError};
 use crate::time::now_ms;
 
 use super::epochs::build_finished;
@@ -130,15 +128,14 @@ where
         })
         .collect();
     report.jailed = matched.iter().filter(|(_, v)| v.jailed).count();
-    let infos: Vec<(String, Result<Option<String>, ChainError>)> =
-        futures::stream::iter(jailed)
-            .map(|(participant, valcons)| async move {
-                let info = chain.signing_info(&valcons, height).await;
-                (participant, info.map(|i| i.and_then(|i| i.jailed_until)))
-            })
-            .buffer_unordered(SIGNING_INFO_CONCURRENCY)
-            .collect()
-            .await;
+    let infos: Vec<(String, Result<Option<String>, ChainError>)> = futures::stream::iter(jailed)
+        .map(|(participant, valcons)| async move {
+            let info = chain.signing_info(&valcons, height).await;
+            (participant, info.map(|i| i.and_then(|i| i.jailed_until)))
+        })
+        .buffer_unordered(SIGNING_INFO_CONCURRENCY)
+        .collect()
+        .await;
     let mut jailed_until: HashMap<String, Option<String>> = HashMap::new();
     for (participant, info) in infos {
         match info {
@@ -154,9 +151,7 @@ where
 
     let identities: Vec<KeybaseIdentity> = matched
         .iter()
-        .filter_map(|(_, v)| {
-            KeybaseIdentity::parse(v.description.as_ref()?.identity.as_deref()?)
-        })
+        .filter_map(|(_, v)| KeybaseIdentity::parse(v.description.as_ref()?.identity.as_deref()?))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -223,12 +218,12 @@ async fn keybase_usernames<T: StatusTable, K: KeybaseLookup>(
             HashMap::new()
         });
     report.keybase_cached = cached.len();
-    let mut out: HashMap<KeybaseIdentity, Option<String>> = cached
-        .into_iter()
-        .map(|(i, c)| (i, c.username))
+    let mut out: HashMap<KeybaseIdentity, Option<String>> =
+        cached.into_iter().map(|(i, c)| (i, c.username)).collect();
+    let missing: Vec<&KeybaseIdentity> = identities
+        .iter()
+        .filter(|i| !out.contains_key(*i))
         .collect();
-    let missing: Vec<&KeybaseIdentity> =
-        identities.iter().filter(|i| !out.contains_key(*i)).collect();
     let answers: Vec<(KeybaseIdentity, KeybaseAnswer)> = futures::stream::iter(missing)
         .map(|i| async move { (i.clone(), keybase.lookup(i).await) })
         .buffer_unordered(KEYBASE_CONCURRENCY)

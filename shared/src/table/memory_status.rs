@@ -46,12 +46,20 @@ impl StatusTable for MemoryTable {
             jail: state
                 .jail
                 .get(&epoch)
-                .map(|j| j.0.iter().map(|s| (s.participant.clone(), s.clone())).collect())
+                .map(|j| {
+                    j.0.iter()
+                        .map(|s| (s.participant.clone(), s.clone()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             health: state
                 .health
                 .as_ref()
-                .map(|h| h.0.iter().map(|s| (s.participant.clone(), s.clone())).collect())
+                .map(|h| {
+                    h.0.iter()
+                        .map(|s| (s.participant.clone(), s.clone()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             version: state.version(epoch),
         })

@@ -13,12 +13,12 @@ use super::lease::{run_under_lease, Leased};
 use super::request::WarmRequest;
 use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef, ValidatorChain};
-use crate::keybase::HttpKeybase;
-use crate::service::jail::{warm_finished_jail, JailReport};
 use crate::ids::ParticipantId;
+use crate::keybase::HttpKeybase;
 use crate::service::items::{
     fetch_item, missing_items, modal_item_keys, store_fetched, ItemOutcome,
 };
+use crate::service::jail::{warm_finished_jail, JailReport};
 use crate::service::Core;
 use crate::table::{
     CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError,
@@ -215,7 +215,10 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
             }
         };
         if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
-            tracing::warn!(epoch, "deadline reached; the jail statuses wait for the next run");
+            tracing::warn!(
+                epoch,
+                "deadline reached; the jail statuses wait for the next run"
+            );
         } else {
             report.jail = warm_jail(core, epoch).await;
             if report.jail.is_none() {

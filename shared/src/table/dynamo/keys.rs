@@ -192,7 +192,11 @@ mod tests {
             (Key::total(3), "EPOCH#0000000003", "TOTAL"),
             (Key::jail_chunk(56, 7), "JAIL#0000000056", "007"),
             (Key::health_chunk(31), "HEALTH", "031"),
-            (Key::keybase("e23265a0e36fc128"), "KEYBASE#E23265A0E36FC128", "LOOKUP"),
+            (
+                Key::keybase("e23265a0e36fc128"),
+                "KEYBASE#E23265A0E36FC128",
+                "LOOKUP",
+            ),
         ];
         for (key, pk, sk) in cases {
             assert_eq!((key.pk.as_str(), key.sk.as_str()), (pk, sk));

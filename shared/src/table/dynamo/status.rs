@@ -106,11 +106,13 @@ impl DynamoTable {
             .into_iter()
             .map(|item| self.put_conditional(item, condition.clone()));
         let outcomes = try_join_all(puts).await?;
-        Ok(if outcomes.iter().all(|p| p.outcome() == PutOutcome::Written) {
-            PutOutcome::Written
-        } else {
-            PutOutcome::LostRace
-        })
+        Ok(
+            if outcomes.iter().all(|p| p.outcome() == PutOutcome::Written) {
+                PutOutcome::Written
+            } else {
+                PutOutcome::LostRace
+            },
+        )
     }
 }
 
