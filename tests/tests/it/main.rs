@@ -7,6 +7,7 @@ mod events;
 mod fixtures;
 mod hostile;
 mod iam;
+mod jail_health;
 mod participant;
 mod reliability;
 mod replay;

@@ -68,6 +68,11 @@ pub fn config(table: &str, chain_urls: &[String], extra: &[(&str, &str)]) -> Con
         ("WARMER_FUNCTION_NAME".into(), "warmer".into()),
         ("CHAIN_TIMEOUT_MS".into(), "2000".into()),
         ("CHAIN_RETRY_ROUNDS".into(), "1".into()),
+        // The simulated chain also serves a Keybase stand-in; never the real one.
+        (
+            "KEYBASE_API_URL".into(),
+            chain_urls.first().cloned().unwrap_or_else(dead_url),
+        ),
     ]);
     for (k, v) in extra {
         vars.insert((*k).to_owned(), (*v).to_owned());
