@@ -291,8 +291,8 @@ where
 }
 
 /// The warmer's job for a finished epoch: once, at its canonical height
-/// (from the stored finished snapshot, built and stored first if absent);
-/// skipped when already stored final.
+/// (from the stored finished snapshot, else built from the chain; the
+/// warmer stores no snapshot); skipped when already stored final.
 pub async fn warm_finished_jail<C, T, K>(
     chain: &C,
     table: &T,
@@ -315,13 +315,10 @@ where
     let snapshot = match table.load_stats(StatsSlot::Final(epoch)).await? {
         Some(s) => s,
         None => {
-            let (slot, snapshot) = build_finished(chain, epoch, None)
+            build_finished(chain, epoch, None)
                 .await
-                .map_err(|e: ApiError| JailError::Epoch(e.detail()))?;
-            if let Err(e) = table.store_stats(slot, &snapshot).await {
-                tracing::warn!(epoch, error = %e, "could not store the finished epoch's stats");
-            }
-            snapshot
+                .map_err(|e: ApiError| JailError::Epoch(e.detail()))?
+                .1
         }
     };
     let entries: Vec<JailEntry> = snapshot
