@@ -521,3 +521,27 @@ async fn unreadable_or_missing_statuses_never_fail_a_request() {
     .await;
     assert_eq!(modal.status(), 200);
 }
+
+#[tokio::test]
+async fn the_warm_run_of_a_finished_epoch_fetches_its_jail_statuses_once() {
+    let sim = start_sim(50, CURRENT).await;
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    let epoch = CURRENT - 3;
+    epoch_by_id(&ctx, epoch, None).await.unwrap();
+    let report = shared::warm::warm_epoch(&ctx, &crate::support::warm_job(epoch, true), None).await;
+    let jail = report
+        .jail
+        .expect("a finished epoch's warm fetches its jail statuses");
+    assert!(jail.is_final && jail.written && jail.matched > 0);
+    assert!(t.table.jail_is_final(epoch).await.unwrap());
+    assert!(!t.table.load_statuses(epoch).await.unwrap().jail.is_empty());
+    sim.reset_stats();
+    let again = shared::warm::warm_epoch(&ctx, &crate::support::warm_job(epoch, true), None).await;
+    assert!(again.jail.unwrap().skipped);
+    assert_eq!(sim.stats().kind("validators"), 0, "never refetched");
+    // The current epoch's warm leaves jail to the scheduled function.
+    let current =
+        shared::warm::warm_epoch(&ctx, &crate::support::warm_job(CURRENT, false), None).await;
+    assert!(current.jail.is_none());
+}
