@@ -96,7 +96,7 @@ pub trait StatusTable: Send + Sync {
 }
 
 /// Splits rows into the status chunks by participant.
-pub fn split_statuses<'a, T>(rows: &'a [T], id: impl Fn(&T) -> &str) -> Vec<Vec<&'a T>> {
+pub fn split_statuses<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<Vec<&T>> {
     let mut out: Vec<Vec<&T>> = vec![Vec::new(); STATUS_BUCKETS as usize];
     for row in rows {
         out[status_bucket(id(row)) as usize].push(row);

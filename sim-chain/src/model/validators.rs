@@ -91,7 +91,7 @@ impl Model {
     pub fn is_jailed_at(&self, i: usize, height: u64) -> bool {
         match i % 7 {
             3 => true,
-            4 => self.epoch_at_height(height) % 2 == 0,
+            4 => self.epoch_at_height(height).is_multiple_of(2),
             _ => false,
         }
     }

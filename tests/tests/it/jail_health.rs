@@ -399,7 +399,7 @@ fn big_status(i: usize) -> JailStatus {
         .to_string();
     JailStatus {
         participant: addr,
-        is_jailed: i % 2 == 0,
+        is_jailed: i.is_multiple_of(2),
         jailed_until: Some("2026-01-02T03:04:05.123456789Z".into()),
         // The chain's maximum description lengths.
         moniker: Some(format!("{i:0>70}")),
