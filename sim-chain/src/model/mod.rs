@@ -34,10 +34,7 @@ pub use address::{encode_address, is_valid_address};
 pub use params::*;
 pub use universe::Model;
 pub(crate) use validators::{decode_validator_key, encode_validator_key};
-pub use validators::{
-    keybase_username, valcons_of_key, NodeBehaviour, Validator, ValidatorDescription,
-    ValidatorPubkey,
-};
+pub use validators::{keybase_username, valcons_of_key};
 pub use wire::*;
 
 #[cfg(test)]

@@ -8,53 +8,14 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::universe::Model;
+use super::wire::{NodeBehaviour, Validator, ValidatorDescription, ValidatorPubkey};
 use crate::prng::{Purpose, Rng};
 
 pub const VALOPER_HRP: &str = "gonkavaloper";
 pub const VALCONS_HRP: &str = "gonkavalcons";
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ValidatorPubkey {
-    #[serde(rename = "@type")]
-    pub type_url: &'static str,
-    pub key: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ValidatorDescription {
-    pub moniker: String,
-    pub identity: String,
-    pub website: String,
-    pub security_contact: String,
-    pub details: String,
-}
-
-/// A staking validator, shaped like cosmos-sdk's REST answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Validator {
-    pub operator_address: String,
-    pub consensus_pubkey: ValidatorPubkey,
-    pub jailed: bool,
-    pub status: &'static str,
-    pub tokens: String,
-    pub delegator_shares: String,
-    pub description: ValidatorDescription,
-}
-
-/// How a participant's node answers `/health`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeBehaviour {
-    Healthy,
-    Unavailable,
-    /// 302 to a healthy node's `/health` (a probe must not follow it).
-    Redirect(usize),
-    /// The inference URL points where nothing listens.
-    Unreachable,
-}
 
 fn bech32(hrp: &str, data: &[u8]) -> String {
     bech32::encode::<bech32::Bech32>(bech32::Hrp::parse_unchecked(hrp), data).unwrap_or_default()

@@ -5,6 +5,7 @@ mod dynamo_local;
 mod epoch_stats;
 mod events;
 mod fixtures;
+mod health;
 mod hostile;
 mod iam;
 mod jail_health;
