@@ -4,6 +4,8 @@
 
 use crate::chain::HttpChain;
 use crate::config::{Config, ConfigError};
+use crate::health::HealthProber;
+use crate::keybase::HttpKeybase;
 use crate::routes::EpochStatsState;
 use crate::service::Core;
 use crate::table::DynamoTable;
@@ -34,4 +36,13 @@ pub async fn live_epoch_stats_state() -> Result<LiveEpochStatsState, ConfigError
         .as_ref()
         .map(|name| LambdaInvoker::new(aws_sdk_lambda::Client::new(&sdk), name.clone()));
     Ok(EpochStatsState::new(core, invoker))
+}
+
+/// The clients of the jail and health jobs: Keybase at `KEYBASE_API_URL`,
+/// and the health prober with the SSRF guard (lifted only by
+/// `HEALTH_ALLOW_PRIVATE_TARGETS`).
+pub fn live_status_clients(config: &Config) -> Result<(HttpKeybase, HealthProber), ConfigError> {
+    let keybase = HttpKeybase::new(&config.keybase_api_url).map_err(ConfigError)?;
+    let prober = HealthProber::new(config.health_allow_private_targets).map_err(ConfigError)?;
+    Ok((keybase, prober))
 }

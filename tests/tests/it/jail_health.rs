@@ -414,3 +414,42 @@ async fn the_warm_run_of_a_finished_epoch_fetches_its_jail_statuses_once() {
         shared::warm::warm_epoch(&ctx, &crate::support::warm_job(CURRENT, false), None).await;
     assert!(current.jail.is_none());
 }
+
+#[tokio::test]
+async fn keybase_is_left_alone_after_a_429_and_found_users_are_read() {
+    use shared::keybase::{KeybaseAnswer, KeybaseLookup};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().route(
+        "/_/api/1.0/user/lookup.json",
+        route_get(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async { axum::http::StatusCode::TOO_MANY_REQUESTS }
+        }),
+    );
+    let (url, _task) = serve(app).await;
+    let limited = HttpKeybase::new(&url).unwrap();
+    let id = KeybaseIdentity::parse("A00000000000000C").unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            limited.lookup(&id).await,
+            KeybaseAnswer::Failed(_)
+        ));
+    }
+    assert_eq!(
+        hits.load(Ordering::Relaxed),
+        1,
+        "no request while backing off"
+    );
+
+    let sim = start_sim(10, CURRENT).await;
+    let stand_in = HttpKeybase::new(&sim.url()).unwrap();
+    assert_eq!(
+        stand_in.lookup(&id).await,
+        KeybaseAnswer::Found {
+            username: "user00000c".into()
+        }
+    );
+    let unknown = KeybaseIdentity::parse("F00000000000000C").unwrap();
+    assert_eq!(stand_in.lookup(&unknown).await, KeybaseAnswer::NotFound);
+}
