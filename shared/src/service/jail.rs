@@ -254,6 +254,18 @@ async fn keybase_usernames<T: StatusTable, K: KeybaseLookup>(
     out
 }
 
+/// Jail entries from (participant id, epoch validator key) pairs.
+fn jail_entries<'a>(
+    pairs: impl Iterator<Item = (&'a String, &'a Option<String>)>,
+) -> Vec<JailEntry> {
+    pairs
+        .map(|(participant, validator_key)| JailEntry {
+            participant: participant.clone(),
+            validator_key: validator_key.clone(),
+        })
+        .collect()
+}
+
 /// The scheduled job: the current epoch's jail statuses at the latest height.
 pub async fn refresh_current_jail<C, T, K>(
     chain: &C,
@@ -270,14 +282,12 @@ where
         chain.latest_height()
     )?;
     let active = active.ok_or(JailError::NoCurrentEpoch)?;
-    let entries: Vec<JailEntry> = active
-        .participants
-        .iter()
-        .map(|p| JailEntry {
-            participant: p.index.clone(),
-            validator_key: p.validator_key.clone(),
-        })
-        .collect();
+    let entries = jail_entries(
+        active
+            .participants
+            .iter()
+            .map(|p| (&p.index, &p.validator_key)),
+    );
     fetch_jail_statuses(
         chain,
         table,
@@ -321,14 +331,12 @@ where
                 .1
         }
     };
-    let entries: Vec<JailEntry> = snapshot
-        .participants
-        .iter()
-        .map(|p| JailEntry {
-            participant: p.index.clone(),
-            validator_key: p.validator_key.clone(),
-        })
-        .collect();
+    let entries = jail_entries(
+        snapshot
+            .participants
+            .iter()
+            .map(|p| (&p.index, &p.validator_key)),
+    );
     fetch_jail_statuses(
         chain,
         table,

@@ -90,13 +90,8 @@ impl StatusTable for MemoryTable {
         is_final: bool,
     ) -> TableResult<PutOutcome> {
         let mut state = self.status_state()?;
-        let may = match state.jail.get(&epoch) {
-            None => true,
-            Some((_, _, true)) => false,
-            Some((_, _, false)) if is_final => true,
-            Some((_, at, false)) => *at < fetched_at_ms,
-        };
-        if !may {
+        let stored = state.jail.get(&epoch).map(|j| (j.1, j.2));
+        if !jail_may_replace(stored, fetched_at_ms, is_final) {
             return Ok(PutOutcome::LostRace);
         }
         state

@@ -14,5 +14,6 @@ pub use items::*;
 pub use memory::MemoryTable;
 pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult};
 pub use status_port::{
-    split_statuses, status_bucket, CachedKeybase, StatusTable, StoredStatuses, STATUS_BUCKETS,
+    jail_may_replace, split_statuses, status_bucket, CachedKeybase, StatusTable, StoredStatuses,
+    STATUS_BUCKETS,
 };

@@ -95,6 +95,24 @@ pub trait StatusTable: Send + Sync {
     ) -> impl Future<Output = TableResult<()>> + Send;
 }
 
+/// Whether a jail chunk written at `new_fetched_at_ms` (final or not) may
+/// replace the stored one (`(fetched_at_ms, final)`): a final chunk is
+/// never replaced; a final write replaces any non-final one; a non-final
+/// write only an older non-final one. (In DynamoDB: `attribute_not_exists(pk)
+/// OR final = false [AND fetched_at < :new]`.)
+pub fn jail_may_replace(
+    existing: Option<(i64, bool)>,
+    new_fetched_at_ms: i64,
+    new_final: bool,
+) -> bool {
+    match existing {
+        None => true,
+        Some((_, true)) => false,
+        Some((_, false)) if new_final => true,
+        Some((at, false)) => at < new_fetched_at_ms,
+    }
+}
+
 /// Splits rows into the status chunks by participant.
 pub fn split_statuses<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<Vec<&T>> {
     let mut out: Vec<Vec<&T>> = vec![Vec::new(); STATUS_BUCKETS as usize];
@@ -102,4 +120,28 @@ pub fn split_statuses<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<Vec<&T>> {
         out[status_bucket(id(row)) as usize].push(row);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_jail_statuses_are_never_replaced() {
+        let cases = [
+            (None, 5, false, true),
+            (Some((4, false)), 5, false, true),
+            (Some((6, false)), 5, false, false),
+            (Some((6, false)), 5, true, true),
+            (Some((1, true)), 5, true, false),
+            (Some((1, true)), 5, false, false),
+        ];
+        for (stored, at, is_final, want) in cases {
+            assert_eq!(
+                jail_may_replace(stored, at, is_final),
+                want,
+                "{stored:?} {at} {is_final}"
+            );
+        }
+    }
 }

@@ -190,8 +190,7 @@ impl StatusTable for DynamoTable {
                 )
             })
             .collect::<TableResult<Vec<Item>>>()?;
-        // A final write replaces any non-final chunk; a non-final one only
-        // an older non-final chunk.
+        // `jail_may_replace`, as a condition.
         let condition = if is_final {
             Condition::new("attribute_not_exists(pk) OR #final = :false")
                 .value(":false", AttributeValue::Bool(false))
