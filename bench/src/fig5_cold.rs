@@ -207,6 +207,8 @@ pub async fn run(
         dynamodb: stack.dynamodb().to_string(),
         lambda: stack.invoke().to_string(),
         runtime_api: String::new(),
+        // The bench's stack runs the simulated chain, which serves the Keybase stand-in.
+        keybase_api_url: stack.chain().to_string(),
     };
     let mut rows = Vec::new();
     for def in functions {

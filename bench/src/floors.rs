@@ -91,7 +91,7 @@ pub async fn run(
     for _ in 0..reps {
         let started = Instant::now();
         // The function's own rendering: JSON straight into gzip.
-        shared::routes::epoch_stats::render::render_epoch(&view, 30, shared::time::now_ms())
+        shared::routes::epoch_stats::render::render_epoch(&view, 30, 0, shared::time::now_ms())
             .map_err(|e| e.to_string())?;
         times.push(started.elapsed());
     }

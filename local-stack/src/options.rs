@@ -58,6 +58,10 @@ pub struct Options {
     /// Use this chain (comma-separated URLs), no simulator
     #[arg(long, env = "CHAIN_API_URLS", value_name = "URLS")]
     pub chain_api_urls: Option<String>,
+    /// Keybase's base URL for the functions (default: the simulator's
+    /// stand-in; with CHAIN_API_URLS, https://keybase.io)
+    #[arg(long, env = "KEYBASE_API_URL", value_name = "URL")]
+    pub keybase_api_url: Option<String>,
     /// Simulated participants
     #[arg(long, env = "SIM_PARTICIPANTS", value_name = "N", default_value_t = 200, value_parser = number::<usize>)]
     pub sim_participants: usize,
@@ -99,6 +103,7 @@ impl Default for Options {
             dynamodb_jar: None,
             invoke_port: 0,
             chain_api_urls: None,
+            keybase_api_url: None,
             sim_participants: sim.participants,
             sim_current_epoch: sim.current_epoch,
             sim_latency_ms: sim.latency.as_millis() as u64,

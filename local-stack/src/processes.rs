@@ -291,6 +291,8 @@ pub struct Endpoints {
     pub lambda: String,
     /// This function's Runtime API, `127.0.0.1:PORT`.
     pub runtime_api: String,
+    /// `KEYBASE_API_URL` (the simulator's stand-in by default).
+    pub keybase_api_url: String,
 }
 
 /// The environment of one instance: what Lambda sets, the function's
@@ -310,6 +312,10 @@ pub fn function_environment(
     }
     let fixed = [
         ("CHAIN_API_URLS", endpoints.chain_api_urls.clone()),
+        ("KEYBASE_API_URL", endpoints.keybase_api_url.clone()),
+        // The simulated nodes are on loopback: local use only (the
+        // template leaves the guard on).
+        ("HEALTH_ALLOW_PRIVATE_TARGETS", "true".to_string()),
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoints.dynamodb.clone()),
         ("AWS_ENDPOINT_URL_LAMBDA", endpoints.lambda.clone()),
         ("AWS_ACCESS_KEY_ID", "local".to_string()),
@@ -353,6 +359,7 @@ mod tests {
             dynamodb: "http://127.0.0.1:8".into(),
             lambda: "http://127.0.0.1:7".into(),
             runtime_api: "127.0.0.1:6".into(),
+            keybase_api_url: "http://127.0.0.1:5".into(),
         };
         let env: BTreeMap<String, String> = function_environment(def, 1, &endpoints, |k| {
             (k == "RUST_LOG").then(|| "debug".to_string())
@@ -367,6 +374,8 @@ mod tests {
         assert_eq!(env["AWS_ENDPOINT_URL_DYNAMODB"], "http://127.0.0.1:8");
         assert_eq!(env["AWS_ENDPOINT_URL_LAMBDA"], "http://127.0.0.1:7");
         assert_eq!(env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:6");
+        assert_eq!(env["KEYBASE_API_URL"], "http://127.0.0.1:5");
+        assert_eq!(env["HEALTH_ALLOW_PRIVATE_TARGETS"], "true");
         assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "epoch-stats");
         assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
         assert_eq!(env["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");

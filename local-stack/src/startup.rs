@@ -421,11 +421,18 @@ pub async fn start(opts: &Options, stack: &mut Stack) -> Result<(), String> {
         "Invoke API",
     )));
 
+    let keybase_api_url = match (&opts.keybase_api_url, &stack.chain) {
+        (Some(url), _) => url.clone(),
+        // The simulator serves a Keybase stand-in.
+        (None, Some(_)) => chain_urls.clone(),
+        (None, None) => "https://keybase.io".to_owned(),
+    };
     let endpoints = Endpoints {
         chain_api_urls: chain_urls.clone(),
         dynamodb: ddb_endpoint.clone(),
         lambda: format!("http://{invoke_addr}"),
         runtime_api: String::new(),
+        keybase_api_url,
     };
     let exits = Arc::new(AtomicUsize::new(0));
     start_instances(&runtimes, &labels, &endpoints, &bin_dir, &exits, stack);

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::chain::HttpChainOptions;
+use crate::keybase::DEFAULT_KEYBASE_API_URL;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -66,6 +67,14 @@ pub struct Config {
     pub inference_scan_interval: Duration,
     /// `CORS_ALLOWED_ORIGINS` (default `*`): comma-separated origins.
     pub cors_allowed_origins: Vec<String>,
+    /// `KEYBASE_API_URL` (default `https://keybase.io`): where validator
+    /// identities are looked up.
+    pub keybase_api_url: String,
+    /// `HEALTH_ALLOW_PRIVATE_TARGETS` (default false): lets health probes
+    /// reach loopback and private addresses. Local use only.
+    pub health_allow_private_targets: bool,
+    /// `HEALTH_CONCURRENCY` (default 256): health probes in flight (sockets).
+    pub health_concurrency: usize,
 }
 
 impl Config {
@@ -85,6 +94,7 @@ impl Config {
         let chain_api_urls = parse_urls(
             &get("CHAIN_API_URLS")
                 .ok_or_else(|| ConfigError("CHAIN_API_URLS is required".into()))?,
+            "CHAIN_API_URLS",
         )?;
         let num = |k: &str, default: u64| -> Result<u64, ConfigError> {
             get(k).map_or(Ok(default), |v| {
@@ -102,6 +112,20 @@ impl Config {
                     )))
                 }
             },
+        };
+        let keybase_api_url = parse_urls(
+            &get("KEYBASE_API_URL").unwrap_or_else(|| DEFAULT_KEYBASE_API_URL.into()),
+            "KEYBASE_API_URL",
+        )?
+        .swap_remove(0);
+        let health_allow_private_targets = match get("HEALTH_ALLOW_PRIVATE_TARGETS").as_deref() {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(v) => {
+                return Err(ConfigError(format!(
+                    "HEALTH_ALLOW_PRIVATE_TARGETS must be true or false, got {v:?}"
+                )))
+            }
         };
         let concurrency = num("CHAIN_CONCURRENCY", 16)?;
         if concurrency == 0 {
@@ -133,6 +157,9 @@ impl Config {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .collect(),
+            keybase_api_url,
+            health_allow_private_targets,
+            health_concurrency: num("HEALTH_CONCURRENCY", 256)?.clamp(1, 900) as usize,
         })
     }
 
@@ -151,14 +178,14 @@ impl Config {
 
 /// Only absolute http(s) base URLs without query or fragment: each request
 /// appends a fixed path, so a base must not be able to reshape it.
-fn parse_urls(raw: &str) -> Result<Vec<String>, ConfigError> {
+fn parse_urls(raw: &str, name: &str) -> Result<Vec<String>, ConfigError> {
     let urls: Vec<String> = raw
         .split(',')
         .map(|u| u.trim().trim_end_matches('/').to_owned())
         .filter(|u| !u.is_empty())
         .collect();
     if urls.is_empty() {
-        return Err(ConfigError("CHAIN_API_URLS lists no URL".into()));
+        return Err(ConfigError(format!("{name} lists no URL")));
     }
     for u in &urls {
         let rest = u
@@ -167,7 +194,7 @@ fn parse_urls(raw: &str) -> Result<Vec<String>, ConfigError> {
         let ok = rest.is_some_and(|r| !r.is_empty() && !r.contains(['?', '#', ' ']));
         if !ok {
             return Err(ConfigError(format!(
-                "CHAIN_API_URLS entry {u:?} is not an http(s) base URL"
+                "{name} entry {u:?} is not an http(s) base URL"
             )));
         }
     }
@@ -204,6 +231,12 @@ mod tests {
         assert_eq!(c.cors_allowed_origins, vec!["*"]);
         assert_eq!(c.warmer_function_name, None);
         assert_eq!(c.chain_max_rps, None);
+        assert_eq!(c.keybase_api_url, "https://keybase.io");
+        assert!(
+            !c.health_allow_private_targets,
+            "the guard is on by default"
+        );
+        assert_eq!(c.health_concurrency, 256);
     }
 
     #[test]
@@ -255,6 +288,14 @@ mod tests {
                 [&BASE[..], &[("WARM_LEASE_SECS", "1m")]].concat(),
                 "WARM_LEASE_SECS must be a whole number",
             ),
+            (
+                [&BASE[..], &[("KEYBASE_API_URL", "file:///etc")]].concat(),
+                "KEYBASE_API_URL entry",
+            ),
+            (
+                [&BASE[..], &[("HEALTH_ALLOW_PRIVATE_TARGETS", "yes")]].concat(),
+                "HEALTH_ALLOW_PRIVATE_TARGETS must be true or false",
+            ),
         ];
         for (pairs, want) in cases {
             let err = load(&pairs).unwrap_err().to_string();
@@ -274,6 +315,8 @@ mod tests {
                         "https://a.example, https://b.example",
                     ),
                     ("WARMER_FUNCTION_NAME", "warmer"),
+                    ("KEYBASE_API_URL", "http://127.0.0.1:9/keybase/"),
+                    ("HEALTH_ALLOW_PRIVATE_TARGETS", "true"),
                 ],
             ]
             .concat(),
@@ -285,5 +328,7 @@ mod tests {
             vec!["https://a.example", "https://b.example"]
         );
         assert_eq!(c.warmer_function_name.as_deref(), Some("warmer"));
+        assert_eq!(c.keybase_api_url, "http://127.0.0.1:9/keybase");
+        assert!(c.health_allow_private_targets);
     }
 }

@@ -39,6 +39,10 @@ pub struct SimConfig {
     pub advance_heights: bool,
     /// Injected failures per endpoint kind.
     pub faults: HashMap<EndpointKind, Fault>,
+    /// Where the simulated participants' nodes answer `/health` (the
+    /// simulator's own URL; set by [`crate::SimChain::start_on`] when
+    /// `None`). Without one, inference URLs are private addresses.
+    pub node_base_url: Option<String>,
 }
 
 /// The epoch stages (PoC, validation, set-new-validators at +187 blocks)
@@ -62,6 +66,7 @@ impl Default for SimConfig {
             block_interval: Duration::from_millis(DEFAULT_BLOCK_INTERVAL_MS),
             advance_heights: false,
             faults: HashMap::new(),
+            node_base_url: None,
         }
     }
 }
@@ -121,10 +126,14 @@ pub enum EndpointKind {
     ModelsStats,
     /// `GET .../inference/inference/inference` (the inference list)
     Inferences,
+    /// `GET /chain-api/cosmos/staking/v1beta1/validators`
+    Validators,
+    /// `GET /chain-api/cosmos/slashing/v1beta1/signing_infos/{valcons}`
+    SigningInfo,
 }
 
 impl EndpointKind {
-    pub const ALL: [EndpointKind; 12] = [
+    pub const ALL: [EndpointKind; 14] = [
         EndpointKind::Latest,
         EndpointKind::EpochParticipants,
         EndpointKind::Status,
@@ -137,6 +146,8 @@ impl EndpointKind {
         EndpointKind::ModelsAll,
         EndpointKind::ModelsStats,
         EndpointKind::Inferences,
+        EndpointKind::Validators,
+        EndpointKind::SigningInfo,
     ];
 
     /// The snake_case name used in stats keys, the CLI and `/__config`.
@@ -154,6 +165,8 @@ impl EndpointKind {
             EndpointKind::ModelsAll => "models_all",
             EndpointKind::ModelsStats => "models_stats",
             EndpointKind::Inferences => "inferences",
+            EndpointKind::Validators => "validators",
+            EndpointKind::SigningInfo => "signing_info",
         }
     }
 }

@@ -39,10 +39,11 @@ pub use config::{
     DEFAULT_BLOCK_INTERVAL_MS, MIN_BLOCK_INTERVAL_MS, MIN_EPOCH_LENGTH,
 };
 pub use model::{
-    encode_address, is_valid_address, Authorization, BlockWindow, ChainModel, EpochParticipant,
-    EpochStages, EpochStats, Grant, Hardware, HardwareNode, Inference, InferenceTruth,
-    ListParticipant, MlNode, MlNodeGroup, Model, ModelStatsEntry, PerformanceSummary,
-    SeedSignature, Threshold, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY, GENERIC_AUTHORIZATION, HRP,
+    encode_address, is_valid_address, keybase_username, valcons_of_key, Authorization, BlockWindow,
+    ChainModel, EpochParticipant, EpochStages, EpochStats, Grant, Hardware, HardwareNode,
+    Inference, InferenceTruth, ListParticipant, MlNode, MlNodeGroup, Model, ModelStatsEntry,
+    NodeBehaviour, PerformanceSummary, SeedSignature, Threshold, Validator, ValidatorDescription,
+    ValidatorPubkey, WarmKey, CREATED_DELAY, EFFECTIVE_DELAY, GENERIC_AUTHORIZATION, HRP,
     LATE_MODEL, MODEL_NAMES, POC_START_OFFSET, RESTRICTION_END_EPOCH, WARM_KEY_MSG_TYPES,
 };
 pub use stats::Stats;
@@ -83,6 +84,15 @@ impl SimChain {
             .validate()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let addr = listener.local_addr()?;
+        let mut config = config;
+        if config.node_base_url.is_none() {
+            let host = if addr.ip().is_unspecified() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                addr.ip()
+            };
+            config.node_base_url = Some(format!("http://{}", SocketAddr::new(host, addr.port())));
+        }
         let state = Arc::new(AppState::new(&config));
         let app = routes::router(Arc::clone(&state));
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

@@ -160,6 +160,7 @@ impl Cli {
             advance_heights: self.advance_heights,
             // A later `--fault` for the same kind replaces an earlier one.
             faults: self.faults.into_iter().collect::<HashMap<_, _>>(),
+            node_base_url: None,
         };
         config.validate()?;
         Ok((SocketAddr::new(self.host, self.port), config))

@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::model::{
-    is_valid_address, EpochParticipant, Grant, ListParticipant, Model, INFERENCE_VALIDATION_CUTOFF,
+    decode_validator_key, encode_validator_key, is_valid_address, keybase_username,
+    EpochParticipant, Grant, ListParticipant, Model, NodeBehaviour, INFERENCE_VALIDATION_CUTOFF,
     POC_STAGE_DURATION, POC_START_OFFSET, POC_VALIDATION_DELAY, POC_VALIDATION_DURATION,
     SET_NEW_VALIDATORS_DELAY,
 };
@@ -352,4 +353,93 @@ pub(crate) fn inference_list_body(model: &Model, h: u64, page: PageRequest) -> B
         inference,
         pagination: page.response(total),
     })
+}
+
+/// `GET /chain-api/cosmos/staking/v1beta1/validators`: pages by
+/// `pagination.limit` (default 100) and the strict `pagination.key`.
+pub(crate) fn validators(
+    model: &Model,
+    height: u64,
+    query: &std::collections::HashMap<String, String>,
+) -> Reply {
+    let limit = match query
+        .get("pagination.limit")
+        .map(|v| v.trim().parse::<usize>())
+    {
+        None => 100,
+        Some(Ok(0)) => 100,
+        Some(Ok(l)) => l.min(1_000),
+        Some(Err(_)) => return invalid_argument("invalid pagination.limit"),
+    };
+    let offset = match query.get("pagination.key").filter(|k| !k.is_empty()) {
+        None => 0,
+        Some(key) => match decode_validator_key(key) {
+            Some(o) => o,
+            None => return invalid_argument(format!("invalid pagination key {key:?}")),
+        },
+    };
+    let all = model.validators(height);
+    let start = offset.min(all.len());
+    let end = offset.saturating_add(limit).min(all.len());
+    let next_key = (end < all.len()).then(|| encode_validator_key(end));
+    Reply::json(
+        StatusCode::OK,
+        &json!({
+            "validators": &all[start..end],
+            "pagination": {"next_key": next_key, "total": "0"},
+        }),
+    )
+}
+
+/// `GET /chain-api/cosmos/slashing/v1beta1/signing_infos/{valcons}`.
+pub(crate) fn signing_info(model: &Model, valcons: &str, height: u64) -> Reply {
+    match model.jailed_until(valcons, height) {
+        Some(until) => Reply::json(
+            StatusCode::OK,
+            &json!({"val_signing_info": {
+                "address": valcons,
+                "start_height": "0",
+                "index_offset": "0",
+                "jailed_until": until,
+                "tombstoned": false,
+                "missed_blocks_counter": "0",
+            }}),
+        ),
+        None => not_found(format!("SigningInfo not found for validator {valcons}")),
+    }
+}
+
+/// A participant node's `/health`: 200, 503, or a redirect to a healthy
+/// node (which a probe must not follow).
+pub(crate) fn node_health(model: &Model, index: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(i) = model.node_index(index) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match model.node_behaviour(i) {
+        NodeBehaviour::Healthy => (StatusCode::OK, "{\"status\":\"ok\"}").into_response(),
+        NodeBehaviour::Redirect(to) => (
+            StatusCode::FOUND,
+            [(axum::http::header::LOCATION, format!("/node/{to}/health"))],
+        )
+            .into_response(),
+        NodeBehaviour::Unavailable | NodeBehaviour::Unreachable => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response()
+        }
+    }
+}
+
+/// Keybase's `user/lookup.json` as the tracker reads it.
+pub(crate) fn keybase_lookup(key_suffix: Option<&str>) -> Reply {
+    match key_suffix.and_then(keybase_username) {
+        Some(username) => Reply::json(
+            StatusCode::OK,
+            &json!({"status": {"code": 0, "name": "OK"},
+                    "them": [{"id": "x", "basics": {"username": username}}]}),
+        ),
+        None => Reply::json(
+            StatusCode::OK,
+            &json!({"status": {"code": 0, "name": "OK"}, "them": []}),
+        ),
+    }
 }

@@ -121,6 +121,8 @@ pub(crate) enum Route {
     ModelsAll,
     ModelsStats,
     Inferences,
+    Validators,
+    SigningInfo { valcons: String },
     Unknown,
 }
 
@@ -141,6 +143,12 @@ impl Route {
             },
             ["chain-rpc", "status"] => Route::Status,
             ["chain-rpc", "block"] => Route::Block,
+            ["chain-api", "cosmos", "staking", "v1beta1", "validators"] => Route::Validators,
+            ["chain-api", "cosmos", "slashing", "v1beta1", "signing_infos", valcons] => {
+                Route::SigningInfo {
+                    valcons: owned(valcons),
+                }
+            }
             ["chain-api", "cosmos", "authz", "v1beta1", "grants", "granter", granter] => {
                 Route::Authz {
                     granter: owned(granter),
@@ -181,6 +189,8 @@ impl Route {
             Route::ModelsAll => EndpointKind::ModelsAll,
             Route::ModelsStats => EndpointKind::ModelsStats,
             Route::Inferences => EndpointKind::Inferences,
+            Route::Validators => EndpointKind::Validators,
+            Route::SigningInfo { .. } => EndpointKind::SigningInfo,
             Route::Unknown => return None,
         })
     }
@@ -210,6 +220,17 @@ impl Route {
             Route::Inferences => {
                 format!("inferences:{}", req.height.as_deref().unwrap_or("latest"))
             }
+            Route::Validators => format!(
+                "validators:{}:{}",
+                req.height.as_deref().unwrap_or("latest"),
+                req.query
+                    .get("pagination.key")
+                    .map_or("first", String::as_str)
+            ),
+            Route::SigningInfo { valcons } => format!(
+                "signing_info:{valcons}:{}",
+                req.height.as_deref().unwrap_or("latest")
+            ),
             Route::Unknown => format!("unknown:{}", req.path),
         }
     }
@@ -248,6 +269,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             }),
         )
         .route("/__stats", get(get_stats))
+        // Not chain endpoints: the participants' nodes and a Keybase
+        // stand-in (no latency, no faults, not counted).
+        .route("/node/{index}/health", get(node_health))
+        .route("/_/api/1.0/user/lookup.json", get(keybase_lookup))
         .route("/__stats/reset", post(reset_stats))
         .route("/__config", get(get_config).post(post_config))
         .fallback(chain)
@@ -429,8 +454,35 @@ async fn answer(state: &AppState, route: Route, info: &RequestInfo) -> Reply {
                 .await;
             body_reply(body)
         }
+        Route::Validators => {
+            let height = match render::query_height(&model, info.height.as_deref()) {
+                Ok(h) => h,
+                Err(reply) => return reply,
+            };
+            render::validators(&model, height, &info.query)
+        }
+        Route::SigningInfo { valcons } => {
+            let height = match render::query_height(&model, info.height.as_deref()) {
+                Ok(h) => h,
+                Err(reply) => return reply,
+            };
+            render::signing_info(&model, &valcons, height)
+        }
         Route::Unknown => reply::not_implemented(),
     }
+}
+
+/// `GET /node/{i}/health`: participant `i`'s node.
+async fn node_health(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(index): axum::extract::Path<String>,
+) -> Response {
+    render::node_health(&state.model(), &index).into_response()
+}
+
+/// `GET /_/api/1.0/user/lookup.json?key_suffix=...`: the Keybase stand-in.
+async fn keybase_lookup(Query(query): Query<HashMap<String, String>>) -> Response {
+    render::keybase_lookup(query.get("key_suffix").map(String::as_str)).into_response()
 }
 
 fn body_reply(body: Result<Bytes, String>) -> Reply {

@@ -351,11 +351,16 @@ async fn participant_list_follows_the_height() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_answer_identically() {
-    let a = start(25).await;
-    let b = start(25).await;
+    // The same node base, so inference URLs do not differ by port.
+    let same_nodes = || SimConfig {
+        node_base_url: Some("http://nodes.example".into()),
+        ..config(25)
+    };
+    let a = SimChain::start(same_nodes()).await.unwrap();
+    let b = SimChain::start(same_nodes()).await.unwrap();
     let other_seed = SimChain::start(SimConfig {
         seed: 43,
-        ..config(25)
+        ..same_nodes()
     })
     .await
     .unwrap();
@@ -370,6 +375,7 @@ async fn two_instances_answer_identically() {
         format!("{INFERENCE}/epoch_performance_summary/55/{addr}"),
         grants_path(&addr, "pagination.limit=100"),
         format!("{INFERENCE}/hardware_nodes/{addr}"),
+        "/chain-api/cosmos/staking/v1beta1/validators?pagination.limit=10".to_string(),
     ];
     for path in &paths {
         let x = get(&a.url(), path).await;

@@ -10,6 +10,7 @@ pub mod network_types;
 pub mod num;
 mod port;
 pub mod types;
+mod validators;
 
 pub use http::{ChainCallCounter, HttpChain, HttpChainOptions};
 pub use inferences::{
@@ -19,3 +20,7 @@ pub use network::NetworkChain;
 pub use network_types::*;
 pub use port::{Chain, ChainError, ChainResult, EpochRef};
 pub use types::*;
+pub use validators::{
+    ConsensusPubkey, SigningInfo, Validator, ValidatorChain, ValidatorDescription,
+    VALIDATOR_MAX_PAGES, VALIDATOR_PAGE,
+};

@@ -3,15 +3,18 @@
 pub mod hardware;
 pub mod heights;
 pub mod inferences;
+pub mod jail;
 pub mod models;
 pub mod rates;
 pub mod rewards;
 pub mod stats;
 pub mod timeline;
+pub mod validator_keys;
 pub mod warm_keys;
 
 pub use hardware::{merge_poc_weights, ml_nodes_map, MlNodeView};
 pub use heights::{avg_block_time, canonical_height, resolve_past_height, HeightError};
+pub use jail::{JailStatus, NodeHealth};
 pub use rates::{invalidation_rate, missed_rate, round_ties_even};
 pub use rewards::{
     assigned_reward_gnk, gnk_from_coins, rewards_window, sum_rewarded_coins,

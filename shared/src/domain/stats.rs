@@ -10,8 +10,9 @@ use super::rates::{invalidation_rate, missed_rate};
 use crate::chain::{CurrentEpochStats, EpochParticipant, ListedParticipant};
 
 /// One row of the dashboard's table. Field order follows the tracker's
-/// serialization (computed rates last). Jail and health fields are out of
-/// scope (contract 0) and always null.
+/// serialization (computed rates last). The jail and health fields are
+/// null as built from the chain; the stored statuses are merged in when an
+/// answer is served (`service::status`), never stored in the rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParticipantStats {
     pub index: String,

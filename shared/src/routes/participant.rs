@@ -12,7 +12,7 @@ use crate::http::{
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
 use crate::service::{ApiError, Core};
-use crate::table::{CacheTable, InferenceTable};
+use crate::table::{CacheTable, InferenceTable, StatusTable};
 
 use super::participant_inferences::{handle_participant_inferences, is_inferences_path};
 
@@ -37,7 +37,7 @@ pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantR
 
 /// `GET /v1/participants/{id}?epoch_id=N[&height=H]` and
 /// `GET /v1/participants/{id}/inferences?epoch_id=N`.
-pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable>(
+pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable + StatusTable>(
     core: &Core<C, T>,
     req: &Request,
 ) -> Response<Body> {
@@ -66,7 +66,8 @@ fn details_cache_control(meta: DetailsMeta, config: &Config) -> String {
             config.current_epoch_freshness.as_secs()
         )
     } else if meta.all_final {
-        "public, max-age=86400".into()
+        // The items never change, but the row carries today's node health.
+        "public, max-age=60".into()
     } else {
         format!("public, max-age={}", config.item_freshness.as_secs())
     }

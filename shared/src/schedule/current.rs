@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::SchedulerState;
 use crate::chain::{Chain, ChainError};
+use crate::keybase::KeybaseLookup;
 use crate::service::epochs::refresh_current;
 use crate::table::{CacheTable, StatsSlot};
 use crate::warm::WarmerInvoker;
@@ -31,8 +32,8 @@ pub struct WarmTriggered {
     pub outcome: String,
 }
 
-pub async fn refresh_current_epoch<C: Chain, T: CacheTable, W: WarmerInvoker>(
-    state: &SchedulerState<C, T, W>,
+pub async fn refresh_current_epoch<C: Chain, T: CacheTable, W: WarmerInvoker, K: KeybaseLookup>(
+    state: &SchedulerState<C, T, W, K>,
 ) -> Result<CurrentEpochReport, ChainError> {
     let core = &state.core;
     // Only the header (one small read): which epoch the stored copy is of.

@@ -5,12 +5,15 @@ use std::time::Instant;
 
 use serde::Deserialize;
 
-use super::jobs::{inference_scan_job, models_job, timeline_job};
+use super::jobs::{health_job, inference_scan_job, jail_job, models_job, timeline_job};
 use super::{refresh_current_epoch, SchedulerState};
-use crate::chain::{Chain, ChainError, InferenceChain, NetworkChain};
+use crate::chain::{Chain, ChainError, InferenceChain, NetworkChain, ValidatorChain};
+use crate::keybase::KeybaseLookup;
+use crate::service::health::HealthError;
 use crate::service::inference_scan::ScanError;
+use crate::service::jail::JailError;
 use crate::service::network::RefreshError;
-use crate::table::{CacheTable, InferenceTable, NetworkTable};
+use crate::table::{CacheTable, InferenceTable, NetworkTable, StatusTable};
 use crate::warm::WarmerInvoker;
 
 /// The jobs, by the name a schedule's input gives.
@@ -23,6 +26,10 @@ pub enum Job {
     Timeline,
     /// The current epoch's models and the 24 h model stats.
     Models,
+    /// The current epoch's jail statuses (validators, signing infos, Keybase).
+    Jail,
+    /// Every current participant's node health (guarded probes).
+    Health,
     /// One bounded step of the scan of the chain's inference list.
     InferenceScan,
 }
@@ -33,6 +40,8 @@ impl Job {
             Job::CurrentEpoch => "current_epoch",
             Job::Timeline => "timeline",
             Job::Models => "models",
+            Job::Jail => "jail",
+            Job::Health => "health",
             Job::InferenceScan => "inference_scan",
         }
     }
@@ -73,6 +82,10 @@ pub enum JobError {
         job: &'static str,
         source: RefreshError,
     },
+    #[error("job jail: {0}")]
+    Jail(#[from] JailError),
+    #[error("job health: {0}")]
+    Health(#[from] HealthError),
     #[error("job inference_scan: {0}")]
     Scan(#[from] ScanError),
 }
@@ -80,15 +93,16 @@ pub enum JobError {
 /// Runs the job the event names and returns its report. A failed job is an
 /// error (the invocation fails, so Lambda's error metric shows it; the
 /// template sets no retries: the next scheduled run is the retry).
-pub async fn handle_scheduled_event<C, T, W>(
-    state: &SchedulerState<C, T, W>,
+pub async fn handle_scheduled_event<C, T, W, K>(
+    state: &SchedulerState<C, T, W, K>,
     event: &serde_json::Value,
     deadline_ms: Option<i64>,
 ) -> Result<serde_json::Value, JobError>
 where
-    C: Chain + NetworkChain + InferenceChain,
-    T: CacheTable + NetworkTable + InferenceTable,
+    C: Chain + NetworkChain + InferenceChain + ValidatorChain,
+    T: CacheTable + NetworkTable + InferenceTable + StatusTable,
     W: WarmerInvoker,
+    K: KeybaseLookup,
 {
     let job = Job::from_event(event).inspect_err(|e| tracing::error!(error = %e))?;
     let started = Instant::now();
@@ -110,6 +124,12 @@ where
             }),
         Job::Timeline => Box::pin(timeline_job(core)).await.map_err(refresh),
         Job::Models => Box::pin(models_job(core)).await.map_err(refresh),
+        Job::Jail => Box::pin(jail_job(core, &state.keybase))
+            .await
+            .map_err(JobError::Jail),
+        Job::Health => Box::pin(health_job(core, &state.prober, deadline_ms))
+            .await
+            .map_err(JobError::Health),
         Job::InferenceScan => Box::pin(inference_scan_job(core, deadline_ms))
             .await
             .map_err(JobError::Scan),
@@ -146,6 +166,8 @@ mod tests {
             (json!({"job": "timeline"}), Some(Job::Timeline)),
             (json!({"job": "models"}), Some(Job::Models)),
             (json!({"job": "inference_scan"}), Some(Job::InferenceScan)),
+            (json!({"job": "jail"}), Some(Job::Jail)),
+            (json!({"job": "health"}), Some(Job::Health)),
             (json!({"job": "reboot"}), None),
             (json!({}), None),
             (json!({"job": "current_epoch", "extra": 1}), None),

@@ -6,12 +6,16 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::chain::{Chain, InferenceChain, NetworkChain};
+use crate::chain::{Chain, InferenceChain, NetworkChain, ValidatorChain};
 use crate::config::Config;
+use crate::health::HealthProber;
+use crate::keybase::KeybaseLookup;
+use crate::service::health::{probe_node_health, HealthError};
 use crate::service::inference_scan::{scan_step, ScanError, ScanSettings};
+use crate::service::jail::{refresh_current_jail, JailError};
 use crate::service::network::{refresh_models_current, refresh_timeline, RefreshError};
 use crate::service::Core;
-use crate::table::{InferenceTable, NetworkTable};
+use crate::table::{InferenceTable, NetworkTable, StatusTable};
 use crate::time::now_ms;
 
 pub async fn timeline_job<C: NetworkChain, T: NetworkTable>(
@@ -35,6 +39,40 @@ pub async fn models_job<C: Chain + NetworkChain, T: NetworkTable>(
         "models": r.models.response.models.len(),
         "outcome": format!("{:?}", r.outcome),
     }))
+}
+
+/// The current epoch's jail statuses at the latest height.
+pub async fn jail_job<C: Chain + ValidatorChain, T: StatusTable, K: KeybaseLookup>(
+    core: &Core<C, T>,
+    keybase: &K,
+) -> Result<Value, JailError> {
+    let report = refresh_current_jail(&core.chain, &core.table, keybase).await?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+/// A probe already started may take its whole 5 s timeout (and the round
+/// is stored after it).
+const HEALTH_PROBE_TAIL: Duration = Duration::from_secs(7);
+
+/// Every current participant's node health: probes start until the
+/// invocation's deadline less a probe's worst case and the store.
+pub async fn health_job<C: Chain, T: StatusTable>(
+    core: &Core<C, T>,
+    prober: &HealthProber,
+    deadline_ms: Option<i64>,
+) -> Result<Value, HealthError> {
+    let left = deadline_ms.map_or(Duration::from_secs(40), |d| {
+        Duration::from_millis(d.saturating_sub(now_ms()).max(0) as u64)
+    });
+    let report = probe_node_health(
+        &core.chain,
+        &core.table,
+        prober,
+        core.config.health_concurrency,
+        left.saturating_sub(HEALTH_PROBE_TAIL),
+    )
+    .await?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
 }
 
 /// One bounded step of the inference scan: at most the configured pages,

@@ -1,21 +1,30 @@
 //! What the scheduled function holds between runs.
 
 use crate::chain::Chain;
+use crate::health::HealthProber;
+use crate::keybase::KeybaseLookup;
 use crate::service::Core;
 use crate::table::CacheTable;
 use crate::warm::{WarmTrigger, WarmerInvoker};
 
-/// The core plus the warm trigger (for the new-epoch warm).
-pub struct SchedulerState<C, T, W> {
+/// The core, the warm trigger (for the new-epoch warm), and the jail and
+/// health jobs' clients (Keybase, the guarded health prober).
+pub struct SchedulerState<C, T, W, K> {
     pub core: Core<C, T>,
     pub warm: WarmTrigger<W>,
+    pub keybase: K,
+    pub prober: HealthProber,
 }
 
-impl<C: Chain, T: CacheTable, W: WarmerInvoker> SchedulerState<C, T, W> {
-    /// `invoker: None` when no warmer is configured (new epochs are then
-    /// warmed only by their first view... which cannot trigger either).
-    pub fn new(core: Core<C, T>, invoker: Option<W>) -> Self {
+impl<C: Chain, T: CacheTable, W: WarmerInvoker, K: KeybaseLookup> SchedulerState<C, T, W, K> {
+    /// `invoker: None` when no warmer is configured (then only views warm).
+    pub fn new(core: Core<C, T>, invoker: Option<W>, keybase: K, prober: HealthProber) -> Self {
         let warm = WarmTrigger::new(invoker, core.config.warm_lease);
-        Self { core, warm }
+        Self {
+            core,
+            warm,
+            keybase,
+            prober,
+        }
     }
 }

@@ -8,13 +8,16 @@ pub mod errors;
 #[cfg(test)]
 mod fakes;
 pub mod finished;
+pub mod health;
 pub mod inference_scan;
 pub mod inferences;
 pub mod items;
+pub mod jail;
 pub mod network;
 pub mod participant;
 pub mod responses;
 pub mod snapshot;
+pub mod status;
 
 pub use errors::ApiError;
 

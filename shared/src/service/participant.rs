@@ -11,6 +11,7 @@ use crate::domain::{
 use crate::ids::ParticipantId;
 use crate::table::{
     CacheTable, CachedItem, ItemData, ItemKey, ItemKind, ModalBundle, SnapshotHeader, StatsSlot,
+    StatusTable,
 };
 use crate::time::now_ms;
 
@@ -18,6 +19,7 @@ use super::epochs::epoch_by_id;
 use super::items::{fetch_and_store, missing_items, modal_item_keys, ItemOutcome};
 use super::responses::{ParticipantDetails, SeedView};
 use super::snapshot::{choose_snapshot, SnapshotChoice, StoredHeaders};
+use super::status::apply_participant_status;
 use super::{ApiError, Core};
 
 /// How cacheable a details answer is.
@@ -37,7 +39,7 @@ enum Row {
 }
 
 /// The modal of `id` in `epoch` (at `height`, for a finished epoch).
-pub async fn participant_details<C: Chain, T: CacheTable>(
+pub async fn participant_details<C: Chain, T: CacheTable + StatusTable>(
     core: &Core<C, T>,
     id: &ParticipantId,
     epoch: u64,
@@ -61,17 +63,21 @@ pub async fn participant_details<C: Chain, T: CacheTable>(
         });
 
     let row = locate_row(core, id, &bundle.headers, epoch, height).await?;
-    // Read 2 (cached path only): the row's chunk.
-    let (participant, is_current) = match row {
-        Row::Header(header, is_current) => (
-            core.table.load_participant_row(&header, id).await?,
-            is_current,
-        ),
-        Row::Known(p, is_current) => (p.map(|p| *p), is_current),
+    // Read 2 (cached path only): the row's chunk, beside the row's jail
+    // and health chunks (one batched read).
+    let status = core.table.load_participant_status(epoch, id.as_str());
+    let (participant, is_current, status) = match row {
+        Row::Header(header, is_current) => {
+            let (row, status) =
+                futures::join!(core.table.load_participant_row(&header, id), status);
+            (row?, is_current, status)
+        }
+        Row::Known(p, is_current) => (p.map(|p| *p), is_current, status.await),
     };
-    let participant = participant.ok_or_else(|| {
+    let mut participant = participant.ok_or_else(|| {
         ApiError::NotFound(format!("Participant {id} not found in epoch {epoch}"))
     })?;
+    apply_participant_status(&mut participant, epoch, status);
 
     let keys = modal_item_keys(id, epoch, is_current);
     let stored: HashMap<ItemKey, CachedItem> = bundle
@@ -270,7 +276,8 @@ mod tests {
         }
         let before = core.table.round_trips();
         let (details, meta) = participant_details(&core, &id, 56, None).await.unwrap();
-        assert_eq!(core.table.round_trips() - before, 2);
+        // Two in sequence; the jail and health read runs beside the second.
+        assert_eq!(core.table.round_trips() - before, 3);
         assert_eq!(core.chain.upstream_calls(), 0);
         assert_eq!(
             meta,

@@ -19,6 +19,8 @@ pub struct MemoryTable {
     pub fail: std::sync::atomic::AtomicBool,
     /// The network-wide items (`memory_network`).
     pub(super) network: Mutex<super::memory_network::NetworkMemory>,
+    /// The [`super::StatusTable`] items (`memory_status`).
+    pub(super) status: Mutex<super::memory_status::StatusState>,
 }
 
 #[derive(Default)]
@@ -46,6 +48,11 @@ impl MemoryTable {
 
     pub(super) fn count_round_trip(&self) {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a call and fails it when the table is set to fail.
+    pub(super) fn call(&self) -> TableResult<()> {
+        self.enter().map(drop)
     }
 
     fn enter(&self) -> TableResult<std::sync::MutexGuard<'_, State>> {

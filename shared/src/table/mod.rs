@@ -7,10 +7,14 @@ pub mod inferences;
 pub mod items;
 mod memory;
 mod memory_network;
+mod memory_status;
 pub mod network;
 mod port;
+mod status_port;
 
-pub use dynamo::{DynamoTable, TableCounters, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE};
+pub use dynamo::{
+    DynamoTable, TableCounters, MAX_STATUS_CHUNK_BYTES, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE,
+};
 pub use inferences::{
     InferenceTable, PublishStamp, PublishedInferences, ScanCheckpoint, ScanPosition, ScanState,
 };
@@ -18,3 +22,7 @@ pub use items::*;
 pub use memory::MemoryTable;
 pub use network::{NetworkItem, NetworkTable, NetworkWriteRule, StoredDoc};
 pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult};
+pub use status_port::{
+    jail_may_replace, split_statuses, status_bucket, CachedKeybase, StatusTable, StoredStatuses,
+    STATUS_BUCKETS,
+};

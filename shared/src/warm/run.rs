@@ -1,7 +1,7 @@
 //! The warm run (the warmer function): for an epoch's participants, every
 //! missing or stale reward, warm-key and hardware item fetched once and
 //! written with conditional puts, under one bounded concurrency and a
-//! deadline.
+//! deadline; for a finished epoch, its jail statuses too (once).
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -12,13 +12,17 @@ use serde::Serialize;
 use super::lease::{run_under_lease, Leased};
 use super::request::WarmRequest;
 use super::total::settle_total;
-use crate::chain::{Chain, ChainError, EpochRef};
+use crate::chain::{Chain, ChainError, EpochRef, ValidatorChain};
 use crate::ids::ParticipantId;
+use crate::keybase::HttpKeybase;
 use crate::service::items::{
     fetch_item, missing_items, modal_item_keys, store_fetched, ItemOutcome,
 };
+use crate::service::jail::{warm_finished_jail, JailReport};
 use crate::service::Core;
-use crate::table::{CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, TableError};
+use crate::table::{
+    CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError,
+};
 use crate::time::now_ms;
 
 /// One step of a warm run's stream.
@@ -57,11 +61,15 @@ pub struct WarmReport {
     pub dynamodb_read_units: f64,
     pub dynamodb_write_units: f64,
     pub total_assigned_rewards_gnk: Option<u64>,
+    /// A finished epoch's jail statuses (fetched once, at its canonical
+    /// height); `None` when not fetched (why is logged; the next warm run
+    /// of the epoch retries).
+    pub jail: Option<JailReport>,
     pub duration_ms: u64,
 }
 
 /// Runs one warm. `stop_at_ms`: no fetch starts at or after this time.
-pub async fn warm_epoch<C: Chain, T: CacheTable>(
+pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
     core: &Core<C, T>,
     job: &WarmRequest,
     stop_at_ms: Option<i64>,
@@ -208,8 +216,38 @@ pub async fn warm_epoch<C: Chain, T: CacheTable>(
                 None
             }
         };
+        if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
+            tracing::warn!(
+                epoch,
+                "deadline reached; the jail statuses wait for the next run"
+            );
+        } else {
+            report.jail = warm_jail(core, epoch).await;
+        }
     }
     finish(core, report, started, usage0)
+}
+
+/// A finished epoch's jail statuses, unless stored final already. The
+/// Keybase client is made per run (a warm run is minutes apart from the next).
+async fn warm_jail<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
+    core: &Core<C, T>,
+    epoch: u64,
+) -> Option<JailReport> {
+    let keybase = match HttpKeybase::new(&core.config.keybase_api_url) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(epoch, error = %e, "no Keybase client; jail statuses not fetched");
+            return None;
+        }
+    };
+    match warm_finished_jail(&core.chain, &core.table, &keybase, epoch).await {
+        Ok(report) => Some(report),
+        Err(e) => {
+            tracing::warn!(epoch, error = %e, "jail statuses not fetched; the next warm run retries");
+            None
+        }
+    }
 }
 
 fn finish<C: Chain, T: CacheTable>(
@@ -287,7 +325,7 @@ async fn epoch_participants<C: Chain, T: CacheTable>(
 /// `deadline_ms - margin` while holding the epoch's warm lease, and returns
 /// the report (`skipped` when another run holds the lease; a rejected
 /// payload is logged and answered, never retried by Lambda as an error).
-pub async fn handle_warm_event<C: Chain, T: CacheTable>(
+pub async fn handle_warm_event<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
     core: &Core<C, T>,
     event: &serde_json::Value,
     deadline_ms: Option<i64>,

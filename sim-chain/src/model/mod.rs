@@ -30,12 +30,15 @@ mod params;
 mod participant_list;
 mod rewards;
 mod universe;
+mod validators;
 mod wire;
 
 pub use address::{encode_address, is_valid_address};
 pub use models::{ChainModel, ModelStatsEntry, Threshold, LATE_MODEL};
 pub use params::*;
 pub use universe::Model;
+pub(crate) use validators::{decode_validator_key, encode_validator_key};
+pub use validators::{keybase_username, valcons_of_key};
 pub use wire::*;
 
 #[cfg(test)]

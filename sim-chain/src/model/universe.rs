@@ -152,12 +152,7 @@ impl Model {
                     address: encode_address(&bytes),
                     bytes,
                     validator_key: BASE64.encode(key),
-                    inference_url: format!(
-                        "http://10.{}.{}.{}:8000",
-                        (i >> 16) & 0xff,
-                        (i >> 8) & 0xff,
-                        i & 0xff
-                    ),
+                    inference_url: inference_url(config.node_base_url.as_deref(), i),
                     models,
                     node_ids,
                     weight_scale,
@@ -254,6 +249,24 @@ impl Model {
             .iter()
             .map(|&i| self.participant(i).address.clone())
             .collect()
+    }
+}
+
+/// Participant `i`'s inference URL: with a node base, its node on the
+/// simulator (`/node/{i}`), or for every fourth (nothing listens, see
+/// `Model::node_behaviour`) a closed port or `0.0.0.0:8000`; without one,
+/// a private address.
+fn inference_url(node_base: Option<&str>, i: u64) -> String {
+    match node_base {
+        Some(_) if i % 8 == 3 => "http://0.0.0.0:8000".into(),
+        Some(_) if i % 4 == 3 => "http://127.0.0.1:1".into(),
+        Some(base) => format!("{}/node/{i}", base.trim_end_matches('/')),
+        None => format!(
+            "http://10.{}.{}.{}:8000",
+            (i >> 16) & 0xff,
+            (i >> 8) & 0xff,
+            i & 0xff
+        ),
     }
 }
 

@@ -222,3 +222,42 @@ pub struct InferenceTruth {
     pub epoch: u64,
     pub inference: Inference,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidatorPubkey {
+    #[serde(rename = "@type")]
+    pub type_url: &'static str,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidatorDescription {
+    pub moniker: String,
+    pub identity: String,
+    pub website: String,
+    pub security_contact: String,
+    pub details: String,
+}
+
+/// A staking validator, shaped like cosmos-sdk's REST answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validator {
+    pub operator_address: String,
+    pub consensus_pubkey: ValidatorPubkey,
+    pub jailed: bool,
+    pub status: &'static str,
+    pub tokens: String,
+    pub delegator_shares: String,
+    pub description: ValidatorDescription,
+}
+
+/// How a participant's node answers `/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeBehaviour {
+    Healthy,
+    Unavailable,
+    /// 302 to a healthy node's `/health` (a probe must not follow it).
+    Redirect(usize),
+    /// The inference URL points where nothing listens.
+    Unreachable,
+}

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
-use shared::schedule::{handle_scheduled_event, SchedulerState};
+use shared::schedule::handle_scheduled_event;
 use shared::service::inference_scan::{scan_step, ScanOutcome, ScanSettings};
 use shared::warm::handle_warm_event;
 use sim_chain::{SimChain, SimConfig};
@@ -128,8 +128,7 @@ async fn each_sample_event_gets_the_right_answer() {
     assert!(out["report"]["written"].as_u64().unwrap() > 0);
     assert!(out["report"]["failures"].as_object().unwrap().is_empty());
 
-    let scheduler =
-        SchedulerState::new(support::ctx(&t, &[sim.url()], &[]), Some(invoke.invoker()));
+    let scheduler = support::scheduler(&t, &[sim.url()], &invoke);
     let input: serde_json::Value =
         serde_json::from_str(&event("scheduler-current-epoch.json")).unwrap();
     let out = handle_scheduled_event(&scheduler, &input, None)

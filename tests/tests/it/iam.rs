@@ -74,7 +74,7 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
         (
             "WarmerFunction",
             &["GetItem", "BatchGetItem", "PutItem"][..],
-            &["P#*", "EPOCH#*"][..],
+            &["P#*", "EPOCH#*", "JAIL#*", "KEYBASE#*"][..],
         ),
         (
             "ParticipantFunction",

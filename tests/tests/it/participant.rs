@@ -79,8 +79,9 @@ async fn after_a_warm_run_each_modal_is_two_table_reads_and_no_upstream_call() {
             let before = t.table.counters().requests();
             let resp = modal(&ctx, &addr, epoch).await;
             assert_eq!(resp.status(), 200, "{addr}");
+            // Two reads in sequence, the jail and health chunks beside the second.
             assert!(
-                t.table.counters().requests() - before <= 2,
+                t.table.counters().requests() - before <= 3,
                 "{addr}: {} table requests",
                 t.table.counters().requests() - before
             );
@@ -116,7 +117,7 @@ async fn before_any_warm_run_it_reads_through_and_then_serves_from_the_table() {
             assert_eq!(cache_control, "public, max-age=30");
         } else {
             assert!(
-                ["public, max-age=86400", "public, max-age=300"].contains(&cache_control),
+                ["public, max-age=60", "public, max-age=300"].contains(&cache_control),
                 "{cache_control}"
             );
         }
@@ -129,7 +130,7 @@ async fn before_any_warm_run_it_reads_through_and_then_serves_from_the_table() {
             0,
             "served from the table the second time"
         );
-        assert!(t.table.counters().requests() - before <= 2);
+        assert!(t.table.counters().requests() - before <= 3);
     }
 }
 

@@ -2,16 +2,12 @@
 //! chain, the warmer reached through a recording Lambda Invoke endpoint.
 
 use serde_json::json;
-use shared::bootstrap::LiveSchedulerState;
-use shared::schedule::{handle_scheduled_event, JobError, SchedulerState};
+use shared::schedule::{handle_scheduled_event, JobError};
 use shared::table::{CacheTable, LeaseToken, StatsSlot};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, dead_url, start_sim, InvokeRecorder};
-
-fn scheduler(table: &TestTable, urls: &[String], invoke: &InvokeRecorder) -> LiveSchedulerState {
-    SchedulerState::new(ctx(table, urls, &[]), Some(invoke.invoker()))
-}
+use crate::support::{dead_url, get, json_body, scheduler, start_sim, InvokeRecorder};
+use shared::routes::{handle_epoch_stats, handle_network};
 
 /// (epoch, finished) of each warmer invocation so far.
 fn warms(invoke: &InvokeRecorder) -> Vec<(u64, bool)> {
@@ -127,4 +123,67 @@ async fn a_failed_run_keeps_the_stored_copy_and_reports_an_error() {
         .unwrap_err();
     assert!(matches!(bad, JobError::Request(_)), "{bad}");
     assert_eq!(invoke.calls().len(), 1, "only the first run's warm");
+}
+
+#[tokio::test]
+async fn every_job_runs_from_its_input_and_the_answers_carry_what_they_stored() {
+    let sim = start_sim(30, 50).await;
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let state = scheduler(&t, &[sim.url()], &invoke);
+    for job in ["current_epoch", "timeline", "models", "jail", "health"] {
+        let out = handle_scheduled_event(&state, &json!({ "job": job }), None)
+            .await
+            .unwrap_or_else(|e| panic!("{job}: {e}"));
+        assert_eq!(
+            (out["job"].as_str(), out["status"].as_str()),
+            (Some(job), Some("done"))
+        );
+        assert!(out["chain_calls"].as_u64().unwrap() > 0, "{job}: {out}");
+    }
+    // The scan: small steps until it completes (a bounded number of runs).
+    let mut runs = 0;
+    loop {
+        let out = handle_scheduled_event(&state, &json!({"job": "inference_scan"}), None)
+            .await
+            .unwrap();
+        runs += 1;
+        if out["report"]["outcome"] == "completed" {
+            assert!(out["report"]["published"].as_u64().unwrap() > 0, "{out}");
+            break;
+        }
+        assert!(runs < 50, "the scan did not complete: {out}");
+    }
+
+    // Served from the table: jail and health fields are filled for the
+    // current epoch's participants, the timeline and models are stored.
+    let stats = crate::support::stats(&t, &[sim.url()], &[], &invoke);
+    let body = json_body(&handle_epoch_stats(&stats, &get("/v1/inference/current", &[])).await);
+    let rows = body["participants"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r["node_healthy"].is_boolean()),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows.iter().all(|r| r["node_health_checked_at"].is_string()),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows.iter().any(|r| r["is_jailed"].is_boolean()),
+        "{}",
+        rows[0]
+    );
+    sim.reset_stats();
+    let core = crate::support::ctx(&t, &[sim.url()], &[]);
+    for path in ["/v1/timeline", "/v1/models/current"] {
+        let resp = handle_network(&core, &get(path, &[])).await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    assert_eq!(
+        sim.stats().total,
+        0,
+        "timeline and models came from the table"
+    );
 }

@@ -68,6 +68,11 @@ pub fn config(table: &str, chain_urls: &[String], extra: &[(&str, &str)]) -> Con
         ("WARMER_FUNCTION_NAME".into(), "warmer".into()),
         ("CHAIN_TIMEOUT_MS".into(), "2000".into()),
         ("CHAIN_RETRY_ROUNDS".into(), "1".into()),
+        // The simulated chain also serves a Keybase stand-in; never the real one.
+        (
+            "KEYBASE_API_URL".into(),
+            chain_urls.first().cloned().unwrap_or_else(dead_url),
+        ),
     ]);
     for (k, v) in extra {
         vars.insert((*k).to_owned(), (*v).to_owned());
@@ -96,6 +101,23 @@ pub fn stats(
     invoke: &InvokeRecorder,
 ) -> LiveEpochStatsState {
     EpochStatsState::new(ctx(table, chain_urls, extra), Some(invoke.invoker()))
+}
+
+/// The scheduled function's state: its warmer invoked through `invoke`'s
+/// endpoint, Keybase at the first chain URL (the simulated chain's
+/// stand-in), private health targets allowed (the simulated nodes are on
+/// loopback).
+pub fn scheduler(
+    table: &TestTable,
+    chain_urls: &[String],
+    invoke: &InvokeRecorder,
+) -> shared::bootstrap::LiveSchedulerState {
+    shared::schedule::SchedulerState::new(
+        ctx(table, chain_urls, &[]),
+        Some(invoke.invoker()),
+        shared::keybase::HttpKeybase::new(&chain_urls[0]).expect("a Keybase client"),
+        shared::health::HealthProber::new(true).expect("a health prober"),
+    )
 }
 
 /// The warmer's payload for `epoch` (every participant).

@@ -11,8 +11,9 @@ use lambda_http::{Body, Request, Response};
 use crate::chain::Chain;
 use crate::http::serve;
 use crate::service::epochs::{current_epoch, epoch_by_id};
+use crate::service::status::merge_statuses;
 use crate::service::Core;
-use crate::table::{CacheTable, StatsSlot};
+use crate::table::{CacheTable, StatsSlot, StatusTable};
 use crate::time::now_ms;
 use crate::warm::{WarmTrigger, WarmerInvoker};
 use render::{render_epoch, RenderCache};
@@ -29,7 +30,7 @@ pub struct EpochStatsState<C, T, W> {
     current: Mutex<Option<(u64, i64)>>,
 }
 
-impl<C: Chain, T: CacheTable, W: WarmerInvoker> EpochStatsState<C, T, W> {
+impl<C: Chain, T: CacheTable + StatusTable, W: WarmerInvoker> EpochStatsState<C, T, W> {
     /// `invoker: None` when no warmer is configured.
     pub fn new(core: Core<C, T>, invoker: Option<W>) -> Self {
         let warm = WarmTrigger::new(invoker, core.config.warm_lease);
@@ -80,7 +81,7 @@ impl<C: Chain, T: CacheTable, W: WarmerInvoker> EpochStatsState<C, T, W> {
 }
 
 /// `GET /v1/inference/current` and `GET /v1/inference/epochs/{id}`.
-pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
+pub async fn handle_epoch_stats<C: Chain, T: CacheTable + StatusTable, W: WarmerInvoker>(
     state: &EpochStatsState<C, T, W>,
     req: &Request,
 ) -> Response<Body> {
@@ -92,20 +93,31 @@ pub async fn handle_epoch_stats<C: Chain, T: CacheTable, W: WarmerInvoker>(
             let route = route_epoch_stats(path, query)?;
             let kept = state.rendered.get(&route, now_ms());
             if let Some(kept) = kept {
-                state.warm(kept.epoch_id, kept.is_current).await;
-                return Ok(kept.reply());
+                // Jail statuses arrive and health changes after a render:
+                // a keys-and-times read says whether it still holds.
+                let version = core.table.status_version(kept.epoch_id).await;
+                if version.as_ref().map_or(true, |v| *v == kept.status_version) {
+                    state.warm(kept.epoch_id, kept.is_current).await;
+                    return Ok(kept.reply());
+                }
             }
-            let view = match route {
+            let mut view = match route {
                 EpochRoute::Current => current_epoch(core).await?,
                 EpochRoute::Epoch { epoch, height } => epoch_by_id(core, epoch, height).await?,
             };
+            let status_version = merge_statuses(
+                &core.table,
+                view.snapshot.header.epoch_id,
+                &mut view.snapshot.participants,
+            )
+            .await;
             // The warmer trigger's I/O overlaps the rendering, and completes
             // before the handler returns (Lambda freezes the process after the
             // response).
             let freshness = core.config.current_epoch_freshness.as_secs();
             let epoch_id = view.snapshot.header.epoch_id;
             let (_, rendered) = tokio::join!(state.warm(epoch_id, view.is_current), async {
-                render_epoch(&view, freshness, now_ms())
+                render_epoch(&view, freshness, status_version, now_ms())
             });
             let rendered = Arc::new(rendered?);
             let reply = rendered.reply();

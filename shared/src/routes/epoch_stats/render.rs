@@ -13,14 +13,18 @@ use crate::service::epochs::{EpochView, Source};
 use crate::service::responses::InferenceResponse;
 use crate::service::ApiError;
 
-/// A finished epoch with its total never changes.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// A finished epoch with its total: its stats never change, but its rows
+/// carry today's node health (probed every minute), and its jail statuses
+/// may arrive after the first view; revalidated with the ETag.
+const FINISHED_SETTLED: &str = "public, max-age=60";
 
 /// The epoch-stats answer, rendered straight into gzip (no uncompressed
-/// copy of a large epoch is held), with its caching headers.
+/// copy of a large epoch is held), with its caching headers. `status_version`
+/// names the jail and health items merged into its rows.
 pub fn render_epoch(
     view: &EpochView,
     current_freshness_secs: u64,
+    status_version: u64,
     now_ms: i64,
 ) -> Result<Rendered, ApiError> {
     let h = &view.snapshot.header;
@@ -28,17 +32,18 @@ pub fn render_epoch(
     let cache_control = match (view.is_current, view.source, total) {
         (_, Source::StaleTable, _) => "no-store".to_owned(),
         (true, _, _) => format!("public, max-age={current_freshness_secs}"),
-        (false, _, Some(_)) => IMMUTABLE.to_owned(),
+        (false, _, Some(_)) => FINISHED_SETTLED.to_owned(),
         // The total is still being settled by the warmer.
         (false, _, None) => "public, max-age=60".to_owned(),
     };
     let etag = format!(
-        "W/\"e{}-h{}-f{}-t{}-{}\"",
+        "W/\"e{}-h{}-f{}-t{}-{}-s{:x}\"",
         h.epoch_id,
         h.height,
         h.fetched_at_ms,
         total.map_or("none".to_owned(), |t| t.to_string()),
-        if view.is_current { "c" } else { "p" }
+        if view.is_current { "c" } else { "p" },
+        status_version
     );
     // serde_json writes in tiny pieces; the encoder wants large ones.
     let mut out = std::io::BufWriter::with_capacity(
@@ -55,10 +60,10 @@ pub fn render_epoch(
         .map_err(|e| ApiError::Internal(format!("compressing the response: {}", e.error())))?
         .finish()
         .map_err(|e| ApiError::Internal(format!("compressing the response: {e}")))?;
-    // Kept for later requests: a finished epoch once its total is settled
-    // (it never changes again), the current epoch for its freshness window
-    // from when it was read (the scheduled refresh stores a newer copy
-    // every minute; counting from its fetch would reread an unchanged
+    // Kept for later requests (while its status version holds): a finished
+    // epoch once its total is settled, the current epoch for its freshness
+    // window from when it was read (the scheduled refresh stores a newer
+    // copy every minute; counting from its fetch would reread an unchanged
     // table copy on every request between refreshes).
     let keep_until_ms = match (view.is_current, view.source, total) {
         (_, Source::StaleTable, _) => Some(0),
@@ -69,6 +74,7 @@ pub fn render_epoch(
     Ok(Rendered {
         epoch_id: h.epoch_id,
         is_current: view.is_current,
+        status_version,
         keep_until_ms,
         body: Arc::new(gz),
         cache_control,
@@ -80,6 +86,9 @@ pub fn render_epoch(
 pub struct Rendered {
     pub epoch_id: u64,
     pub is_current: bool,
+    /// The jail and health items merged into it: a later version makes it
+    /// outdated.
+    pub status_version: u64,
     /// `None`: valid for good; `Some(t)`: until `t` (ms); `Some(0)`: not kept.
     keep_until_ms: Option<i64>,
     body: Arc<Vec<u8>>,

@@ -8,17 +8,19 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+#[cfg(doc)]
 use crate::domain::ParticipantStats;
 use crate::table::port::{TableError, TableResult};
 
 /// Refuse to inflate a chunk beyond this (a corrupt or hostile item).
 const MAX_INFLATED: u64 = 64 << 20;
 
-pub fn encode_rows(rows: &[&ParticipantStats]) -> TableResult<Vec<u8>> {
-    encode_json(&rows)
+pub fn encode_rows<T: serde::Serialize>(rows: &[T]) -> TableResult<Vec<u8>> {
+    encode_json(rows)
 }
 
-/// Any value as gzip-compressed JSON (rows, the inference scan's state).
+/// Any value as gzip-compressed JSON (rows, status chunks, the inference
+/// scan's state).
 pub fn encode_json<T: serde::Serialize + ?Sized>(value: &T) -> TableResult<Vec<u8>> {
     let json = serde_json::to_vec(value)
         .map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;

@@ -16,12 +16,12 @@
 //! | finished epoch's models      | `MODELS#{e:010}`     | `FINAL`                  |
 //! | models at a height           | `MODELS#{e:010}`     | `H#{h:012}`              |
 //! | models height-build budget   | `MODELS#{e:010}`     | `HEIGHT_BUILDS#{minute:010}` |
-//!
-//! The network-wide items have partition keys of their own (`NETWORK`,
-//! `MODELS#*`), so the function serving them is granted writes there only.
 //! | inference scan checkpoint    | `INFSCAN`            | `CHECKPOINT`             |
 //! | inference scan state piece   | `INFSCAN#{token}`    | `{piece:05}`             |
 //! | published inferences         | `INFER#{e:010}`      | `{bucket:03}`            |
+//! | jail statuses chunk          | `JAIL#{e:010}`       | `{bucket:03}`            |
+//! | node health chunk            | `HEALTH`             | `{bucket:03}`            |
+//! | Keybase answer               | `KEYBASE#{IDENTITY}` | `LOOKUP`                 |
 
 use std::collections::HashMap;
 
@@ -109,6 +109,24 @@ impl Key {
     /// The published inferences of the participants hashing to `bucket`.
     pub fn inference_records(epoch: u64, bucket: u32) -> Self {
         Self::new(format!("INFER#{epoch:010}"), format!("{bucket:03}"))
+    }
+
+    /// One of an epoch's jail status chunks.
+    pub fn jail_chunk(epoch: u64, bucket: u32) -> Self {
+        Self::new(format!("JAIL#{epoch:010}"), format!("{bucket:03}"))
+    }
+
+    /// One of the node health chunks (global: health is today's for every epoch).
+    pub fn health_chunk(bucket: u32) -> Self {
+        Self::new("HEALTH", format!("{bucket:03}"))
+    }
+
+    /// A Keybase answer (identities are hex; stored upper-case, one spelling).
+    pub fn keybase(identity: &str) -> Self {
+        Self::new(
+            format!("KEYBASE#{}", identity.to_ascii_uppercase()),
+            "LOOKUP",
+        )
     }
 
     pub fn item(k: &ItemKey) -> Self {
@@ -246,6 +264,13 @@ mod tests {
             (Key::scan_checkpoint(), "INFSCAN", "CHECKPOINT"),
             (Key::scan_piece("t1", 2), "INFSCAN#t1", "00002"),
             (Key::inference_records(60, 7), "INFER#0000000060", "007"),
+            (Key::jail_chunk(56, 7), "JAIL#0000000056", "007"),
+            (Key::health_chunk(31), "HEALTH", "031"),
+            (
+                Key::keybase("e23265a0e36fc128"),
+                "KEYBASE#E23265A0E36FC128",
+                "LOOKUP",
+            ),
         ];
         for (key, pk, sk) in cases {
             assert_eq!((key.pk.as_str(), key.sk.as_str()), (pk, sk));

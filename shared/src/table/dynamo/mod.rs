@@ -10,6 +10,7 @@
 //! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights;
 //! - [`network`]: the network-wide views' items (timeline, models).
 //! - [`inferences`]: the inference scan's checkpoint and the published inferences.
+//! - [`status`]: jail and health chunks and Keybase answers ([`crate::table::StatusTable`]).
 //!
 //! This module only maps the port's calls onto them.
 
@@ -24,6 +25,7 @@ mod metering;
 mod network;
 mod rows;
 mod snapshots;
+mod status;
 
 use std::collections::HashMap;
 
@@ -34,6 +36,7 @@ pub use client::DynamoTable;
 pub use inferences::RECORD_BUCKETS;
 pub use keys::{PK, SK, TTL_ATTRIBUTE};
 pub use metering::TableCounters;
+pub use status::MAX_STATUS_CHUNK_BYTES;
 
 use client::Condition;
 use keys::{n, Key};

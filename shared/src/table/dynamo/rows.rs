@@ -257,7 +257,7 @@ mod tests {
         let key = Key::chunk("v", 0);
         let empty = encode_chunk(
             &key,
-            super::super::codec::encode_rows(&[]).unwrap(),
+            super::super::codec::encode_rows::<crate::domain::ParticipantStats>(&[]).unwrap(),
             Some(9),
         );
         assert_eq!(decode_chunk::<Id>(&empty).unwrap(), vec![]);

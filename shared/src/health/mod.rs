@@ -1,0 +1,8 @@
+//! Node health probes (contract part 2, 4.4 with section 0): the SSRF
+//! guard's address rule ([`guard`]) and the probe ([`probe`]).
+
+pub mod guard;
+pub mod probe;
+
+pub use guard::{check_address, Refused};
+pub use probe::{HealthProber, ProbeResult, MAX_BODY_BYTES, PROBE_TIMEOUT};

@@ -1,0 +1,129 @@
+//! Serving jail and health: the stored values merged into the rows an
+//! answer carries (null where nothing is stored). No request ever waits
+//! for a jail or health fetch, and a table that cannot be read leaves the
+//! fields null rather than failing the request.
+
+use chrono::Utc;
+
+use crate::domain::jail::{apply_health, apply_jail};
+use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
+use crate::table::{StatusTable, TableResult};
+
+/// Merges the epoch's stored jail statuses and the stored node health into
+/// `rows`; the status version merged (0 when nothing could be read).
+pub async fn merge_statuses<T: StatusTable>(
+    table: &T,
+    epoch: u64,
+    rows: &mut [ParticipantStats],
+) -> u64 {
+    let stored = match table.load_statuses(epoch).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(epoch, error = %e, "jail and health unreadable; served as unknown");
+            return 0;
+        }
+    };
+    let now = Utc::now();
+    for row in rows.iter_mut() {
+        if let Some(j) = stored.jail.get(&row.index) {
+            apply_jail(row, j, now);
+        }
+        if let Some(h) = stored.health.get(&row.index) {
+            apply_health(row, h);
+        }
+    }
+    stored.version
+}
+
+/// The same for one participant's row (the modal), from its two chunks
+/// read beside the row itself.
+pub fn apply_participant_status(
+    row: &mut ParticipantStats,
+    epoch: u64,
+    stored: TableResult<(Option<JailStatus>, Option<NodeHealth>)>,
+) {
+    match stored {
+        Ok((jail, health)) => {
+            if let Some(j) = jail {
+                apply_jail(row, &j, Utc::now());
+            }
+            if let Some(h) = health {
+                apply_health(row, &h);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(epoch, participant = %row.index, error = %e, "jail and health unreadable; served as unknown");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::fakes::{row, A, B};
+    use crate::table::MemoryTable;
+    use std::sync::atomic::Ordering;
+
+    fn jailed(id: &str, until: &str) -> JailStatus {
+        JailStatus {
+            participant: id.into(),
+            is_jailed: true,
+            jailed_until: Some(until.into()),
+            moniker: Some("m".into()),
+            identity: None,
+            keybase_username: None,
+            keybase_picture_url: None,
+            website: None,
+            validator_consensus_key: Some("k".into()),
+            consensus_key_mismatch: Some(false),
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_statuses_fill_the_rows_and_missing_ones_stay_null() {
+        let table = MemoryTable::new();
+        let mut rows = vec![row(A), row(B)];
+        assert_eq!(merge_statuses(&table, 7, &mut rows).await, 0);
+        assert!(rows
+            .iter()
+            .all(|r| r.is_jailed.is_none() && r.node_healthy.is_none()));
+
+        table
+            .store_jail(7, &[jailed(A, "2000-01-01T00:00:00Z")], 10, false)
+            .await
+            .unwrap();
+        let health = NodeHealth {
+            participant: B.into(),
+            healthy: true,
+            checked_at: "2026-01-01T00:00:00.000000Z".into(),
+        };
+        table.store_health(&[health], 11).await.unwrap();
+        let version = merge_statuses(&table, 7, &mut rows).await;
+        assert_ne!(version, 0);
+        assert_eq!(rows[0].is_jailed, Some(true));
+        assert_eq!(
+            rows[0].ready_to_unjail,
+            Some(true),
+            "computed now, past the date"
+        );
+        assert_eq!(rows[0].node_healthy, None);
+        assert_eq!(rows[1].is_jailed, None, "no validator row: unknown");
+        assert_eq!(rows[1].node_healthy, Some(true));
+        // Another epoch has no jail statuses, but health is global.
+        let mut other = vec![row(A), row(B)];
+        merge_statuses(&table, 8, &mut other).await;
+        assert_eq!(
+            (other[0].is_jailed, other[1].node_healthy),
+            (None, Some(true))
+        );
+
+        // An unreadable table leaves them null; the answer still goes out.
+        table.fail.store(true, Ordering::Relaxed);
+        let mut rows = vec![row(A)];
+        assert_eq!(merge_statuses(&table, 7, &mut rows).await, 0);
+        assert_eq!(rows[0].is_jailed, None);
+        let mut one = row(A);
+        apply_participant_status(&mut one, 7, table.load_participant_status(7, A).await);
+        assert_eq!(one.is_jailed, None);
+    }
+}
