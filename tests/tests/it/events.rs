@@ -129,14 +129,26 @@ async fn each_sample_event_gets_the_right_answer() {
     assert!(out["report"]["failures"].as_object().unwrap().is_empty());
 
     let scheduler = support::scheduler(&t, &[sim.url()], &invoke);
-    let input: serde_json::Value =
-        serde_json::from_str(&event("scheduler-current-epoch.json")).unwrap();
-    let out = handle_scheduled_event(&scheduler, &input, None)
-        .await
-        .unwrap();
-    assert_eq!(
-        (out["job"].as_str(), out["status"].as_str()),
-        (Some("current_epoch"), Some("done"))
-    );
-    assert_eq!(out["report"]["epoch"], 60);
+    // Each schedule's input (template.yaml) names its job.
+    for (file, job) in [
+        ("scheduler-current-epoch.json", "current_epoch"),
+        ("scheduler-timeline.json", "timeline"),
+        ("scheduler-models.json", "models"),
+        ("scheduler-jail.json", "jail"),
+        ("scheduler-health.json", "health"),
+        ("scheduler-inference-scan.json", "inference_scan"),
+    ] {
+        let input: serde_json::Value = serde_json::from_str(&event(file)).unwrap();
+        let out = handle_scheduled_event(&scheduler, &input, None)
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            (out["job"].as_str(), out["status"].as_str()),
+            (Some(job), Some("done")),
+            "{file}"
+        );
+        if job == "current_epoch" {
+            assert_eq!(out["report"]["epoch"], 60);
+        }
+    }
 }

@@ -90,7 +90,17 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
         (
             "SchedulerFunction",
             &["GetItem", "BatchGetItem", "PutItem", "BatchWriteItem"][..],
-            &["CURRENT", "EPOCH#*"][..],
+            &[
+                "CURRENT",
+                "EPOCH#*",
+                "NETWORK",
+                "MODELS#*",
+                "INFSCAN",
+                "INFER#*",
+                "JAIL#*",
+                "HEALTH",
+                "KEYBASE#*",
+            ][..],
         ),
         (
             "NetworkFunction",
@@ -109,8 +119,14 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
         for grant in &grants {
             let has = |a: &str| grant.actions.contains(&format!("dynamodb:{a}"));
             if has("BatchWriteItem") {
-                // BatchWriteItem can delete: only snapshot chunks.
-                assert_eq!(grant.leading_keys, Some(set(&["SNAP#*"])), "{function}");
+                // BatchWriteItem can delete: only snapshot chunks, and (the
+                // scheduler's inference scan) its own state pieces.
+                let deletable = if function == "SchedulerFunction" {
+                    set(&["SNAP#*", "INFSCAN#*"])
+                } else {
+                    set(&["SNAP#*"])
+                };
+                assert_eq!(grant.leading_keys, Some(deletable), "{function}");
                 assert_eq!(grant.actions.len(), 1, "{function}: BatchWriteItem alone");
             }
             if has("PutItem") || has("UpdateItem") {
