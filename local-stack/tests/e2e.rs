@@ -15,7 +15,13 @@ use std::time::{Duration, Instant};
 use local_stack::launcher::{Launcher, LocalStack};
 use serde_json::Value;
 
-const FUNCTIONS: [&str; 4] = ["epoch-stats", "warmer", "participant", "scheduler"];
+const FUNCTIONS: [&str; 5] = [
+    "epoch-stats",
+    "warmer",
+    "participant",
+    "scheduler",
+    "network",
+];
 const PARTICIPANTS: &str = "60";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const WARM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -157,6 +163,44 @@ async fn dashboard_path_over_real_http() {
     let decoded: Value = serde_json::from_str(&json).expect("JSON inside the gzip");
     assert_eq!(decoded["epoch_id"], epoch);
 
+    // 5. The network function's routes through the front: nothing stored
+    // yet (no scheduled function here), so each reads the chain once and
+    // then answers from the table.
+    let (status, timeline) = get_json(&http, &format!("{api}/v1/timeline")).await;
+    assert_eq!(status, 200, "{timeline}");
+    assert_eq!(timeline["current_epoch_index"], epoch);
+    let head = timeline["current_block"]["timestamp"]
+        .as_str()
+        .expect("a time");
+    let head = chrono::DateTime::parse_from_rfc3339(head).expect("RFC 3339");
+    let skew = (chrono::Utc::now().timestamp() - head.timestamp()).abs();
+    assert!(skew < 120, "the simulated head is about now: {timeline}");
+    let (status, models) = get_json(&http, &format!("{api}/v1/models/current")).await;
+    assert_eq!(
+        (status, models["epoch_id"].as_u64()),
+        (200, Some(epoch)),
+        "{models}"
+    );
+    let (status, past) = get_json(&http, &format!("{api}/v1/models/epochs/{}", epoch - 1)).await;
+    assert_eq!(
+        (status, past["is_current"].as_bool()),
+        (200, Some(false)),
+        "{past}"
+    );
+    http.post(format!("{chain}/__stats/reset"))
+        .send()
+        .await
+        .expect("reset");
+    for path in ["/v1/timeline", "/v1/models/current"] {
+        let (status, _) = get_json(&http, &format!("{api}{path}")).await;
+        assert_eq!(status, 200, "{path}");
+    }
+    let (_, stats) = get_json(&http, &format!("{chain}/__stats")).await;
+    assert_eq!(
+        stats["total"], 0,
+        "stored answers reached the chain: {stats}"
+    );
+
     let (status, body) = get_json(&http, &format!("{api}/v1/nope")).await;
     assert_eq!(
         (status, body),
@@ -196,7 +240,7 @@ async fn dashboard_path_over_real_http() {
         "ResourceNotFoundException"
     );
 
-    // 5. SIGTERM stops everything: the stack exits 0 and nothing of its
+    // 6. SIGTERM stops everything: the stack exits 0 and nothing of its
     // process group (functions, Java) is left.
     stack.terminate();
     let status = stack
@@ -246,6 +290,43 @@ async fn the_scheduled_jobs_run_as_eventbridge_would() {
         assert!(
             Instant::now() < deadline,
             "the current epoch was not refreshed: {cached_at}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Within a few periods every other job has filled its items: every
+    // current participant's jail and health fields, the timeline and
+    // models, and the inference scan's records.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = get_json(&http, &format!("{api}/v1/inference/current")).await;
+        let rows = body["participants"].as_array().cloned().unwrap_or_default();
+        let health_filled =
+            !rows.is_empty() && rows.iter().all(|r| r["node_health_checked_at"].is_string());
+        let jail_filled = rows.iter().any(|r| r["is_jailed"].is_boolean());
+        let first = rows
+            .first()
+            .and_then(|r| r["index"].as_str())
+            .unwrap_or_default();
+        let (_, inferences) = get_json(
+            &http,
+            &format!("{api}/v1/participants/{first}/inferences?epoch_id={epoch}"),
+        )
+        .await;
+        let (timeline, _) = get_json(&http, &format!("{api}/v1/timeline")).await;
+        let (models, _) = get_json(&http, &format!("{api}/v1/models/current")).await;
+        if health_filled
+            && jail_filled
+            && inferences["cached_at"].is_string()
+            && (timeline, models) == (200, 200)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled jobs did not fill the items: health {health_filled}, jail {jail_filled}, \
+             inferences {}, timeline {timeline}, models {models}",
+            inferences["cached_at"]
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -227,14 +227,23 @@ impl CacheTable for MemoryTable {
 
     async fn take_height_build(&self, epoch: u64, now_ms: i64, limit: u32) -> TableResult<bool> {
         let mut state = self.enter()?;
-        let used = state
-            .height_builds
-            .entry((epoch, now_ms.div_euclid(60_000)))
-            .or_default();
-        let taken = *used < limit;
-        if taken {
-            *used += 1;
-        }
-        Ok(taken)
+        Ok(take_budget(&mut state.height_builds, epoch, now_ms, limit))
     }
+}
+
+/// One of `limit` builds of `epoch` in the minute of `now_ms`, if any is left.
+pub(super) fn take_budget(
+    budgets: &mut HashMap<(u64, i64), u32>,
+    epoch: u64,
+    now_ms: i64,
+    limit: u32,
+) -> bool {
+    let used = budgets
+        .entry((epoch, now_ms.div_euclid(60_000)))
+        .or_default();
+    let taken = *used < limit;
+    if taken {
+        *used += 1;
+    }
+    taken
 }

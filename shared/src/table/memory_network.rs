@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 
 use super::items::PutOutcome;
-use super::memory::MemoryTable;
+use super::memory::{take_budget, MemoryTable};
 use super::network::{network_may_replace, NetworkItem, NetworkTable, StoredDoc};
 use super::port::{TableError, TableResult};
 
@@ -48,14 +48,6 @@ impl NetworkTable for MemoryTable {
         limit: u32,
     ) -> TableResult<bool> {
         let mut state = self.network_state()?;
-        let used = state
-            .height_builds
-            .entry((epoch, now_ms.div_euclid(60_000)))
-            .or_default();
-        let taken = *used < limit;
-        if taken {
-            *used += 1;
-        }
-        Ok(taken)
+        Ok(take_budget(&mut state.height_builds, epoch, now_ms, limit))
     }
 }

@@ -14,7 +14,8 @@ use crate::table::{NetworkItem, NetworkTable, PutOutcome, TableError};
 use crate::time::{now_ms, rfc3339_ms};
 
 use super::responses::{ModelsResponse, StatsWindow, TimelineResponse};
-use super::{load_doc, store_doc, stored_or_refreshed, RefreshError, Served, Source};
+use super::stored::{load_doc, store_doc, stored_or_refreshed, RefreshError, Served};
+use crate::service::epochs::Source;
 
 /// A stored current-models item older than this is refreshed by the
 /// request itself (the scheduled refresh, every 5 minutes, has evidently

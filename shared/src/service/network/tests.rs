@@ -4,10 +4,13 @@
 
 use super::models::StoredModels;
 use super::responses::{ModelsResponse, StatsWindow, TimelineResponse};
+use super::stored::store_doc;
 use super::*;
 use crate::chain::{BlockStamp, Chain, ModelStats};
 use crate::service::fakes::offline_core;
 use crate::table::NetworkItem;
+use crate::table::NetworkTable;
+use crate::time::now_ms;
 
 fn timeline_doc(height: u64) -> TimelineResponse {
     TimelineResponse {

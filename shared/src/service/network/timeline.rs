@@ -9,7 +9,7 @@ use crate::table::{NetworkItem, NetworkTable, PutOutcome, TableError};
 use crate::time::{now_ms, rfc3339_ms};
 
 use super::responses::TimelineResponse;
-use super::{load_doc, store_doc, stored_or_refreshed, RefreshError, Served};
+use super::stored::{load_doc, store_doc, stored_or_refreshed, RefreshError, Served};
 
 /// A stored timeline older than this is refreshed by the request itself
 /// (the scheduled refresh has evidently stopped), or served while the
