@@ -59,7 +59,7 @@ pub async fn run(
                 .unwrap_or_else(|| schedule.name.clone());
             let mut runs = Vec::new();
             for _ in 0..reps.max(1) {
-                runs.push(invoke(stack, &f.name, &input).await?);
+                runs.push(invoke_job(stack, &f.name, &input).await?.0);
             }
             rows.push(ScheduledRow {
                 n: stack.participants,
@@ -74,7 +74,11 @@ pub async fn run(
     Ok(rows)
 }
 
-async fn invoke(stack: &Stack, function: &str, input: &str) -> Result<JobRun, String> {
+pub async fn invoke_job(
+    stack: &Stack,
+    function: &str,
+    input: &str,
+) -> Result<(JobRun, Value), String> {
     let url = format!(
         "{}/2015-03-31/functions/{function}/invocations",
         stack.invoke()
@@ -94,8 +98,9 @@ async fn invoke(stack: &Stack, function: &str, input: &str) -> Result<JobRun, St
     if failed || body["status"] != "done" {
         return Err(format!("{function} {input} failed: {body:.500}"));
     }
-    Ok(JobRun {
+    let run = JobRun {
         duration: Duration::from_millis(body["duration_ms"].as_u64().unwrap_or_default()),
         chain_calls: body["chain_calls"].as_u64().unwrap_or_default(),
-    })
+    };
+    Ok((run, body))
 }

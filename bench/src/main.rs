@@ -6,7 +6,7 @@
 //!
 //! One stack per size, each figure a module:
 //! [`fig1_switch`], [`fig2_epoch_stats`], [`fig3_warm`], [`fig4_modal`],
-//! [`fig5_cold`], [`fig6_scheduled`]; [`floors`] measures what explains a missed latency
+//! [`fig5_cold`], [`fig6_scheduled`], [`fig7_views`]; [`floors`] measures what explains a missed latency
 //! target, [`report`] turns it all into text. Nothing here asserts a time:
 //! the targets are reported, met or missed, never enforced.
 
@@ -17,6 +17,7 @@ mod fig3_warm;
 mod fig4_modal;
 mod fig5_cold;
 mod fig6_scheduled;
+mod fig7_views;
 mod floors;
 mod http;
 mod load;
@@ -291,6 +292,7 @@ async fn run(opts: Options) -> Result<(), String> {
         old_sample: reps.old_sample,
         current_epoch,
         scheduled_reps: reps.scheduled,
+        views_reps: reps.epoch_stats,
     };
     note_load(&mut results, "the whole run".into(), whole_run);
     let took = progress::elapsed();
@@ -350,6 +352,14 @@ async fn size_run(
         Err(e) => record("figure 1", e, stack),
     }
     note_load(results, stage("figure 1"), mark);
+    if is_target {
+        let mark = load::foreign().mark();
+        match fig7_views::run(stack, reps.epoch_stats, reps.warmups).await {
+            Ok(v) => results.views = Some(v),
+            Err(e) => record("figure 7", e, stack),
+        }
+        note_load(results, stage("figure 7"), mark);
+    }
     if is_target {
         let mark = load::foreign().mark();
         match fig2_epoch_stats::run(stack, reps.epoch_stats, reps.warmups).await {

@@ -80,6 +80,8 @@ impl Stack {
             // The figures drive every run themselves (the scheduled jobs'
             // own figure invokes them): no chain calls of their own.
             .env("SCHEDULE_EVERY_SECS", "0")
+            // The inference scan's figure covers a list of 20,000.
+            .env("SIM_INFERENCES", "20000")
             // Access lines and info logs would cost CPU the figures share.
             .env("RUST_LOG", "warn")
             .env("NO_COLOR", "1")

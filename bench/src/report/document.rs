@@ -9,7 +9,7 @@ use super::machine::Machine;
 use super::markdown::n_label;
 use super::results::{Results, Settings};
 use super::targets::{targets, targets_table, Target};
-use super::{cold, machine_load, scheduled, switch, warm};
+use super::{cold, machine_load, scheduled, switch, views, warm};
 use crate::stats::{count, ms};
 
 /// The tables, as printed at the end of the run.
@@ -23,6 +23,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
          \n## 4. Participant modal\n\n{}\
          \n## 5. Cold start and footprint\n\n{}\
          \n## 6. Scheduled jobs\n\n{}\
+         \n## 7. Timeline, models and inferences from the table\n\n{}\
          \n## Floors on this machine\n\n{}\
          \n## Other load on the machine\n\n{}\
          \n## Targets\n\n{}",
@@ -32,6 +33,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
         warm::fig4(r),
         cold::fig5(r),
         scheduled::fig6(r),
+        views::fig7(r),
         machine_load::floors(r),
         machine_load::load(r),
         targets_table(&targets(r, s)),
@@ -180,12 +182,18 @@ fn method_notes(s: &Settings) -> String {
          off in the bench's stacks); duration and chain calls are the function's own report. Serial floor \
          = the first run's chain calls x {}: what a poller that waits for each answer in turn (the original \
          tracker's) needs at least for the same calls. Slowest / timeout: the slowest run against the \
-         function's timeout in the template.\n",
+         function's timeout in the template.\n\
+         7. **Timeline, models, inferences.** On the target size's stack: each route asked once with \
+         nothing stored (the chain; for inferences the \"not yet collected\" answer), then the scheduler's \
+         timeline and models jobs invoked once and the inference scan invoked until it completes (the \
+         simulated chain lists 20,000 inferences), then each route asked {} times after warm-ups with the \
+         chain's counter reset before and read after. Speed-up = nothing stored / stored p50.\n",
         count(s.old_sample as u64),
         n_label(s.target_n),
         s.warmer_concurrency,
         ms(s.latency),
         s.scheduled_reps,
-        ms(s.latency)
+        ms(s.latency),
+        s.views_reps
     )
 }

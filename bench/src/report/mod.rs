@@ -22,6 +22,7 @@ mod results;
 mod scheduled;
 mod switch;
 mod targets;
+mod views;
 mod warm;
 
 pub use document::{document, tables};

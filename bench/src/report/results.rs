@@ -10,6 +10,7 @@ use crate::fig3_warm::WarmRow;
 use crate::fig4_modal::ModalRow;
 use crate::fig5_cold::{ColdRow, RssRow, SizeRow};
 use crate::fig6_scheduled::ScheduledRow;
+use crate::fig7_views::Views;
 use crate::floors::Floors;
 
 /// The run's settings, as stated in the report.
@@ -26,6 +27,8 @@ pub struct Settings {
     pub current_epoch: Option<u64>,
     /// Runs of each scheduled job per size (figure 6).
     pub scheduled_reps: usize,
+    /// Requests per route in figure 7.
+    pub views_reps: usize,
 }
 
 /// CPU other processes used during one stage of the run.
@@ -48,6 +51,7 @@ pub struct Results {
     pub cold: Vec<ColdRow>,
     pub cold_n: Option<usize>,
     pub scheduled: Vec<ScheduledRow>,
+    pub views: Option<Views>,
     pub sizes: Vec<SizeRow>,
     /// Per size, each function's peak RSS at the end of its run.
     pub rss: Vec<(usize, Vec<RssRow>)>,

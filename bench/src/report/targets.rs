@@ -202,6 +202,7 @@ mod tests {
             old_sample: 1_000,
             current_epoch: None,
             scheduled_reps: 1,
+            views_reps: 1,
         };
         let t = targets(&Results::default(), &settings);
         assert!(!t.is_empty());
