@@ -79,6 +79,7 @@ impl Events {
                 e["epoch_id"] = self.warmed_epoch.into();
                 Ok(("events/warmer.json (epoch_id replaced)".into(), e))
             }
+            "network" => Ok(("events/timeline.json".into(), self.load("timeline.json")?)),
             "scheduler" => Ok((
                 "events/scheduler-current-epoch.json".into(),
                 self.load("scheduler-current-epoch.json")?,

@@ -68,6 +68,9 @@ pub struct Options {
     /// Simulated current epoch
     #[arg(long, env = "SIM_CURRENT_EPOCH", value_name = "E", default_value_t = 60, value_parser = number::<u64>)]
     pub sim_current_epoch: u64,
+    /// Inferences in the simulated chain's inference list
+    #[arg(long, env = "SIM_INFERENCES", value_name = "N", default_value_t = 3_000, value_parser = number::<usize>)]
+    pub sim_inferences: usize,
     /// Latency of every simulated request
     #[arg(long, env = "SIM_LATENCY_MS", value_name = "MS", default_value_t = 0, value_parser = number::<u64>)]
     pub sim_latency_ms: u64,
@@ -106,6 +109,7 @@ impl Default for Options {
             keybase_api_url: None,
             sim_participants: sim.participants,
             sim_current_epoch: sim.current_epoch,
+            sim_inferences: sim.inferences,
             sim_latency_ms: sim.latency.as_millis() as u64,
             sim_seed: sim.seed,
             schedule_every_secs: None,
@@ -124,6 +128,7 @@ impl Options {
         SimConfig {
             participants: self.sim_participants,
             current_epoch: self.sim_current_epoch,
+            inferences: self.sim_inferences,
             latency: Duration::from_millis(self.sim_latency_ms),
             block_interval: Duration::from_millis(self.sim_block_time_ms),
             advance_heights: self.sim_advance_heights,
