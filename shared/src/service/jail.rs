@@ -322,29 +322,32 @@ where
             ..JailReport::default()
         });
     }
-    let snapshot = match table.load_stats(StatsSlot::Final(epoch)).await? {
-        Some(s) => s,
+    // The stored snapshot's ids and keys only (not its rows), else the
+    // epoch built from the chain.
+    let (height, entries) = match table.load_validator_keys(StatsSlot::Final(epoch)).await? {
+        Some((header, keys)) => {
+            let entries = keys
+                .into_iter()
+                .map(|k| JailEntry {
+                    participant: k.index,
+                    validator_key: k.validator_key,
+                })
+                .collect();
+            (header.height, entries)
+        }
         None => {
-            build_finished(chain, epoch, None)
+            let snapshot = build_finished(chain, epoch, None)
                 .await
                 .map_err(|e: ApiError| JailError::Epoch(e.detail()))?
-                .1
+                .1;
+            let entries = jail_entries(
+                snapshot
+                    .participants
+                    .iter()
+                    .map(|p| (&p.index, &p.validator_key)),
+            );
+            (snapshot.header.height, entries)
         }
     };
-    let entries = jail_entries(
-        snapshot
-            .participants
-            .iter()
-            .map(|p| (&p.index, &p.validator_key)),
-    );
-    fetch_jail_statuses(
-        chain,
-        table,
-        keybase,
-        epoch,
-        snapshot.header.height,
-        &entries,
-        true,
-    )
-    .await
+    fetch_jail_statuses(chain, table, keybase, epoch, height, &entries, true).await
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::items::*;
-use super::port::{CacheTable, ModalBundle, TableError, TableResult};
+use super::port::{CacheTable, ModalBundle, TableError, TableResult, ValidatorKeyRow};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 
@@ -90,6 +90,23 @@ impl CacheTable for MemoryTable {
                 s.header.epoch_id,
                 s.participants.iter().map(|p| p.index.clone()).collect(),
             )
+        }))
+    }
+
+    async fn load_validator_keys(
+        &self,
+        slot: StatsSlot,
+    ) -> TableResult<Option<(SnapshotHeader, Vec<ValidatorKeyRow>)>> {
+        Ok(self.enter()?.stats.get(&slot).map(|s| {
+            let keys = s
+                .participants
+                .iter()
+                .map(|p| ValidatorKeyRow {
+                    index: p.index.clone(),
+                    validator_key: p.validator_key.clone(),
+                })
+                .collect();
+            (s.header.clone(), keys)
         }))
     }
 

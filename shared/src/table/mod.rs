@@ -21,7 +21,7 @@ pub use inferences::{
 pub use items::*;
 pub use memory::MemoryTable;
 pub use network::{NetworkItem, NetworkTable, NetworkWriteRule, StoredDoc};
-pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult};
+pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult, ValidatorKeyRow};
 pub use status_port::{
     jail_may_replace, split_statuses, status_bucket, CachedKeybase, StatusTable, StoredStatuses,
     STATUS_BUCKETS,

@@ -27,6 +27,13 @@ pub struct ModalBundle {
     pub items: HashMap<ItemKey, CachedItem>,
 }
 
+/// A participant's id and consensus key, as a snapshot row holds them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ValidatorKeyRow {
+    pub index: String,
+    pub validator_key: Option<String>,
+}
+
 /// `StatsSlot` as a map key (`StatsSlot` itself is `Copy + Hash`).
 pub type StatsSlotKey = StatsSlot;
 
@@ -59,6 +66,14 @@ pub trait CacheTable: Send + Sync {
         &self,
         slot: StatsSlot,
     ) -> impl Future<Output = TableResult<Option<(u64, Vec<String>)>>> + Send;
+
+    /// The header and each participant's id and validator key of a stored
+    /// snapshot, without keeping the rows (a finished epoch's jail fetch
+    /// needs no more; a whole 10,000-row epoch is tens of MB decoded).
+    fn load_validator_keys(
+        &self,
+        slot: StatsSlot,
+    ) -> impl Future<Output = TableResult<Option<(SnapshotHeader, Vec<ValidatorKeyRow>)>>> + Send;
 
     /// Writes the chunks, then the header. `Final` and `AtHeight` are
     /// written once (first write wins); `Current` only replaces an older

@@ -420,6 +420,28 @@ async fn ten_thousand_participants_round_trip_and_a_modal_reads_twice() {
     assert_eq!(loaded.participants, snap.participants);
     assert!(loaded.header.buckets > 1);
 
+    // Ids and validator keys only (in bucket order: compared sorted).
+    let (header, keys) = t
+        .table
+        .load_validator_keys(StatsSlot::Final(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(header, loaded.header);
+    let mut want: Vec<(String, Option<String>)> = loaded
+        .participants
+        .iter()
+        .map(|p| (p.index.clone(), p.validator_key.clone()))
+        .collect();
+    let mut got: Vec<(String, Option<String>)> = keys
+        .into_iter()
+        .map(|k| (k.index, k.validator_key))
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(want.iter().any(|(_, k)| k.is_some()));
+
     // A participant's modal: one BatchGetItem for headers and items, one
     // GetItem for its row.
     let p = participant(4321);

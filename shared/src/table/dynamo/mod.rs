@@ -43,7 +43,7 @@ use keys::{n, Key};
 use rows::{decode_cached_item, decode_header, decode_item_meta, decode_total, ITEM_META};
 
 use super::items::*;
-use super::port::{CacheTable, ModalBundle, TableResult};
+use super::port::{CacheTable, ModalBundle, TableResult, ValidatorKeyRow};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 
@@ -94,6 +94,13 @@ impl CacheTable for DynamoTable {
             .load_snapshot::<RowId>(slot)
             .await?
             .map(|(header, ids)| (header.epoch_id, ids.into_iter().map(|r| r.index).collect())))
+    }
+
+    async fn load_validator_keys(
+        &self,
+        slot: StatsSlot,
+    ) -> TableResult<Option<(SnapshotHeader, Vec<ValidatorKeyRow>)>> {
+        self.load_snapshot::<ValidatorKeyRow>(slot).await
     }
 
     async fn store_stats(
