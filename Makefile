@@ -7,7 +7,7 @@ NPM_STAMP := node_modules/.package-lock.json
 .PHONY: help setup test local bench release lint lint-template fmt
 
 help:
-	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the four functions)"
+	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the five functions and their schedules)"
 	@echo "make test    run every test (starts DynamoDB Local itself)"
 	@echo "make bench   run the benchmarks and write BENCHMARKS.md"
 
