@@ -79,25 +79,7 @@ pub async fn invoke_job(
     function: &str,
     input: &str,
 ) -> Result<(JobRun, Value), String> {
-    let url = format!(
-        "{}/2015-03-31/functions/{function}/invocations",
-        stack.invoke()
-    );
-    let resp = stack
-        .http
-        .post(&url)
-        .timeout(Duration::from_secs(1_000))
-        .body(input.to_owned())
-        .send()
-        .await
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    let failed = resp.headers().contains_key("x-amz-function-error");
-    let body = resp.bytes().await.map_err(|e| format!("POST {url}: {e}"))?;
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| format!("POST {url}: not JSON: {e}"))?;
-    if failed || body["status"] != "done" {
-        return Err(format!("{function} {input} failed: {body:.500}"));
-    }
+    let body = stack.invoke_sync(function, input).await?;
     let run = JobRun {
         duration: Duration::from_millis(body["duration_ms"].as_u64().unwrap_or_default()),
         chain_calls: body["chain_calls"].as_u64().unwrap_or_default(),

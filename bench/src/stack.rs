@@ -166,20 +166,19 @@ impl Stack {
             .map_err(|e| format!("POST {url}: {e}"))
     }
 
-    /// Invokes the warmer synchronously (RequestResponse) through the
-    /// stack's Invoke endpoint, under the bench's lease (the one
-    /// [`Stack::hold_warm_guards`] holds), and returns its report and the
-    /// wall time.
-    pub async fn invoke_warmer(&self, payload: &Value) -> Result<(WarmReport, Duration), String> {
-        let mut payload = payload.clone();
-        payload["lease_token"] = Value::from(self.lease.as_str());
-        let url = format!("{}/2015-03-31/functions/warmer/invocations", self.invoke());
-        let started = Instant::now();
+    /// Invokes `function` synchronously (RequestResponse) through the
+    /// stack's Invoke endpoint with `payload`; its answer, which must say
+    /// `"status": "done"` (the warmer's and the scheduler's answers do).
+    pub async fn invoke_sync(&self, function: &str, payload: &str) -> Result<Value, String> {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.invoke()
+        );
         let resp = self
             .http
             .post(&url)
             .timeout(Duration::from_secs(1_000))
-            .body(payload.to_string())
+            .body(payload.to_owned())
             .send()
             .await
             .map_err(|e| format!("POST {url}: {e}"))?;
@@ -187,10 +186,20 @@ impl Stack {
         let body = resp.bytes().await.map_err(|e| format!("POST {url}: {e}"))?;
         let body: Value =
             serde_json::from_slice(&body).map_err(|e| format!("POST {url}: not JSON: {e}"))?;
-        let wall = started.elapsed();
         if failed || body["status"] != "done" {
-            return Err(format!("the warmer failed: {body:.500}"));
+            return Err(format!("{function} {payload:.200} failed: {body:.500}"));
         }
+        Ok(body)
+    }
+
+    /// Invokes the warmer under the bench's lease (the one
+    /// [`Stack::hold_warm_guards`] holds); its report and the wall time.
+    pub async fn invoke_warmer(&self, payload: &Value) -> Result<(WarmReport, Duration), String> {
+        let mut payload = payload.clone();
+        payload["lease_token"] = Value::from(self.lease.as_str());
+        let started = Instant::now();
+        let body = self.invoke_sync("warmer", &payload.to_string()).await?;
+        let wall = started.elapsed();
         let report = serde_json::from_value(body["report"].clone())
             .map_err(|e| format!("the warmer's report: {e}: {body:.500}"))?;
         Ok((report, wall))

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::Deserialize;
 
-use super::jobs::{health_job, inference_scan_job, jail_job, models_job, timeline_job};
+use super::jobs::{health_job, inference_scan_job, jail_job, models_job, timeline_job, to_report};
 use super::{refresh_current_epoch, SchedulerState};
 use crate::chain::{Chain, ChainError, InferenceChain, NetworkChain, ValidatorChain};
 use crate::keybase::KeybaseLookup;
@@ -61,7 +61,7 @@ struct JobRequest {
 impl Job {
     /// The schedule's `Input` (EventBridge sends it instead of the event).
     pub fn from_event(event: &serde_json::Value) -> Result<Job, JobRequestError> {
-        serde_json::from_value::<JobRequest>(event.clone())
+        JobRequest::deserialize(event)
             .map(|r| r.job)
             .map_err(|e| JobRequestError(e.to_string()))
     }
@@ -117,7 +117,7 @@ where
     let report = match job {
         Job::CurrentEpoch => Box::pin(refresh_current_epoch(state))
             .await
-            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .map(to_report)
             .map_err(|source| JobError::Chain {
                 job: job.as_str(),
                 source,

@@ -47,7 +47,7 @@ pub async fn jail_job<C: Chain + ValidatorChain, T: StatusTable, K: KeybaseLooku
     keybase: &K,
 ) -> Result<Value, JailError> {
     let report = refresh_current_jail(&core.chain, &core.table, keybase).await?;
-    Ok(serde_json::to_value(report).unwrap_or_default())
+    Ok(to_report(report))
 }
 
 /// A probe already started may take its whole 5 s timeout (and the round
@@ -61,9 +61,7 @@ pub async fn health_job<C: Chain, T: StatusTable>(
     prober: &HealthProber,
     deadline_ms: Option<i64>,
 ) -> Result<Value, HealthError> {
-    let left = deadline_ms.map_or(Duration::from_secs(40), |d| {
-        Duration::from_millis(d.saturating_sub(now_ms()).max(0) as u64)
-    });
+    let left = time_left(deadline_ms, now_ms()).unwrap_or(Duration::from_secs(40));
     let report = probe_node_health(
         &core.chain,
         &core.table,
@@ -72,7 +70,7 @@ pub async fn health_job<C: Chain, T: StatusTable>(
         left.saturating_sub(HEALTH_PROBE_TAIL),
     )
     .await?;
-    Ok(serde_json::to_value(report).unwrap_or_default())
+    Ok(to_report(report))
 }
 
 /// One bounded step of the inference scan: at most the configured pages,
@@ -84,7 +82,18 @@ pub async fn inference_scan_job<C: Chain + InferenceChain, T: InferenceTable>(
 ) -> Result<Value, ScanError> {
     let settings = scan_settings(&core.config, deadline_ms, now_ms());
     let report = scan_step(&core.chain, &core.table, &settings).await?;
-    Ok(serde_json::to_value(report).unwrap_or_default())
+    Ok(to_report(report))
+}
+
+/// What remains of the invocation (none past its deadline); `None`
+/// without a deadline.
+fn time_left(deadline_ms: Option<i64>, now_ms: i64) -> Option<Duration> {
+    deadline_ms.map(|d| Duration::from_millis(d.saturating_sub(now_ms).max(0) as u64))
+}
+
+/// A job's report as the run's JSON (every report serializes).
+pub(super) fn to_report<R: serde::Serialize>(report: R) -> Value {
+    serde_json::to_value(report).unwrap_or_default()
 }
 
 /// A page may take every retry round at the full timeout, and the save
@@ -95,10 +104,8 @@ fn scan_settings(config: &Config, deadline_ms: Option<i64>, now_ms: i64) -> Scan
     let margin = page_worst + Duration::from_secs(5);
     ScanSettings {
         page_budget: config.inference_scan_pages_per_run,
-        deadline: deadline_ms.map(|d| {
-            let left = Duration::from_millis(d.saturating_sub(now_ms).max(0) as u64);
-            tokio::time::Instant::now() + left.saturating_sub(margin)
-        }),
+        deadline: time_left(deadline_ms, now_ms)
+            .map(|left| tokio::time::Instant::now() + left.saturating_sub(margin)),
         min_interval: config.inference_scan_interval,
         ..ScanSettings::default()
     }

@@ -81,18 +81,6 @@ impl CacheTable for MemoryTable {
         Ok(self.enter()?.stats.get(&slot).cloned())
     }
 
-    async fn load_participant_ids(
-        &self,
-        slot: StatsSlot,
-    ) -> TableResult<Option<(u64, Vec<String>)>> {
-        Ok(self.enter()?.stats.get(&slot).map(|s| {
-            (
-                s.header.epoch_id,
-                s.participants.iter().map(|p| p.index.clone()).collect(),
-            )
-        }))
-    }
-
     async fn load_validator_keys(
         &self,
         slot: StatsSlot,

@@ -60,16 +60,10 @@ pub trait CacheTable: Send + Sync {
         slot: StatsSlot,
     ) -> impl Future<Output = TableResult<Option<EpochSnapshot>>> + Send;
 
-    /// The epoch and the participant ids of a stored snapshot, without
-    /// keeping the rows (the warmer needs only the ids).
-    fn load_participant_ids(
-        &self,
-        slot: StatsSlot,
-    ) -> impl Future<Output = TableResult<Option<(u64, Vec<String>)>>> + Send;
-
     /// The header and each participant's id and validator key of a stored
-    /// snapshot, without keeping the rows (a finished epoch's jail fetch
-    /// needs no more; a whole 10,000-row epoch is tens of MB decoded).
+    /// snapshot, without keeping the rows (the warmer needs the ids, a
+    /// finished epoch's jail fetch the keys; a whole 10,000-row epoch is
+    /// tens of MB decoded).
     fn load_validator_keys(
         &self,
         slot: StatsSlot,

@@ -297,11 +297,11 @@ async fn epoch_participants<C: Chain, T: CacheTable>(
     };
     let from_table = core
         .table
-        .load_participant_ids(slot)
+        .load_validator_keys(slot)
         .await?
-        .filter(|(stored_epoch, _)| *stored_epoch == epoch);
+        .filter(|(header, _)| header.epoch_id == epoch);
     let indexes: Vec<String> = match from_table {
-        Some((_, ids)) => ids,
+        Some((_, rows)) => rows.into_iter().map(|r| r.index).collect(),
         None => core
             .chain
             .epoch_member_ids(EpochRef::Number(epoch))

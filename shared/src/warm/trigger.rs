@@ -242,13 +242,7 @@ mod tests {
             WarmOutcome::Invoked,
             "guards are per epoch"
         );
-        let sent: Vec<(u64, bool)> = trigger
-            .invoker
-            .as_ref()
-            .unwrap()
-            .requests
-            .lock()
-            .unwrap()
+        let sent: Vec<(u64, bool)> = sent(&trigger)
             .iter()
             .map(|r| (r.epoch(), r.finished))
             .collect();

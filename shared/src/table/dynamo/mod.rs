@@ -30,7 +30,6 @@ mod status;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::Deserialize;
 
 pub use client::DynamoTable;
 pub use inferences::RECORD_BUCKETS;
@@ -80,20 +79,6 @@ impl CacheTable for DynamoTable {
                     participants,
                 }
             }))
-    }
-
-    async fn load_participant_ids(
-        &self,
-        slot: StatsSlot,
-    ) -> TableResult<Option<(u64, Vec<String>)>> {
-        #[derive(Deserialize)]
-        struct RowId {
-            index: String,
-        }
-        Ok(self
-            .load_snapshot::<RowId>(slot)
-            .await?
-            .map(|(header, ids)| (header.epoch_id, ids.into_iter().map(|r| r.index).collect())))
     }
 
     async fn load_validator_keys(
