@@ -87,11 +87,17 @@ pub async fn run(
         source: Source::Table,
         chain_error: None,
     };
+    let statuses = shared::routes::epoch_stats::statuses::Statuses {
+        jail: Default::default(),
+        health: Default::default(),
+        jail_revision: 0,
+        health_revision: 0,
+    };
     let mut times = Vec::with_capacity(reps);
     for _ in 0..reps {
         let started = Instant::now();
         // The function's own rendering: JSON straight into gzip.
-        shared::routes::epoch_stats::render::render_epoch(&view, 30, 0, shared::time::now_ms())
+        shared::routes::epoch_stats::render::render_epoch(&view, &statuses, 30)
             .map_err(|e| e.to_string())?;
         times.push(started.elapsed());
     }
@@ -116,7 +122,10 @@ pub async fn run(
     for id in warmed {
         let started = Instant::now();
         let bundle = table
-            .load_modal_bundle(&slots, &modal_item_keys(id, modal_epoch, false))
+            .load_modal_bundle(&shared::table::ModalRead::headers_and_items(
+                &slots,
+                &modal_item_keys(id, modal_epoch, false),
+            ))
             .await
             .map_err(|e| e.to_string())?;
         let header = bundle

@@ -219,7 +219,7 @@ impl Stack {
         let now = chrono::Utc::now().timestamp_millis();
         for &epoch in epochs.iter().filter(|e| **e >= 1) {
             self.table
-                .claim_warm_lease(epoch, &self.lease, now, 3_600_000)
+                .claim_warm_lease(epoch, &self.lease, now, 3_600_000, false)
                 .await
                 .map_err(|e| format!("claiming the warm guard of epoch {epoch}: {e}"))?;
         }

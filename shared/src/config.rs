@@ -34,6 +34,12 @@ pub struct Config {
     /// the rendered copy an epoch-stats instance keeps) before the table is
     /// read again.
     pub current_epoch_freshness: Duration,
+    /// `HOT_REVALIDATE_SECS` (default 10): how often an instance that holds
+    /// an answer (an epoch's stats, the timeline, the models) checks it
+    /// against the table, with one read of small revision items; in
+    /// between it answers from memory without any table request. `0`
+    /// checks on every request.
+    pub hot_revalidate: Duration,
     /// `CURRENT_EPOCH_REBUILD_SECS` (default 150): age at which a request
     /// rebuilds the current epoch's stats from the chain itself. The
     /// scheduled function refreshes them every minute, so this happens only
@@ -141,6 +147,7 @@ impl Config {
             chain_retry_rounds: num("CHAIN_RETRY_ROUNDS", 2)?.clamp(1, 10) as u32,
             chain_max_body_bytes: num("CHAIN_MAX_BODY_BYTES", 64 << 20)? as usize,
             current_epoch_freshness: Duration::from_secs(num("CURRENT_EPOCH_FRESHNESS_SECS", 30)?),
+            hot_revalidate: Duration::from_secs(num("HOT_REVALIDATE_SECS", 10)?),
             current_epoch_rebuild: Duration::from_secs(num("CURRENT_EPOCH_REBUILD_SECS", 150)?),
             item_freshness: Duration::from_secs(num("ITEM_FRESHNESS_SECS", 300)?),
             warm_lease: Duration::from_secs(num("WARM_LEASE_SECS", 60)?.max(1)),
@@ -226,6 +233,7 @@ mod tests {
         assert_eq!(c.chain_timeout, Duration::from_secs(5));
         assert_eq!(c.chain_concurrency, 16);
         assert_eq!(c.current_epoch_freshness, Duration::from_secs(30));
+        assert_eq!(c.hot_revalidate, Duration::from_secs(10));
         assert_eq!(c.current_epoch_rebuild, Duration::from_secs(150));
         assert_eq!(c.warm_lease, Duration::from_secs(60));
         assert_eq!(c.cors_allowed_origins, vec!["*"]);

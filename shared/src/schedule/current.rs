@@ -37,12 +37,8 @@ pub async fn refresh_current_epoch<C: Chain, T: CacheTable, W: WarmerInvoker, K:
 ) -> Result<CurrentEpochReport, ChainError> {
     let core = &state.core;
     // Only the header (one small read): which epoch the stored copy is of.
-    let previous_epoch = match core
-        .table
-        .load_modal_bundle(&[StatsSlot::Current], &[])
-        .await
-    {
-        Ok(bundle) => bundle.headers.get(&StatsSlot::Current).map(|h| h.epoch_id),
+    let previous_epoch = match core.table.load_header(StatsSlot::Current).await {
+        Ok(header) => header.map(|h| h.epoch_id),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the stored current epoch; treating it as unknown");
             None

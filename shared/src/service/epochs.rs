@@ -220,6 +220,8 @@ fn header(
         participant_count: 0,
         version: String::new(),
         buckets: 0,
+        rows_hash: None,
+        chunks_written_ms: None,
     }
 }
 

@@ -62,6 +62,8 @@ pub fn snapshot(
             participant_count: 0,
             version: String::new(),
             buckets: 0,
+            rows_hash: None,
+            chunks_written_ms: None,
         },
         participants: ids.iter().map(|id| row(id)).collect(),
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::chain::{Chain, ChainError, EpochRef};
 use crate::domain::NodeHealth;
 use crate::health::HealthProber;
-use crate::table::{PutOutcome, StatusTable, TableError};
+use crate::table::{PutOutcome, StatusParts, StatusTable, TableError};
 use crate::time::now_ms;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,13 @@ pub async fn probe_node_health<C: Chain, T: StatusTable>(
     let previous = if skipped.is_empty() {
         Default::default()
     } else {
-        table.load_statuses(epoch).await?.health
+        table
+            .load_statuses(StatusParts {
+                jail: None,
+                health: true,
+            })
+            .await?
+            .health
     };
     let mut rows = Vec::with_capacity(results.len());
     for (participant, health) in &results {

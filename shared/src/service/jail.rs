@@ -201,8 +201,9 @@ where
 }
 
 /// Keybase usernames of `identities`: cached answers first, the rest
-/// looked up and cached (found 24 h; not found or failed 1 h). A table
-/// failure only costs the cache.
+/// looked up and cached (found 24 h; not found or failed 1 h). A failed
+/// lookup never loses a username the cache knew: it is kept (and asked
+/// again in an hour). A table failure only costs the cache.
 async fn keybase_usernames<T: StatusTable, K: KeybaseLookup>(
     table: &T,
     keybase: &K,
@@ -210,16 +211,15 @@ async fn keybase_usernames<T: StatusTable, K: KeybaseLookup>(
     report: &mut JailReport,
 ) -> HashMap<KeybaseIdentity, Option<String>> {
     let now = now_ms();
-    let cached = table
-        .load_keybase(identities, now)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "Keybase cache unreadable");
-            HashMap::new()
-        });
-    report.keybase_cached = cached.len();
+    let stored = table.load_keybase(identities).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "Keybase cache unreadable");
+        HashMap::new()
+    });
+    let (fresh, stale): (HashMap<_, _>, HashMap<_, _>) =
+        stored.into_iter().partition(|(_, c)| c.expires_at_ms > now);
+    report.keybase_cached = fresh.len();
     let mut out: HashMap<KeybaseIdentity, Option<String>> =
-        cached.into_iter().map(|(i, c)| (i, c.username)).collect();
+        fresh.into_iter().map(|(i, c)| (i, c.username)).collect();
     let missing: Vec<&KeybaseIdentity> = identities
         .iter()
         .filter(|i| !out.contains_key(*i))
@@ -238,7 +238,8 @@ async fn keybase_usernames<T: StatusTable, K: KeybaseLookup>(
             KeybaseAnswer::Failed(e) => {
                 report.keybase_failures += 1;
                 tracing::warn!(identity = identity.as_str(), error = %e, "Keybase lookup failed");
-                (None, KEYBASE_MISS_TTL_MS)
+                let known = stale.get(&identity).and_then(|c| c.username.clone());
+                (known, KEYBASE_MISS_TTL_MS)
             }
         };
         out.insert(identity.clone(), username.clone());

@@ -8,6 +8,7 @@ pub mod errors;
 #[cfg(test)]
 mod fakes;
 pub mod finished;
+pub mod header_memo;
 pub mod health;
 pub mod inference_scan;
 pub mod inferences;
@@ -20,6 +21,7 @@ pub mod snapshot;
 pub mod status;
 
 pub use errors::ApiError;
+pub use header_memo::HeaderMemo;
 
 use std::sync::Arc;
 
@@ -34,6 +36,9 @@ pub struct Core<C, T> {
     pub chain: C,
     pub table: T,
     pub config: Arc<Config>,
+    /// The stats headers this instance has seen, so a modal reads its row
+    /// in the same round trip as everything else.
+    pub headers: HeaderMemo,
 }
 
 impl<C: Chain, T: CacheTable> Core<C, T> {
@@ -42,6 +47,7 @@ impl<C: Chain, T: CacheTable> Core<C, T> {
             chain,
             table,
             config: Arc::new(config),
+            headers: HeaderMemo::default(),
         }
     }
 }

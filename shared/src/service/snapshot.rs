@@ -86,6 +86,8 @@ mod tests {
             participant_count: 0,
             version: String::new(),
             buckets: 0,
+            rows_hash: None,
+            chunks_written_ms: None,
         }
     }
 

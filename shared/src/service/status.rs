@@ -3,36 +3,30 @@
 //! for a jail or health fetch, and a table that cannot be read leaves the
 //! fields null rather than failing the request.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 
 use crate::domain::jail::{apply_health, apply_jail};
 use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
-use crate::table::{StatusTable, TableResult};
+use crate::table::TableResult;
 
-/// Merges the epoch's stored jail statuses and the stored node health into
-/// `rows`; the status version merged (0 when nothing could be read).
-pub async fn merge_statuses<T: StatusTable>(
-    table: &T,
-    epoch: u64,
+/// Fills `rows` from stored jail statuses and node health (rows without
+/// a stored status keep null fields).
+pub fn apply_statuses(
     rows: &mut [ParticipantStats],
-) -> u64 {
-    let stored = match table.load_statuses(epoch).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(epoch, error = %e, "jail and health unreadable; served as unknown");
-            return 0;
-        }
-    };
+    jail: &HashMap<String, JailStatus>,
+    health: &HashMap<String, NodeHealth>,
+) {
     let now = Utc::now();
     for row in rows.iter_mut() {
-        if let Some(j) = stored.jail.get(&row.index) {
+        if let Some(j) = jail.get(&row.index) {
             apply_jail(row, j, now);
         }
-        if let Some(h) = stored.health.get(&row.index) {
+        if let Some(h) = health.get(&row.index) {
             apply_health(row, h);
         }
     }
-    stored.version
 }
 
 /// The same for one participant's row (the modal), from its two chunks
@@ -61,7 +55,7 @@ pub fn apply_participant_status(
 mod tests {
     use super::*;
     use crate::service::fakes::{row, A, B};
-    use crate::table::MemoryTable;
+    use crate::table::{MemoryTable, StatusParts, StatusTable};
     use std::sync::atomic::Ordering;
 
     fn jailed(id: &str, until: &str) -> JailStatus {
@@ -83,7 +77,10 @@ mod tests {
     async fn stored_statuses_fill_the_rows_and_missing_ones_stay_null() {
         let table = MemoryTable::new();
         let mut rows = vec![row(A), row(B)];
-        assert_eq!(merge_statuses(&table, 7, &mut rows).await, 0);
+        let both = StatusParts::both(7);
+        let stored = table.load_statuses(both).await.unwrap();
+        assert_eq!((stored.jail_revision, stored.health_revision), (0, 0));
+        apply_statuses(&mut rows, &stored.jail, &stored.health);
         assert!(rows
             .iter()
             .all(|r| r.is_jailed.is_none() && r.node_healthy.is_none()));
@@ -98,8 +95,10 @@ mod tests {
             checked_at: "2026-01-01T00:00:00.000000Z".into(),
         };
         table.store_health(&[health], 11).await.unwrap();
-        let version = merge_statuses(&table, 7, &mut rows).await;
-        assert_ne!(version, 0);
+        let stored = table.load_statuses(both).await.unwrap();
+        assert_ne!(stored.jail_revision, 0);
+        assert_ne!(stored.health_revision, 0);
+        apply_statuses(&mut rows, &stored.jail, &stored.health);
         assert_eq!(rows[0].is_jailed, Some(true));
         assert_eq!(
             rows[0].ready_to_unjail,
@@ -111,17 +110,15 @@ mod tests {
         assert_eq!(rows[1].node_healthy, Some(true));
         // Another epoch has no jail statuses, but health is global.
         let mut other = vec![row(A), row(B)];
-        merge_statuses(&table, 8, &mut other).await;
+        let stored = table.load_statuses(StatusParts::both(8)).await.unwrap();
+        apply_statuses(&mut other, &stored.jail, &stored.health);
         assert_eq!(
             (other[0].is_jailed, other[1].node_healthy),
             (None, Some(true))
         );
 
-        // An unreadable table leaves them null; the answer still goes out.
+        // An unreadable table leaves the modal's fields null.
         table.fail.store(true, Ordering::Relaxed);
-        let mut rows = vec![row(A)];
-        assert_eq!(merge_statuses(&table, 7, &mut rows).await, 0);
-        assert_eq!(rows[0].is_jailed, None);
         let mut one = row(A);
         apply_participant_status(&mut one, 7, table.load_participant_status(7, A).await);
         assert_eq!(one.is_jailed, None);

@@ -129,6 +129,23 @@ pub fn may_replace_stats(slot: StatsSlot, existing: Option<i64>, new_fetched_at_
     }
 }
 
+/// Whether a new current snapshot (of `epoch`, rows hashing to
+/// `rows_hash`) may keep the stored one's chunks and rewrite only its
+/// header: the same epoch and rows, and chunks young enough to outlive
+/// another refresh interval.
+pub fn current_chunks_reusable(
+    stored: &SnapshotHeader,
+    epoch: u64,
+    rows_hash: u64,
+    now_ms: i64,
+) -> bool {
+    stored.epoch_id == epoch
+        && stored.rows_hash == Some(rows_hash)
+        && stored
+            .chunks_written_ms
+            .is_some_and(|at| now_ms - at < CURRENT_CHUNKS_REWRITE_MS)
+}
+
 /// Whether a warm guard claimed until `claimed_until_ms` (if ever) is free
 /// at `now_ms`: never claimed, lapsed, or released.
 pub fn guard_is_free(claimed_until_ms: Option<i64>, now_ms: i64) -> bool {
@@ -191,22 +208,53 @@ impl std::fmt::Display for LeaseToken {
 
 /// An epoch's warm lease as stored: until when it is held and by whom
 /// (`None`: a claim without an owner, e.g. one written before leases had
-/// owners; it can only lapse).
+/// owners; it can only lapse), and the rest its last run earned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarmLease {
     pub claimed_until_ms: i64,
     pub owner: Option<LeaseToken>,
+    pub rest: Option<WarmRest>,
+}
+
+/// Until when an epoch needs no warm run of the same kind (as the current
+/// epoch, or as a finished one): a run that found every item present
+/// records it when it releases the lease. A finished epoch whose items,
+/// total and jail statuses are all stored rests for good ([`WarmRest::FOREVER`]);
+/// the current epoch until its first item's freshness runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WarmRest {
+    pub until_ms: i64,
+    pub finished: bool,
+}
+
+impl WarmRest {
+    pub const FOREVER: i64 = i64::MAX;
+}
+
+/// Whether a stored rest lets a run of the given kind start at `now_ms`:
+/// none, over, or earned as the other kind (an epoch that just finished is
+/// warmed as finished whatever its last current run earned).
+pub fn rest_allows(rest: Option<&WarmRest>, now_ms: i64, finished: bool) -> bool {
+    rest.is_none_or(|r| r.until_ms <= now_ms || r.finished != finished)
 }
 
 /// Whether `claimant` may take the epoch's warm lease at `now_ms` (until
-/// `now_ms` + the lease): when it is free ([`guard_is_free`]), or already
-/// the claimant's (a renewal, even of a lease that lapsed while nobody
-/// else took it). (In DynamoDB: `attribute_not_exists(pk) OR
-/// claimed_until <= :now OR lease_owner = :owner`.)
-pub fn lease_may_claim(stored: Option<&WarmLease>, claimant: &LeaseToken, now_ms: i64) -> bool {
+/// `now_ms` + the lease) for a run of the kind `finished`: when it is free
+/// ([`guard_is_free`]), or already the claimant's (a renewal, even of a
+/// lease that lapsed while nobody else took it), and no rest of that kind
+/// holds ([`rest_allows`]). (In DynamoDB: `attribute_not_exists(pk) OR
+/// ((claimed_until <= :now OR lease_owner = :owner) AND (attribute_not_exists(rest_until)
+/// OR rest_until <= :now OR rest_finished <> :finished))`.)
+pub fn lease_may_claim(
+    stored: Option<&WarmLease>,
+    claimant: &LeaseToken,
+    now_ms: i64,
+    finished: bool,
+) -> bool {
     stored.is_none_or(|lease| {
-        guard_is_free(Some(lease.claimed_until_ms), now_ms)
-            || lease.owner.as_ref() == Some(claimant)
+        (guard_is_free(Some(lease.claimed_until_ms), now_ms)
+            || lease.owner.as_ref() == Some(claimant))
+            && rest_allows(lease.rest.as_ref(), now_ms, finished)
     })
 }
 
@@ -246,6 +294,8 @@ pub struct GuardClaim {
     pub won: bool,
     /// Until when the lease is held (by this call or another).
     pub held_until_ms: i64,
+    /// A lost claim: the epoch rests (needs no run of this kind) until then.
+    pub rest_until_ms: Option<i64>,
 }
 
 /// Which stored copy of an epoch's stats.
@@ -287,7 +337,22 @@ pub struct SnapshotHeader {
     pub version: String,
     /// Rows are spread over this many chunks by [`bucket_of`].
     pub buckets: u32,
+    /// A hash of the rows as stored (the current snapshot: a refresh that
+    /// finds the same rows rewrites only the header).
+    #[serde(default)]
+    pub rows_hash: Option<u64>,
+    /// When the chunks were written (ms); the current snapshot's chunks
+    /// expire [`CURRENT_CHUNKS_TTL_MS`] after this, so a refresh writes
+    /// them again once they are [`CURRENT_CHUNKS_REWRITE_MS`] old.
+    #[serde(default)]
+    pub chunks_written_ms: Option<i64>,
 }
+
+/// How long the current snapshot's chunks live: a replaced snapshot is
+/// gone within this (not a day), and a refresh with unchanged rows
+/// rewrites the chunks once they are [`CURRENT_CHUNKS_REWRITE_MS`] old.
+pub const CURRENT_CHUNKS_TTL_MS: i64 = 45 * 60_000;
+pub const CURRENT_CHUNKS_REWRITE_MS: i64 = 20 * 60_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochSnapshot {
@@ -430,6 +495,7 @@ mod tests {
             Some(WarmLease {
                 claimed_until_ms: until,
                 owner: owner.cloned(),
+                rest: None,
             })
         };
         const NOW: i64 = 1_000;
@@ -448,7 +514,7 @@ mod tests {
         ];
         for (stored, claim, release) in cases {
             assert_eq!(
-                lease_may_claim(stored.as_ref(), &me, NOW),
+                lease_may_claim(stored.as_ref(), &me, NOW, false),
                 claim,
                 "claim {stored:?}"
             );
@@ -458,6 +524,76 @@ mod tests {
                 "release {stored:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_rest_holds_off_runs_of_its_kind_until_it_ends() {
+        let rest = |until_ms, finished| Some(WarmRest { until_ms, finished });
+        // (stored rest, claim as finished, allowed at NOW = 1_000)
+        let cases = [
+            (None, false, true),
+            (rest(WarmRest::FOREVER, true), true, false),
+            (rest(WarmRest::FOREVER, true), false, true),
+            (rest(1_001, false), false, false),
+            (rest(1_000, false), false, true),
+            (rest(5_000, false), true, true),
+        ];
+        for (stored, finished, want) in cases {
+            assert_eq!(
+                rest_allows(stored.as_ref(), 1_000, finished),
+                want,
+                "{stored:?} {finished}"
+            );
+            let lease = WarmLease {
+                claimed_until_ms: 0,
+                owner: None,
+                rest: stored,
+            };
+            assert_eq!(
+                lease_may_claim(Some(&lease), &LeaseToken::random(), 1_000, finished),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn unchanged_current_rows_keep_their_chunks_until_due_a_rewrite() {
+        let stored = SnapshotHeader {
+            epoch_id: 60,
+            height: 1,
+            fetched_at_ms: 0,
+            is_finished: false,
+            effective_block_height: 1,
+            canonical_height: None,
+            block: BlockInfo::default(),
+            participant_count: 1,
+            version: "v".into(),
+            buckets: 1,
+            rows_hash: Some(7),
+            chunks_written_ms: Some(1_000),
+        };
+        let due = 1_000 + CURRENT_CHUNKS_REWRITE_MS;
+        // (epoch, rows hash, now, reusable)
+        let cases = [
+            (60, 7, 2_000, true),
+            (60, 8, 2_000, false),
+            (61, 7, 2_000, false),
+            (60, 7, due - 1, true),
+            (60, 7, due, false),
+        ];
+        for (epoch, hash, now, want) in cases {
+            assert_eq!(
+                current_chunks_reusable(&stored, epoch, hash, now),
+                want,
+                "{epoch} {hash} {now}"
+            );
+        }
+        let legacy = SnapshotHeader {
+            rows_hash: None,
+            ..stored
+        };
+        assert!(!current_chunks_reusable(&legacy, 60, 7, 2_000));
+        assert!(CURRENT_CHUNKS_REWRITE_MS * 2 <= CURRENT_CHUNKS_TTL_MS);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::items::*;
-use super::port::{CacheTable, ModalBundle, TableError, TableResult, ValidatorKeyRow};
+use super::port::{CacheTable, ModalBundle, ModalRead, TableError, TableResult, ValidatorKeyRow};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 
@@ -109,6 +109,23 @@ impl CacheTable for MemoryTable {
             return Ok(PutOutcome::LostRace);
         }
         let mut stored = snapshot.clone();
+        // As the DynamoDB adapter does: a version unique to this write,
+        // unless the current snapshot's rows are the same.
+        let unchanged = state.stats.get(&slot).filter(|s| {
+            slot == StatsSlot::Current
+                && s.header.epoch_id == snapshot.header.epoch_id
+                && s.participants == snapshot.participants
+        });
+        stored.header.version = match unchanged {
+            Some(s) => s.header.version.clone(),
+            None => format!(
+                "{}.{}.{}.{}",
+                stored.header.epoch_id,
+                stored.header.height,
+                stored.header.fetched_at_ms,
+                self.round_trips()
+            ),
+        };
         stored.header.buckets = bucket_count(stored.participants.len());
         stored.header.participant_count = stored.participants.len() as u64;
         state.stats.insert(slot, stored);
@@ -132,22 +149,44 @@ impl CacheTable for MemoryTable {
         Ok(PutOutcome::Written)
     }
 
-    async fn load_modal_bundle(
-        &self,
-        slots: &[StatsSlot],
-        items: &[ItemKey],
-    ) -> TableResult<ModalBundle> {
-        let state = self.enter()?;
-        Ok(ModalBundle {
-            headers: slots
-                .iter()
-                .filter_map(|s| state.stats.get(s).map(|snap| (*s, snap.header.clone())))
-                .collect(),
-            items: items
-                .iter()
-                .filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone())))
-                .collect(),
-        })
+    async fn load_header(&self, slot: StatsSlot) -> TableResult<Option<SnapshotHeader>> {
+        Ok(self.enter()?.stats.get(&slot).map(|s| s.header.clone()))
+    }
+
+    async fn load_modal_bundle(&self, read: &ModalRead<'_>) -> TableResult<ModalBundle> {
+        let mut bundle = {
+            let state = self.enter()?;
+            let id = read.participant.map_or("", |p| p.as_str());
+            ModalBundle {
+                headers: read
+                    .slots
+                    .iter()
+                    .filter_map(|s| state.stats.get(s).map(|snap| (*s, snap.header.clone())))
+                    .collect(),
+                items: read
+                    .items
+                    .iter()
+                    .filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.clone())))
+                    .collect(),
+                rows: read
+                    .rows_in
+                    .iter()
+                    .filter(|_| read.participant.is_some())
+                    .filter_map(|(version, _)| {
+                        let snap = state
+                            .stats
+                            .values()
+                            .find(|s| s.header.version == *version)?;
+                        Some((version.clone(), snap.participant(id).cloned()))
+                    })
+                    .collect(),
+                status: (None, None),
+            }
+        };
+        if let (Some(e), Some(p)) = (read.status_epoch, read.participant) {
+            bundle.status = self.status_of(e, p.as_str())?;
+        }
+        Ok(bundle)
     }
 
     async fn load_participant_row(
@@ -159,11 +198,7 @@ impl CacheTable for MemoryTable {
         Ok(state
             .stats
             .values()
-            .find(|s| {
-                s.header.epoch_id == header.epoch_id
-                    && s.header.height == header.height
-                    && s.header.fetched_at_ms == header.fetched_at_ms
-            })
+            .find(|s| s.header.version == header.version)
             .and_then(|s| s.participant(participant.as_str()).cloned()))
     }
 
@@ -173,13 +208,18 @@ impl CacheTable for MemoryTable {
         owner: &LeaseToken,
         now_ms: i64,
         lease_ms: i64,
+        finished: bool,
     ) -> TableResult<GuardClaim> {
         let mut state = self.enter()?;
         let stored = state.guards.get(&epoch);
-        if !lease_may_claim(stored, owner, now_ms) {
+        if !lease_may_claim(stored, owner, now_ms, finished) {
             return Ok(GuardClaim {
                 won: false,
                 held_until_ms: stored.map_or(now_ms, |l| l.claimed_until_ms),
+                rest_until_ms: stored
+                    .and_then(|l| l.rest)
+                    .filter(|r| !rest_allows(Some(r), now_ms, finished))
+                    .map(|r| r.until_ms),
             });
         }
         let until = now_ms + lease_ms;
@@ -188,11 +228,13 @@ impl CacheTable for MemoryTable {
             WarmLease {
                 claimed_until_ms: until,
                 owner: Some(owner.clone()),
+                rest: None,
             },
         );
         Ok(GuardClaim {
             won: true,
             held_until_ms: until,
+            rest_until_ms: None,
         })
     }
 
@@ -201,6 +243,7 @@ impl CacheTable for MemoryTable {
         epoch: u64,
         owner: &LeaseToken,
         now_ms: i64,
+        rest: Option<WarmRest>,
     ) -> TableResult<PutOutcome> {
         let mut state = self.enter()?;
         let stored = state.guards.get(&epoch);
@@ -212,6 +255,7 @@ impl CacheTable for MemoryTable {
             WarmLease {
                 claimed_until_ms: now_ms,
                 owner: Some(owner.clone()),
+                rest,
             },
         );
         Ok(PutOutcome::Written)
@@ -251,4 +295,37 @@ pub(super) fn take_budget(
         *used += 1;
     }
     taken
+}
+
+impl super::RevisionTable for MemoryTable {
+    async fn load_revisions(&self, query: super::RevisionQuery) -> TableResult<super::Revisions> {
+        let (current, total) = {
+            let state = self.enter()?;
+            (
+                query
+                    .current_header
+                    .then(|| {
+                        state
+                            .stats
+                            .get(&StatsSlot::Current)
+                            .map(|s| s.header.clone())
+                    })
+                    .flatten(),
+                query
+                    .total
+                    .then(|| state.totals.get(&query.epoch).cloned())
+                    .flatten(),
+            )
+        };
+        let status = self
+            .status
+            .lock()
+            .map_err(|_| TableError::Unavailable("memory table poisoned".into()))?;
+        Ok(super::Revisions {
+            jail: super::memory_status::revision(status.jail.get(&query.epoch)),
+            health: super::memory_status::revision(Some(&status.health)),
+            current,
+            total,
+        })
+    }
 }

@@ -1,5 +1,6 @@
-//! [`StatusTable`] for [`MemoryTable`]: the same final / later-wins rules
-//! as the DynamoDB adapter, without chunks.
+//! [`StatusTable`] for [`MemoryTable`]: the same chunking, final /
+//! later-wins and write-only-what-changed rules as the DynamoDB adapter,
+//! with rows kept as values instead of compressed blobs.
 
 use std::collections::HashMap;
 
@@ -8,22 +9,89 @@ use super::memory::MemoryTable;
 use super::port::{TableError, TableResult};
 use super::status_port::*;
 use crate::domain::{JailStatus, NodeHealth};
+use crate::hash::fnv1a;
 use crate::keybase::KeybaseIdentity;
+
+/// One stored chunk: its rows and stamp, when it was fetched, finality.
+#[derive(Clone)]
+pub(super) struct Chunk<T> {
+    rows: Vec<T>,
+    stamp: ChunkStamp,
+    fetched_at_ms: i64,
+    is_final: bool,
+}
+
+pub(super) type ChunkSet<T> = Vec<Option<Chunk<T>>>;
 
 #[derive(Default)]
 pub(super) struct StatusState {
-    /// epoch -> (rows, fetched_at_ms, final)
-    jail: HashMap<u64, (Vec<JailStatus>, i64, bool)>,
-    health: Option<(Vec<NodeHealth>, i64)>,
+    pub(super) jail: HashMap<u64, ChunkSet<JailStatus>>,
+    pub(super) health: ChunkSet<NodeHealth>,
     keybase: HashMap<KeybaseIdentity, CachedKeybase>,
+    /// Chunk puts made (what the DynamoDB adapter would write).
+    pub(super) chunk_writes: u64,
 }
 
-impl StatusState {
-    fn version(&self, epoch: u64) -> u64 {
-        let jail = self.jail.get(&epoch).map_or(0, |j| j.1 as u64);
-        let health = self.health.as_ref().map_or(0, |h| h.1 as u64);
-        jail.wrapping_mul(31).wrapping_add(health)
+pub(super) fn revision<T>(set: Option<&ChunkSet<T>>) -> StatusRevision {
+    let hashes: Vec<Option<u64>> = set
+        .map(|s| s.iter().map(|c| c.as_ref().map(|c| c.stamp.hash)).collect())
+        .unwrap_or_default();
+    revision_of(&hashes)
+}
+
+fn rows_of<T: Clone>(set: Option<&ChunkSet<T>>, id: impl Fn(&T) -> &str) -> HashMap<String, T> {
+    set.into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|c| c.rows.iter())
+        .map(|r| (id(r).to_owned(), r.clone()))
+        .collect()
+}
+
+fn json_hash<T: serde::Serialize>(v: &T, salt: u64) -> u64 {
+    fnv1a(&serde_json::to_vec(v).unwrap_or_default()).wrapping_add(salt)
+}
+
+/// Writes the chunks of `rows` under the adapters' rules: a chunk is
+/// written when [`chunk_needs_write`] and `may_replace` allow.
+#[allow(clippy::too_many_arguments)]
+fn write_set<T: Clone + serde::Serialize>(
+    set: &mut ChunkSet<T>,
+    rows: &[T],
+    id: impl Fn(&T) -> &str,
+    content: impl Fn(&[&T]) -> Option<u64>,
+    fetched_at_ms: i64,
+    is_final: bool,
+    restamp_ms: Option<i64>,
+    may_replace: impl Fn(&Chunk<T>) -> bool,
+    writes: &mut u64,
+) -> PutOutcome {
+    set.resize_with(STATUS_BUCKETS as usize, || None);
+    let mut outcome = PutOutcome::Written;
+    for (b, chunk_rows) in split_statuses(rows, id).into_iter().enumerate() {
+        let hash = json_hash(&chunk_rows, u64::from(is_final));
+        let stamp = ChunkStamp {
+            hash,
+            content: content(&chunk_rows).unwrap_or(hash),
+            written_at_ms: fetched_at_ms,
+        };
+        let stored = set[b].as_ref();
+        if !chunk_needs_write(stored.map(|c| &c.stamp), &stamp, restamp_ms) {
+            continue;
+        }
+        *writes += 1;
+        if stored.is_some_and(|c| !may_replace(c)) {
+            outcome = PutOutcome::LostRace;
+            continue;
+        }
+        set[b] = Some(Chunk {
+            rows: chunk_rows.into_iter().cloned().collect(),
+            stamp,
+            fetched_at_ms,
+            is_final,
+        });
     }
+    outcome
 }
 
 impl MemoryTable {
@@ -33,35 +101,43 @@ impl MemoryTable {
             .lock()
             .map_err(|_| TableError::Unavailable("memory table poisoned".into()))
     }
+
+    /// A participant's jail status in `epoch` and its health (no round
+    /// trip counted: the caller's read counts).
+    pub(super) fn status_of(
+        &self,
+        epoch: u64,
+        participant: &str,
+    ) -> TableResult<(Option<JailStatus>, Option<NodeHealth>)> {
+        let state = self
+            .status
+            .lock()
+            .map_err(|_| TableError::Unavailable("memory table poisoned".into()))?;
+        let jail = rows_of(state.jail.get(&epoch), |j: &JailStatus| {
+            j.participant.as_str()
+        })
+        .remove(participant);
+        let health = rows_of(Some(&state.health), |h: &NodeHealth| h.participant.as_str())
+            .remove(participant);
+        Ok((jail, health))
+    }
+
+    /// Status chunk puts made so far.
+    pub fn status_chunk_writes(&self) -> u64 {
+        self.status.lock().map_or(0, |s| s.chunk_writes)
+    }
 }
 
 impl StatusTable for MemoryTable {
-    async fn status_version(&self, epoch: u64) -> TableResult<u64> {
-        Ok(self.status_state()?.version(epoch))
-    }
-
-    async fn load_statuses(&self, epoch: u64) -> TableResult<StoredStatuses> {
+    async fn load_statuses(&self, parts: StatusParts) -> TableResult<StoredStatuses> {
         let state = self.status_state()?;
+        let jail = parts.jail.and_then(|e| state.jail.get(&e));
+        let health = parts.health.then_some(&state.health);
         Ok(StoredStatuses {
-            jail: state
-                .jail
-                .get(&epoch)
-                .map(|j| {
-                    j.0.iter()
-                        .map(|s| (s.participant.clone(), s.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            health: state
-                .health
-                .as_ref()
-                .map(|h| {
-                    h.0.iter()
-                        .map(|s| (s.participant.clone(), s.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            version: state.version(epoch),
+            jail: rows_of(jail, |j: &JailStatus| j.participant.as_str()),
+            health: rows_of(health, |h: &NodeHealth| h.participant.as_str()),
+            jail_revision: revision(jail),
+            health_revision: revision(health),
         })
     }
 
@@ -70,16 +146,8 @@ impl StatusTable for MemoryTable {
         epoch: u64,
         participant: &str,
     ) -> TableResult<(Option<JailStatus>, Option<NodeHealth>)> {
-        let state = self.status_state()?;
-        let jail = state
-            .jail
-            .get(&epoch)
-            .and_then(|j| j.0.iter().find(|s| s.participant == participant).cloned());
-        let health = state
-            .health
-            .as_ref()
-            .and_then(|h| h.0.iter().find(|s| s.participant == participant).cloned());
-        Ok((jail, health))
+        self.call()?;
+        self.status_of(epoch, participant)
     }
 
     async fn store_jail(
@@ -90,18 +158,27 @@ impl StatusTable for MemoryTable {
         is_final: bool,
     ) -> TableResult<PutOutcome> {
         let mut state = self.status_state()?;
-        let stored = state.jail.get(&epoch).map(|j| (j.1, j.2));
-        if !jail_may_replace(stored, fetched_at_ms, is_final) {
-            return Ok(PutOutcome::LostRace);
-        }
-        state
-            .jail
-            .insert(epoch, (statuses.to_vec(), fetched_at_ms, is_final));
-        Ok(PutOutcome::Written)
+        let StatusState {
+            jail, chunk_writes, ..
+        } = &mut *state;
+        Ok(write_set(
+            jail.entry(epoch).or_default(),
+            statuses,
+            |j| j.participant.as_str(),
+            |_| None,
+            fetched_at_ms,
+            is_final,
+            None,
+            |c| jail_may_replace(Some((c.fetched_at_ms, c.is_final)), fetched_at_ms, is_final),
+            chunk_writes,
+        ))
     }
 
     async fn jail_is_final(&self, epoch: u64) -> TableResult<bool> {
-        Ok(self.status_state()?.jail.get(&epoch).is_some_and(|j| j.2))
+        Ok(self.status_state()?.jail.get(&epoch).is_some_and(|set| {
+            set.len() == STATUS_BUCKETS as usize
+                && set.iter().all(|c| c.as_ref().is_some_and(|c| c.is_final))
+        }))
     }
 
     async fn store_health(
@@ -110,23 +187,39 @@ impl StatusTable for MemoryTable {
         fetched_at_ms: i64,
     ) -> TableResult<PutOutcome> {
         let mut state = self.status_state()?;
-        if state.health.as_ref().is_some_and(|h| h.1 >= fetched_at_ms) {
-            return Ok(PutOutcome::LostRace);
-        }
-        state.health = Some((health.to_vec(), fetched_at_ms));
-        Ok(PutOutcome::Written)
+        let StatusState {
+            health: set,
+            chunk_writes,
+            ..
+        } = &mut *state;
+        let content = |rows: &[&NodeHealth]| {
+            let results: Vec<(&str, bool)> = rows
+                .iter()
+                .map(|h| (h.participant.as_str(), h.healthy))
+                .collect();
+            Some(json_hash(&results, 0))
+        };
+        Ok(write_set(
+            set,
+            health,
+            |h| h.participant.as_str(),
+            content,
+            fetched_at_ms,
+            false,
+            Some(HEALTH_RESTAMP_MS),
+            |c| c.fetched_at_ms < fetched_at_ms,
+            chunk_writes,
+        ))
     }
 
     async fn load_keybase(
         &self,
         identities: &[KeybaseIdentity],
-        now_ms: i64,
     ) -> TableResult<HashMap<KeybaseIdentity, CachedKeybase>> {
         let state = self.status_state()?;
         Ok(identities
             .iter()
             .filter_map(|i| state.keybase.get(i))
-            .filter(|c| c.expires_at_ms > now_ms)
             .map(|c| (c.identity.clone(), c.clone()))
             .collect())
     }
@@ -134,7 +227,13 @@ impl StatusTable for MemoryTable {
     async fn store_keybase(&self, entries: &[CachedKeybase]) -> TableResult<()> {
         let mut state = self.status_state()?;
         for e in entries {
-            state.keybase.insert(e.identity.clone(), e.clone());
+            let kept = state
+                .keybase
+                .get(&e.identity)
+                .is_some_and(|old| old.expires_at_ms >= e.expires_at_ms);
+            if !kept {
+                state.keybase.insert(e.identity.clone(), e.clone());
+            }
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ mod memory_network;
 mod memory_status;
 pub mod network;
 mod port;
+pub mod revisions;
 mod status_port;
 
 pub use dynamo::{
@@ -21,8 +22,12 @@ pub use inferences::{
 pub use items::*;
 pub use memory::MemoryTable;
 pub use network::{NetworkItem, NetworkTable, NetworkWriteRule, StoredDoc};
-pub use port::{CacheTable, ModalBundle, StatsSlotKey, TableError, TableResult, ValidatorKeyRow};
+pub use port::{
+    CacheTable, ModalBundle, ModalRead, StatsSlotKey, TableError, TableResult, ValidatorKeyRow,
+};
+pub use revisions::{RevisionQuery, RevisionTable, Revisions};
 pub use status_port::{
-    jail_may_replace, split_statuses, status_bucket, CachedKeybase, StatusTable, StoredStatuses,
-    STATUS_BUCKETS,
+    chunk_needs_write, jail_may_replace, revision_of, split_statuses, status_bucket, CachedKeybase,
+    ChunkStamp, StatusParts, StatusRevision, StatusTable, StoredStatuses, HEALTH_RESTAMP_MS,
+    KEYBASE_KEPT_PAST_EXPIRY_MS, STATUS_BUCKETS,
 };

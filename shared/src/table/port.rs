@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use super::items::*;
-use crate::domain::ParticipantStats;
+use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
 use crate::ids::ParticipantId;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,12 +19,40 @@ pub enum TableError {
 
 pub type TableResult<T> = Result<T, TableError>;
 
-/// What the modal's first read returns: the stats headers asked for and the
-/// participant's items that exist.
+/// What the modal reads in one round trip: stats headers, the
+/// participant's items, its row from the snapshots whose headers the
+/// caller already knows (`rows_in`: their versions and bucket counts), and
+/// its jail and health in `status_epoch`.
+#[derive(Debug, Clone, Default)]
+pub struct ModalRead<'a> {
+    pub slots: &'a [StatsSlot],
+    pub items: &'a [ItemKey],
+    pub participant: Option<&'a ParticipantId>,
+    pub rows_in: &'a [(String, u32)],
+    pub status_epoch: Option<u64>,
+}
+
+impl<'a> ModalRead<'a> {
+    /// Headers and items only.
+    pub fn headers_and_items(slots: &'a [StatsSlot], items: &'a [ItemKey]) -> Self {
+        Self {
+            slots,
+            items,
+            ..Self::default()
+        }
+    }
+}
+
+/// What [`CacheTable::load_modal_bundle`] returns: the stats headers asked
+/// for, the participant's items that exist, its row by snapshot version
+/// (`None`: that snapshot's chunk holds no such row; absent: not read),
+/// and its jail status and node health (when asked).
 #[derive(Debug, Clone, Default)]
 pub struct ModalBundle {
     pub headers: HashMap<StatsSlotKey, SnapshotHeader>,
     pub items: HashMap<ItemKey, CachedItem>,
+    pub rows: HashMap<String, Option<ParticipantStats>>,
+    pub status: (Option<JailStatus>, Option<NodeHealth>),
 }
 
 /// A participant's id and consensus key, as a snapshot row holds them.
@@ -87,11 +115,16 @@ pub trait CacheTable: Send + Sync {
     /// Conditional put under [`may_replace`].
     fn put_item(&self, item: &CachedItem) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
-    /// One round trip: the stats headers of `slots` and the full `items`.
+    /// One stats header (one small read).
+    fn load_header(
+        &self,
+        slot: StatsSlot,
+    ) -> impl Future<Output = TableResult<Option<SnapshotHeader>>> + Send;
+
+    /// One round trip (a BatchGetItem): everything [`ModalRead`] names.
     fn load_modal_bundle(
         &self,
-        slots: &[StatsSlot],
-        items: &[ItemKey],
+        read: &ModalRead<'_>,
     ) -> impl Future<Output = TableResult<ModalBundle>> + Send;
 
     /// One round trip: the row of `participant` in the snapshot `header` describes.
@@ -102,24 +135,27 @@ pub trait CacheTable: Send + Sync {
     ) -> impl Future<Output = TableResult<Option<ParticipantStats>>> + Send;
 
     /// Takes the epoch's warm lease for `owner` until `now_ms + lease_ms`
-    /// under [`lease_may_claim`]: when it is free, or already `owner`'s (a
-    /// renewal). Says until when the lease is held.
+    /// for a run of the kind `finished`, under [`lease_may_claim`]: when it
+    /// is free, or already `owner`'s (a renewal), and the epoch does not
+    /// rest. Says until when the lease is held, or the epoch rests.
     fn claim_warm_lease(
         &self,
         epoch: u64,
         owner: &LeaseToken,
         now_ms: i64,
         lease_ms: i64,
+        finished: bool,
     ) -> impl Future<Output = TableResult<GuardClaim>> + Send;
 
     /// Ends `owner`'s lease at `now_ms` (the item stays, `claimed_until`
-    /// set to now) under [`lease_may_release`]; `LostRace` when the lease
-    /// is not `owner`'s.
+    /// set to now, with the `rest` the run earned) under
+    /// [`lease_may_release`]; `LostRace` when the lease is not `owner`'s.
     fn release_warm_lease(
         &self,
         epoch: u64,
         owner: &LeaseToken,
         now_ms: i64,
+        rest: Option<WarmRest>,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
     /// Claims the epoch's warm guard until `now_ms + window_ms` for an
@@ -133,7 +169,7 @@ pub trait CacheTable: Send + Sync {
     ) -> impl Future<Output = TableResult<GuardClaim>> + Send {
         async move {
             let nobody = LeaseToken::random();
-            self.claim_warm_lease(epoch, &nobody, now_ms, window_ms)
+            self.claim_warm_lease(epoch, &nobody, now_ms, window_ms, false)
                 .await
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::table::{CacheTable, LeaseToken, PutOutcome};
+use crate::table::{CacheTable, LeaseToken, PutOutcome, WarmRest};
 use crate::time::now_ms;
 
 /// How the lease went for one run.
@@ -24,6 +24,9 @@ pub struct LeaseReport {
     pub failed_renewals: u32,
     /// The lease was released when the run ended.
     pub released: bool,
+    /// Until when the epoch needs no run of this kind (recorded with the
+    /// release; `i64::MAX`: never again).
+    pub rest_until_ms: Option<i64>,
 }
 
 /// How a leased run ended.
@@ -44,7 +47,7 @@ pub fn renewal_interval(lease: Duration) -> Duration {
 /// Runs `run` while holding the epoch's warm lease as `owner`: takes it
 /// first (a lease `owner` already holds, e.g. the trigger's, is renewed),
 /// renews it every [`renewal_interval`] while the run goes on, and
-/// releases it at the end. A lease held by another means no run. When the
+/// releases it at the end with the rest `rest_of` reads from the output. A lease held by another means no run. When the
 /// table cannot be reached the run goes ahead unguarded (its writes are
 /// conditional; the guard only saves duplicate work), and a failed
 /// renewal is logged, never a reason to stop.
@@ -53,11 +56,13 @@ pub async fn run_under_lease<T: CacheTable, F: Future>(
     epoch: u64,
     owner: &LeaseToken,
     lease: Duration,
+    finished: bool,
     run: F,
+    rest_of: impl FnOnce(&F::Output) -> Option<WarmRest>,
 ) -> Leased<F::Output> {
     let lease_ms = lease.as_millis() as i64;
     match table
-        .claim_warm_lease(epoch, owner, now_ms(), lease_ms)
+        .claim_warm_lease(epoch, owner, now_ms(), lease_ms, finished)
         .await
     {
         Ok(claim) if !claim.won => {
@@ -76,7 +81,7 @@ pub async fn run_under_lease<T: CacheTable, F: Future>(
         loop {
             tokio::time::sleep(every).await;
             match table
-                .claim_warm_lease(epoch, owner, now_ms(), lease_ms)
+                .claim_warm_lease(epoch, owner, now_ms(), lease_ms, finished)
                 .await
             {
                 Ok(claim) if claim.won => report.renewals += 1,
@@ -100,7 +105,9 @@ pub async fn run_under_lease<T: CacheTable, F: Future>(
         output = run => output,
         () = renew => unreachable!("renewals go on until the run ends"),
     };
-    match table.release_warm_lease(epoch, owner, now_ms()).await {
+    let rest = rest_of(&output);
+    report.rest_until_ms = rest.map(|r| r.until_ms);
+    match table.release_warm_lease(epoch, owner, now_ms(), rest).await {
         Ok(PutOutcome::Written) => report.released = true,
         Ok(PutOutcome::LostRace) => {
             tracing::warn!(
@@ -127,11 +134,19 @@ mod tests {
     async fn a_run_renews_its_lease_while_it_runs_and_releases_it_after() {
         let table = MemoryTable::new();
         let owner = LeaseToken::random();
-        let out = run_under_lease(&table, 7, &owner, LEASE, async {
-            // Four lease periods.
-            tokio::time::sleep(LEASE * 4).await;
-            "done"
-        })
+        let out = run_under_lease(
+            &table,
+            7,
+            &owner,
+            LEASE,
+            false,
+            async {
+                // Four lease periods.
+                tokio::time::sleep(LEASE * 4).await;
+                "done"
+            },
+            |_| None,
+        )
         .await;
         let Leased::Ran(output, report) = out else {
             panic!("{out:?}")
@@ -142,14 +157,15 @@ mod tests {
             LeaseReport {
                 renewals: 11,
                 failed_renewals: 0,
-                released: true
+                released: true,
+                rest_until_ms: None,
             }
         );
         // Released: free for anyone at once.
         let other = LeaseToken::random();
         assert!(
             table
-                .claim_warm_lease(7, &other, now_ms(), 1_000)
+                .claim_warm_lease(7, &other, now_ms(), 1_000, false)
                 .await
                 .unwrap()
                 .won
@@ -162,16 +178,22 @@ mod tests {
         let holder = LeaseToken::random();
         let now = now_ms();
         table
-            .claim_warm_lease(7, &holder, now, 60_000)
+            .claim_warm_lease(7, &holder, now, 60_000, false)
             .await
             .unwrap();
-        let out = run_under_lease(&table, 7, &LeaseToken::random(), LEASE, async {
-            panic!("must not run")
-        })
+        let out = run_under_lease(
+            &table,
+            7,
+            &LeaseToken::random(),
+            LEASE,
+            false,
+            async { panic!("must not run") },
+            |_: &()| None,
+        )
         .await;
         assert!(matches!(out, Leased::Held { until_ms } if until_ms == now + 60_000));
         // The trigger's own token is a renewal, not a conflict.
-        let out = run_under_lease(&table, 7, &holder, LEASE, async { 1 }).await;
+        let out = run_under_lease(&table, 7, &holder, LEASE, false, async { 1 }, |_| None).await;
         assert!(matches!(
             out,
             Leased::Ran(1, LeaseReport { released: true, .. })
@@ -182,12 +204,20 @@ mod tests {
     async fn failed_renewals_never_stop_the_run() {
         let table = MemoryTable::new();
         let owner = LeaseToken::random();
-        let out = run_under_lease(&table, 7, &owner, LEASE, async {
-            table.fail.store(true, Ordering::Relaxed);
-            tokio::time::sleep(LEASE * 2).await;
-            table.fail.store(false, Ordering::Relaxed);
-            "done"
-        })
+        let out = run_under_lease(
+            &table,
+            7,
+            &owner,
+            LEASE,
+            false,
+            async {
+                table.fail.store(true, Ordering::Relaxed);
+                tokio::time::sleep(LEASE * 2).await;
+                table.fail.store(false, Ordering::Relaxed);
+                "done"
+            },
+            |_| None,
+        )
         .await;
         let Leased::Ran(output, report) = out else {
             panic!("{out:?}")

@@ -21,7 +21,7 @@ use crate::service::items::{
 use crate::service::jail::{warm_finished_jail, JailReport};
 use crate::service::Core;
 use crate::table::{
-    CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError,
+    CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError, WarmRest,
 };
 use crate::time::now_ms;
 
@@ -33,6 +33,8 @@ enum Step {
         keys: usize,
         present: usize,
         unreadable: usize,
+        /// The oldest fetch among the present items that are refreshed.
+        oldest_refreshable_ms: Option<i64>,
     },
     /// An item to fetch and store.
     Fetch(ItemKey),
@@ -61,11 +63,50 @@ pub struct WarmReport {
     pub dynamodb_read_units: f64,
     pub dynamodb_write_units: f64,
     pub total_assigned_rewards_gnk: Option<u64>,
+    /// The oldest fetch (ms) among the items found present that are
+    /// refreshed (not final): when the next run has work.
+    pub oldest_refreshable_ms: Option<i64>,
     /// A finished epoch's jail statuses (fetched once, at its canonical
     /// height); `None` when not fetched (why is logged; the next warm run
     /// of the epoch retries).
     pub jail: Option<JailReport>,
     pub duration_ms: u64,
+}
+
+impl WarmReport {
+    /// Every item of the run's participants is stored: none failed, none
+    /// was left for a next run, none unreadable.
+    pub fn every_item_stored(&self) -> bool {
+        self.failures.is_empty()
+            && self.left_for_next_run == 0
+            && self.present + self.written + self.lost_races == self.items_checked
+    }
+
+    /// The rest this run earned (recorded with the lease's release): a
+    /// finished epoch with every item, its total and its final jail
+    /// statuses stored needs no warm again; the current epoch none until
+    /// its oldest refreshable item goes stale (`started_ms` stands for
+    /// those this run wrote). A run for a list of participants earns none.
+    pub fn rest(&self, started_ms: i64, freshness_ms: i64, whole_epoch: bool) -> Option<WarmRest> {
+        if !whole_epoch || !self.every_item_stored() {
+            return None;
+        }
+        if self.finished {
+            let jail_final = self.jail.as_ref().is_some_and(|j| j.is_final);
+            (jail_final && self.total_assigned_rewards_gnk.is_some()).then_some(WarmRest {
+                until_ms: WarmRest::FOREVER,
+                finished: true,
+            })
+        } else {
+            let oldest = self
+                .oldest_refreshable_ms
+                .map_or(started_ms, |o| o.min(started_ms));
+            Some(WarmRest {
+                until_ms: oldest.saturating_add(freshness_ms),
+                finished: false,
+            })
+        }
+    }
 }
 
 /// Runs one warm. `stop_at_ms`: no fetch starts at or after this time.
@@ -118,13 +159,18 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
             Ok(stored) => {
                 let missing = missing_items(&keys, &stored, current, now_ms(), freshness);
                 let present = keys.len() - missing.len();
-                std::iter::once(Step::Checked { keys: keys.len(), present, unreadable: 0 })
+                let oldest_refreshable_ms = stored
+                    .values()
+                    .filter(|m| !m.is_final)
+                    .map(|m| m.fetched_at_ms)
+                    .min();
+                std::iter::once(Step::Checked { keys: keys.len(), present, unreadable: 0, oldest_refreshable_ms })
                     .chain(missing.into_iter().map(Step::Fetch))
                     .collect()
             }
             Err(e) => {
                 tracing::error!(epoch, error = %e, "cannot read what is cached; skipping these participants");
-                vec![Step::Checked { keys: keys.len(), present: 0, unreadable: keys.len() }]
+                vec![Step::Checked { keys: keys.len(), present: 0, unreadable: keys.len(), oldest_refreshable_ms: None }]
             }
         };
         futures::stream::iter(steps)
@@ -163,9 +209,15 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
                 keys,
                 present,
                 unreadable,
+                oldest_refreshable_ms,
             } => {
                 report.items_checked += keys;
                 report.present += present;
+                report.oldest_refreshable_ms =
+                    match (report.oldest_refreshable_ms, oldest_refreshable_ms) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                 if unreadable > 0 {
                     *report.failures.entry("table").or_default() += unreadable;
                 }
@@ -344,14 +396,20 @@ pub async fn handle_warm_event<C: Chain + ValidatorChain, T: CacheTable + Status
             // Boxed: the run's future nests deep enough (stream adapters
             // over retrying fetches) to overflow the compiler's layout
             // depth inside a binary's main.
+            let started_ms = now_ms();
             let run = Box::pin(warm_epoch(core, &job, stop_at));
             let lease = core.config.warm_lease;
+            let freshness_ms = core.config.item_freshness.as_millis() as i64;
+            let whole_epoch = job.participants.is_none();
+            let rest_of = |report: &WarmReport| report.rest(started_ms, freshness_ms, whole_epoch);
             match Box::pin(run_under_lease(
                 &core.table,
                 job.epoch(),
                 &owner,
                 lease,
+                job.finished,
                 run,
+                rest_of,
             ))
             .await
             {

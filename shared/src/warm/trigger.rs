@@ -116,6 +116,9 @@ pub enum WarmOutcome {
     Invoked,
     /// Another trigger or a running warmer holds this epoch's lease.
     GuardHeld,
+    /// The epoch's last run found everything stored: a finished epoch for
+    /// good, the current one until its items' freshness runs out.
+    Rested,
     /// No warmer function is configured: nothing claimed, nothing sent.
     NotConfigured,
     /// An epoch the dashboard does not offer: never warmed.
@@ -134,7 +137,8 @@ pub enum WarmOutcome {
 pub struct WarmTrigger<W> {
     invoker: Option<W>,
     lease: Duration,
-    held_until: Mutex<HashMap<u64, i64>>,
+    /// (epoch, finished) -> until when a lease or a rest is known to hold.
+    held_until: Mutex<HashMap<(u64, bool), i64>>,
 }
 
 impl<W: WarmerInvoker> WarmTrigger<W> {
@@ -167,19 +171,33 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
             return WarmOutcome::OutsideWindow;
         }
         let now = now_ms();
-        if self.known_held(epoch_id, now) {
+        if self.known_held(epoch_id, finished, now) {
             return WarmOutcome::GuardHeld;
         }
         let lease = self.lease.as_millis() as i64;
         let owner = LeaseToken::random();
-        let claim = match table.claim_warm_lease(epoch_id, &owner, now, lease).await {
+        let claim = match table
+            .claim_warm_lease(epoch_id, &owner, now, lease, finished)
+            .await
+        {
             Ok(claim) => claim,
             Err(e) => {
                 tracing::warn!(epoch = epoch_id, error = %e, "cannot claim the warm lease; warmer not triggered");
                 return WarmOutcome::Failed;
             }
         };
-        self.remember(epoch_id, claim.held_until_ms.min(now + lease), now);
+        if let Some(rest_until) = claim.rest_until_ms {
+            // Nothing to warm until then (for good, for a complete
+            // finished epoch): no table request for it in this process.
+            self.remember(epoch_id, finished, rest_until, now);
+            return WarmOutcome::Rested;
+        }
+        self.remember(
+            epoch_id,
+            finished,
+            claim.held_until_ms.min(now + lease),
+            now,
+        );
         if !claim.won {
             return WarmOutcome::GuardHeld;
         }
@@ -198,22 +216,23 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
         }
     }
 
-    fn known_held(&self, epoch: u64, now: i64) -> bool {
+    fn known_held(&self, epoch: u64, finished: bool, now: i64) -> bool {
         let memo = self.held_until.lock().unwrap_or_else(|p| p.into_inner());
-        memo.get(&epoch).is_some_and(|until| *until > now)
+        memo.get(&(epoch, finished))
+            .is_some_and(|until| *until > now)
     }
 
-    fn remember(&self, epoch: u64, until: i64, now: i64) {
+    fn remember(&self, epoch: u64, finished: bool, until: i64, now: i64) {
         let mut memo = self.held_until.lock().unwrap_or_else(|p| p.into_inner());
         memo.retain(|_, u| *u > now);
-        memo.insert(epoch, until);
+        memo.insert((epoch, finished), until);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{MemoryTable, PutOutcome};
+    use crate::table::{MemoryTable, PutOutcome, WarmRest};
 
     const WINDOW: Duration = Duration::from_secs(60);
 
@@ -273,7 +292,7 @@ mod tests {
         let now = now_ms();
         assert!(
             table
-                .claim_warm_lease(7, &token, now, 60_000)
+                .claim_warm_lease(7, &token, now, 60_000, false)
                 .await
                 .unwrap()
                 .won
@@ -286,7 +305,10 @@ mod tests {
         // ... and releases it: a trigger that has not seen it held claims
         // it at once, with a new token.
         assert_eq!(
-            table.release_warm_lease(7, &token, now_ms()).await.unwrap(),
+            table
+                .release_warm_lease(7, &token, now_ms(), None)
+                .await
+                .unwrap(),
             PutOutcome::Written
         );
         let third = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
@@ -308,14 +330,73 @@ mod tests {
             trigger.trigger(&table, 7, true, Some(10)).await,
             WarmOutcome::GuardHeld
         );
-        let remembered = trigger.held_until.lock().unwrap()[&7];
+        let remembered = trigger.held_until.lock().unwrap()[&(7, true)];
         assert!(
             remembered <= now_ms() + WINDOW.as_millis() as i64,
             "remembered {} ms ahead",
             remembered - now
         );
         // Past that, the table is asked again.
-        assert!(!trigger.known_held(7, remembered));
+        assert!(!trigger.known_held(7, true, remembered));
+    }
+
+    #[tokio::test]
+    async fn a_complete_finished_epoch_is_never_warmed_again() {
+        let table = MemoryTable::new();
+        let first = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            first.trigger(&table, 7, true, Some(10)).await,
+            WarmOutcome::Invoked
+        );
+        let token = sent(&first)[0].lease_token.clone().unwrap();
+        // The run found everything stored: it rests for good.
+        let forever = WarmRest {
+            until_ms: WarmRest::FOREVER,
+            finished: true,
+        };
+        table
+            .release_warm_lease(7, &token, now_ms(), Some(forever))
+            .await
+            .unwrap();
+        let later = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
+        assert_eq!(
+            later.trigger(&table, 7, true, Some(10)).await,
+            WarmOutcome::Rested
+        );
+        let trips = table.round_trips();
+        for _ in 0..3 {
+            assert_eq!(
+                later.trigger(&table, 7, true, Some(10)).await,
+                WarmOutcome::GuardHeld
+            );
+        }
+        assert_eq!(table.round_trips(), trips, "known in memory from then on");
+        assert!(sent(&later).is_empty(), "no warmer invoked");
+
+        // A current epoch's rest ends; the epoch as finished is warmed at once.
+        let soon = WarmRest {
+            until_ms: now_ms() + 300_000,
+            finished: false,
+        };
+        assert!(
+            table
+                .claim_warm_lease(8, &token, now_ms(), 1, false)
+                .await
+                .unwrap()
+                .won
+        );
+        table
+            .release_warm_lease(8, &token, now_ms(), Some(soon))
+            .await
+            .unwrap();
+        assert_eq!(
+            later.trigger(&table, 8, false, Some(8)).await,
+            WarmOutcome::Rested
+        );
+        assert_eq!(
+            later.trigger(&table, 8, true, Some(9)).await,
+            WarmOutcome::Invoked
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use chrono::DateTime;
 use shared::health::HealthProber;
 use shared::routes::{handle_epoch_stats, handle_participant};
 use shared::service::health::probe_node_health;
-use shared::table::StatusTable;
+use shared::table::{StatusParts, StatusTable};
 use sim_chain::NodeBehaviour;
 
 use crate::dynamo_local::TestTable;
@@ -93,7 +93,11 @@ async fn node_health_of_every_current_participant() {
     let members = model.participants_in_epoch(CURRENT);
     assert_eq!(report.participants, members.len());
     assert_eq!(report.not_probed, 0);
-    let stored = t.table.load_statuses(CURRENT).await.unwrap();
+    let stored = t
+        .table
+        .load_statuses(StatusParts::both(CURRENT))
+        .await
+        .unwrap();
     let mut kinds = std::collections::BTreeSet::new();
     for addr in &members {
         let behaviour = model.node_behaviour_of(addr).unwrap();
@@ -124,7 +128,11 @@ async fn node_health_of_every_current_participant() {
     )
     .await
     .unwrap();
-    let stored = t.table.load_statuses(CURRENT).await.unwrap();
+    let stored = t
+        .table
+        .load_statuses(StatusParts::both(CURRENT))
+        .await
+        .unwrap();
     assert!(members.iter().all(|a| !stored.health[a].healthy));
 
     // Served in the current epoch's rows and the modal.

@@ -19,7 +19,9 @@ use shared::keybase::{picture_url, HttpKeybase, KeybaseIdentity};
 use shared::routes::{handle_epoch_stats, handle_participant};
 use shared::service::epochs::{current_epoch, epoch_by_id};
 use shared::service::jail::{refresh_current_jail, warm_finished_jail};
-use shared::table::{CacheTable, PutOutcome, StatsSlot, StatusTable, MAX_STATUS_CHUNK_BYTES};
+use shared::table::{
+    CacheTable, PutOutcome, StatsSlot, StatusParts, StatusTable, MAX_STATUS_CHUNK_BYTES,
+};
 use sim_chain::{keybase_username, Model};
 
 use crate::dynamo_local::TestTable;
@@ -140,7 +142,11 @@ async fn the_current_epochs_jail_statuses_follow_the_rules() {
     assert!(report.written && !report.is_final);
     let height = model.latest_block_height();
     assert_eq!(report.height, height);
-    let stored = t.table.load_statuses(CURRENT).await.unwrap();
+    let stored = t
+        .table
+        .load_statuses(StatusParts::both(CURRENT))
+        .await
+        .unwrap();
     let members = model.participants_in_epoch(CURRENT);
     let mut seen = std::collections::BTreeSet::new();
     for addr in &members {
@@ -182,7 +188,8 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
     let model = sim.model();
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let state = stats(&t, &[sim.url()], &[], &invoke);
+    // Revalidated on every request (the default holds an answer 10 s).
+    let state = stats(&t, &[sim.url()], &[("HOT_REVALIDATE_SECS", "0")], &invoke);
     let epoch = CURRENT - 1;
     let path = format!("/v1/inference/epochs/{epoch}");
 
@@ -215,7 +222,11 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
         model.epoch_at_height(canonical),
         model.epoch_at_height(model.latest_block_height())
     );
-    let stored = t.table.load_statuses(epoch).await.unwrap();
+    let stored = t
+        .table
+        .load_statuses(StatusParts::both(epoch))
+        .await
+        .unwrap();
     let mut differs_from_latest = 0;
     for addr in model.participants_in_epoch(epoch) {
         let want = expected_status(&model, epoch, &addr, canonical);
@@ -312,8 +323,12 @@ async fn ten_thousand_participants_fit_the_item_limit() {
         .max()
         .unwrap();
     assert!(largest < MAX_STATUS_CHUNK_BYTES, "{largest} bytes");
-    assert_eq!(items.len(), 64, "32 jail chunks and 32 health chunks");
-    let stored = t.table.load_statuses(5).await.unwrap();
+    assert_eq!(
+        items.len(),
+        66,
+        "32 jail chunks and 32 health chunks, a revision item each"
+    );
+    let stored = t.table.load_statuses(StatusParts::both(5)).await.unwrap();
     assert_eq!(stored.jail.len(), 10_000);
     assert_eq!(stored.health.len(), 10_000);
     assert_eq!(stored.jail[&jail[1234].participant], jail[1234]);
@@ -331,7 +346,15 @@ async fn ten_thousand_participants_fit_the_item_limit() {
         t.table.store_jail(5, &jail, 3_000, false).await.unwrap(),
         PutOutcome::LostRace
     );
-    assert_eq!(t.table.load_statuses(5).await.unwrap().jail.len(), 10);
+    assert_eq!(
+        t.table
+            .load_statuses(StatusParts::both(5))
+            .await
+            .unwrap()
+            .jail
+            .len(),
+        10
+    );
     // An older probe round never replaces a newer one.
     assert_eq!(
         t.table.store_health(&health[..5], 500).await.unwrap(),
@@ -404,7 +427,13 @@ async fn the_warm_run_of_a_finished_epoch_fetches_its_jail_statuses_once() {
         .expect("a finished epoch's warm fetches its jail statuses");
     assert!(jail.is_final && jail.written && jail.matched > 0);
     assert!(t.table.jail_is_final(epoch).await.unwrap());
-    assert!(!t.table.load_statuses(epoch).await.unwrap().jail.is_empty());
+    assert!(!t
+        .table
+        .load_statuses(StatusParts::both(epoch))
+        .await
+        .unwrap()
+        .jail
+        .is_empty());
     sim.reset_stats();
     let again = shared::warm::warm_epoch(&ctx, &crate::support::warm_job(epoch, true), None).await;
     assert!(again.jail.unwrap().skipped);

@@ -69,7 +69,7 @@ async fn the_current_epoch_job_keeps_the_table_fresh_and_warms_each_new_epoch() 
         .to_owned();
     let token = LeaseToken::parse(&token).unwrap();
     t.table
-        .release_warm_lease(40, &token, shared::time::now_ms())
+        .release_warm_lease(40, &token, shared::time::now_ms(), None)
         .await
         .unwrap();
     sim.set_current_epoch(41);

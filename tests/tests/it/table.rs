@@ -77,6 +77,8 @@ pub fn snapshot(epoch: u64, height: u64, fetched_at_ms: i64, n: u32) -> EpochSna
             participant_count: 0,
             version: String::new(),
             buckets: 0,
+            rows_hash: None,
+            chunks_written_ms: None,
         },
         participants,
     }
@@ -117,7 +119,10 @@ async fn conditional_puts_follow_the_replacement_rule() {
         let key = key.clone();
         async move {
             table
-                .load_modal_bundle(&[], std::slice::from_ref(&key))
+                .load_modal_bundle(&shared::table::ModalRead::headers_and_items(
+                    &[],
+                    std::slice::from_ref(&key),
+                ))
                 .await
                 .unwrap()
                 .items
@@ -208,7 +213,11 @@ async fn conditional_puts_follow_the_replacement_rule() {
         ItemKey::new(p.clone(), 50, ItemKind::Hardware),
         ItemKey::new(p.clone(), 49, ItemKind::Hardware),
     ];
-    let bundle = t.table.load_modal_bundle(&[], &keys).await.unwrap();
+    let bundle = t
+        .table
+        .load_modal_bundle(&shared::table::ModalRead::headers_and_items(&[], &keys))
+        .await
+        .unwrap();
     assert_eq!(bundle.items.len(), 2);
     assert_eq!(bundle.items[&keys[0]].data, wk("first", 1).data);
     assert_eq!(bundle.items[&keys[1]].data, ItemData::Hardware(vec![]));
@@ -459,7 +468,10 @@ async fn ten_thousand_participants_round_trip_and_a_modal_reads_twice() {
         .collect();
     let bundle = t
         .table
-        .load_modal_bundle(&[StatsSlot::Current, StatsSlot::Final(60)], &items)
+        .load_modal_bundle(&shared::table::ModalRead::headers_and_items(
+            &[StatsSlot::Current, StatsSlot::Final(60)],
+            &items,
+        ))
         .await
         .unwrap();
     let header = bundle
@@ -492,14 +504,16 @@ async fn warm_guard_admits_one_claim_per_window() {
         claim(60, 1_000_000).await.unwrap(),
         GuardClaim {
             won: true,
-            held_until_ms: 1_060_000
+            held_until_ms: 1_060_000,
+            rest_until_ms: None,
         }
     );
     assert_eq!(
         claim(60, 1_030_000).await.unwrap(),
         GuardClaim {
             won: false,
-            held_until_ms: 1_060_000
+            held_until_ms: 1_060_000,
+            rest_until_ms: None,
         },
         "a lost claim says until when the guard is held"
     );
@@ -595,21 +609,23 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
     let held = |until| GuardClaim {
         won: false,
         held_until_ms: until,
+        rest_until_ms: None,
     };
     let won = |until| GuardClaim {
         won: true,
         held_until_ms: until,
+        rest_until_ms: None,
     };
     const L: i64 = 60_000;
     const T0: i64 = 1_000_000;
 
     assert_eq!(
-        table.claim_warm_lease(60, &a, T0, L).await.unwrap(),
+        table.claim_warm_lease(60, &a, T0, L, false).await.unwrap(),
         won(T0 + L)
     );
     assert_eq!(
         table
-            .claim_warm_lease(60, &b, T0 + 30_000, L)
+            .claim_warm_lease(60, &b, T0 + 30_000, L, false)
             .await
             .unwrap(),
         held(T0 + L),
@@ -617,31 +633,37 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
     );
     assert_eq!(
         table
-            .claim_warm_lease(60, &a, T0 + 30_000, L)
+            .claim_warm_lease(60, &a, T0 + 30_000, L, false)
             .await
             .unwrap(),
         won(T0 + 30_000 + L),
         "the owner renews"
     );
     assert_eq!(
-        table.release_warm_lease(60, &b, T0 + 40_000).await.unwrap(),
+        table
+            .release_warm_lease(60, &b, T0 + 40_000, None)
+            .await
+            .unwrap(),
         PutOutcome::LostRace,
         "only the owner releases"
     );
     assert!(
         !table
-            .claim_warm_lease(60, &b, T0 + 40_000, L)
+            .claim_warm_lease(60, &b, T0 + 40_000, L, false)
             .await
             .unwrap()
             .won
     );
     assert_eq!(
-        table.release_warm_lease(60, &a, T0 + 40_000).await.unwrap(),
+        table
+            .release_warm_lease(60, &a, T0 + 40_000, None)
+            .await
+            .unwrap(),
         PutOutcome::Written
     );
     assert_eq!(
         table
-            .claim_warm_lease(60, &b, T0 + 40_000, L)
+            .claim_warm_lease(60, &b, T0 + 40_000, L, false)
             .await
             .unwrap(),
         won(T0 + 40_000 + L),
@@ -650,18 +672,21 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
     // The old owner's late renewal or release leaves the new lease alone.
     assert_eq!(
         table
-            .claim_warm_lease(60, &a, T0 + 50_000, L)
+            .claim_warm_lease(60, &a, T0 + 50_000, L, false)
             .await
             .unwrap(),
         held(T0 + 40_000 + L)
     );
     assert_eq!(
-        table.release_warm_lease(60, &a, T0 + 50_000).await.unwrap(),
+        table
+            .release_warm_lease(60, &a, T0 + 50_000, None)
+            .await
+            .unwrap(),
         PutOutcome::LostRace
     );
     assert!(
         !table
-            .claim_warm_lease(60, &a, T0 + 99_999, L)
+            .claim_warm_lease(60, &a, T0 + 99_999, L, false)
             .await
             .unwrap()
             .won
@@ -669,7 +694,7 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
     // An owner that stops renewing loses the lease when it lapses.
     assert!(
         table
-            .claim_warm_lease(60, &a, T0 + 100_000, L)
+            .claim_warm_lease(60, &a, T0 + 100_000, L, false)
             .await
             .unwrap()
             .won
@@ -677,19 +702,28 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
 
     // Nothing to release: nothing written.
     assert_eq!(
-        table.release_warm_lease(61, &a, T0).await.unwrap(),
+        table.release_warm_lease(61, &a, T0, None).await.unwrap(),
         PutOutcome::LostRace
     );
-    assert!(table.claim_warm_lease(61, &b, T0, L).await.unwrap().won);
+    assert!(
+        table
+            .claim_warm_lease(61, &b, T0, L, false)
+            .await
+            .unwrap()
+            .won
+    );
     // A claim without an owner only lapses.
     assert!(table.claim_warm_guard(62, T0, 1_000).await.unwrap().won);
     assert_eq!(
-        table.claim_warm_lease(62, &a, T0 + 999, L).await.unwrap(),
+        table
+            .claim_warm_lease(62, &a, T0 + 999, L, false)
+            .await
+            .unwrap(),
         held(T0 + 1_000)
     );
     assert!(
         table
-            .claim_warm_lease(62, &a, T0 + 1_000, L)
+            .claim_warm_lease(62, &a, T0 + 1_000, L, false)
             .await
             .unwrap()
             .won
@@ -700,7 +734,7 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
     let claims = futures::future::join_all(
         owners
             .iter()
-            .map(|o| table.claim_warm_lease(63, o, 5_000_000, L)),
+            .map(|o| table.claim_warm_lease(63, o, 5_000_000, L, false)),
     )
     .await;
     assert_eq!(claims.iter().filter(|c| c.as_ref().unwrap().won).count(), 1);

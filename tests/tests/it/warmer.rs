@@ -503,8 +503,9 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
             let other = WarmTrigger::new(Some(invoke.invoker()), lease);
             match other.trigger(&t.table, epoch, true, Some(epoch)).await {
                 WarmOutcome::GuardHeld => held += 1,
-                // The run released its lease while this claim was in flight.
-                WarmOutcome::Invoked if done.load(Ordering::SeqCst) => return (held, true),
+                // The run released its lease (with its rest) while this
+                // claim was in flight.
+                WarmOutcome::Rested if done.load(Ordering::SeqCst) => return held,
                 outcome => panic!("{outcome:?} {:?} into the run", started.elapsed()),
             }
             // A second run (a payload without a lease token), once the
@@ -522,9 +523,9 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         assert!(tokenless_run_tried);
-        (held, false)
+        held
     };
-    let (out, (held, claimed_on_release)) = tokio::join!(run, contenders);
+    let (out, held) = tokio::join!(run, contenders);
     let took = started.elapsed();
     assert_eq!(out["status"], "done", "{out}");
     assert!(out["report"]["written"].as_u64().unwrap() > 0);
@@ -536,22 +537,35 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
     );
     assert_eq!(
         warm_payloads(&invoke, epoch).len(),
-        1 + usize::from(claimed_on_release),
+        1,
         "no trigger while the run held the lease"
     );
 
-    // Released: the first instance's trigger claims the lease at once
-    // (unless a contender's claim did, the moment it was released).
-    if !claimed_on_release {
+    // Released with the rest the run earned: every item, the total and the
+    // final jail statuses are stored, so the epoch is never warmed again
+    // (by any instance), and a trigger learns it in one claim.
+    assert_eq!(
+        out["lease"]["rest_until_ms"].as_i64(),
+        Some(i64::MAX),
+        "{out}"
+    );
+    let later = WarmTrigger::new(Some(invoke.invoker()), lease);
+    let requests = t.table.counters().requests();
+    for expected in [WarmOutcome::Rested, WarmOutcome::GuardHeld] {
         assert_eq!(
-            epoch_stats
-                .warm
-                .trigger(&t.table, epoch, true, Some(epoch))
-                .await,
-            WarmOutcome::Invoked
+            later.trigger(&t.table, epoch, true, Some(epoch)).await,
+            expected
         );
     }
-    assert_eq!(warm_payloads(&invoke, epoch).len(), 2);
+    assert_eq!(t.table.counters().requests(), requests + 1);
+    assert_eq!(warm_payloads(&invoke, epoch).len(), 1);
+    // A view of the epoch invokes nothing either.
+    let again = stats(&t, &[sim.url()], &extra, &invoke);
+    assert_eq!(
+        handle_epoch_stats(&again, &get(&path, &[])).await.status(),
+        200
+    );
+    assert_eq!(warm_payloads(&invoke, epoch).len(), 1);
 }
 
 /// A warmer that dies mid-run (no release, no more renewals) holds the

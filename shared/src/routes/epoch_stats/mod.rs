@@ -1,49 +1,69 @@
 //! epoch-stats: `GET /v1/inference/current[?reload=true]` and
 //! `GET /v1/inference/epochs/{id}[?height=H]`, and the function's state.
+//!
+//! A warm instance answers a route it has answered before from memory.
+//! At most once per `HOT_REVALIDATE_SECS` per route it checks the answer
+//! with one read of small items (the jail and health revisions, the
+//! current snapshot's header, an unsettled total): unchanged, it is served
+//! as it is; a new tip, total or status is merged into the kept rows and
+//! re-rendered; new rows (another snapshot version) are read again.
 
 pub mod render;
 mod route;
+pub mod statuses;
 
 use std::sync::{Arc, Mutex};
 
 use lambda_http::{Body, Request, Response};
 
 use crate::chain::Chain;
-use crate::http::serve;
-use crate::service::epochs::{current_epoch, epoch_by_id};
-use crate::service::status::merge_statuses;
-use crate::service::Core;
-use crate::table::{CacheTable, StatsSlot, StatusTable};
+use crate::http::{serve, Reply};
+use crate::service::epochs::{current_epoch, epoch_by_id, EpochView};
+use crate::service::{ApiError, Core};
+use crate::table::{CacheTable, RevisionQuery, RevisionTable, StatsSlot, StatusTable};
 use crate::time::now_ms;
 use crate::warm::{WarmTrigger, WarmerInvoker};
-use render::{render_epoch, RenderCache};
+use render::{render_epoch, Kept, KeptAnswers};
 pub use route::{route_epoch_stats, EpochRoute};
+use statuses::StatusCache;
 
-/// What epoch-stats holds: the core, the warm trigger, and the answers it
-/// keeps rendered.
+/// What epoch-stats holds: the core, the warm trigger, the answers it
+/// keeps and the jail and health it merges into them.
 pub struct EpochStatsState<C, T, W> {
     pub core: Core<C, T>,
     pub warm: WarmTrigger<W>,
-    rendered: RenderCache,
+    kept: KeptAnswers,
+    statuses: StatusCache,
     /// The current epoch's id and when it was learnt (ms): which finished
     /// epochs are in the warm window.
     current: Mutex<Option<(u64, i64)>>,
 }
 
-impl<C: Chain, T: CacheTable + StatusTable, W: WarmerInvoker> EpochStatsState<C, T, W> {
+impl<C, T, W> EpochStatsState<C, T, W>
+where
+    C: Chain,
+    T: CacheTable + StatusTable + RevisionTable,
+    W: WarmerInvoker,
+{
     /// `invoker: None` when no warmer is configured.
     pub fn new(core: Core<C, T>, invoker: Option<W>) -> Self {
         let warm = WarmTrigger::new(invoker, core.config.warm_lease);
         Self {
             core,
             warm,
-            rendered: RenderCache::default(),
+            kept: KeptAnswers::default(),
+            statuses: StatusCache::default(),
             current: Mutex::default(),
         }
     }
 
-    /// The current epoch's id: learnt from current views, else read from
-    /// the cached current snapshot's header (once per freshness window).
+    fn window_ms(&self) -> i64 {
+        self.core.config.hot_revalidate.as_millis() as i64
+    }
+
+    /// The current epoch's id: learnt from current views and revalidations,
+    /// else read from the cached current snapshot's header (once per
+    /// freshness window).
     async fn current_epoch_id(&self) -> Option<u64> {
         let now = now_ms();
         let max_age = self.core.config.current_epoch_freshness.as_millis() as i64;
@@ -51,13 +71,13 @@ impl<C: Chain, T: CacheTable + StatusTable, W: WarmerInvoker> EpochStatsState<C,
         if let Some((id, _)) = known.filter(|(_, at)| now - at < max_age) {
             return Some(id);
         }
-        let bundle = self
+        let id = self
             .core
             .table
-            .load_modal_bundle(&[StatsSlot::Current], &[])
+            .load_header(StatsSlot::Current)
             .await
-            .ok()?;
-        let id = bundle.headers.get(&StatsSlot::Current)?.epoch_id;
+            .ok()??
+            .epoch_id;
         self.learn_current(id, now);
         Some(id)
     }
@@ -78,52 +98,146 @@ impl<C: Chain, T: CacheTable + StatusTable, W: WarmerInvoker> EpochStatsState<C,
             .trigger(&self.core.table, epoch, !is_current, current)
             .await;
     }
+
+    /// A kept answer checked against the table's small items: the reply
+    /// if it holds (re-rendered from the kept rows when only the tip, the
+    /// total or a status changed); `None` when it must be built again.
+    async fn revalidate(&self, route: &EpochRoute, kept: &Kept, now: i64) -> Option<Reply> {
+        let core = &self.core;
+        let r = &kept.rendered;
+        let query = RevisionQuery {
+            epoch: r.epoch_id,
+            current_header: true,
+            total: !r.is_current && r.total.is_none(),
+        };
+        let revisions = match core.table.load_revisions(query).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(epoch = r.epoch_id, error = %e, "cannot revalidate a kept answer; building it again");
+                return None;
+            }
+        };
+        if let Some(h) = &revisions.current {
+            self.learn_current(h.epoch_id, now);
+        }
+        let header = if r.is_current {
+            let h = revisions.current?;
+            let rebuild_ms = core.config.current_epoch_rebuild.as_millis() as i64;
+            // Other rows, or a copy so old that the request rebuilds it.
+            if h.epoch_id != r.epoch_id
+                || h.version != r.version
+                || now - h.fetched_at_ms >= rebuild_ms
+            {
+                return None;
+            }
+            Some(h).filter(|h| h.fetched_at_ms != r.fetched_at_ms)
+        } else {
+            None
+        };
+        let total = revisions
+            .total
+            .map(|t| t.total_assigned_rewards_gnk)
+            .filter(|_| query.total);
+        let statuses = self
+            .statuses
+            .get(
+                &core.table,
+                r.epoch_id,
+                Some((revisions.jail, revisions.health)),
+                now,
+                self.window_ms(),
+            )
+            .await;
+        let statuses_changed = statuses.jail_revision != r.jail_revision
+            || statuses.health_revision != r.health_revision;
+        if header.is_none() && total.is_none() && !statuses_changed {
+            kept.mark_checked(now);
+            return Some(r.reply());
+        }
+        // Re-rendered from the kept rows, else built again.
+        let mut view = EpochView::clone(kept.view.as_ref()?);
+        if let Some(h) = header {
+            view.snapshot.header = h;
+        }
+        if total.is_some() {
+            view.total_assigned_rewards_gnk = total;
+        }
+        let freshness = core.config.current_epoch_freshness.as_secs();
+        let rendered = Arc::new(render_epoch(&view, &statuses, freshness).ok()?);
+        let reply = rendered.reply();
+        self.kept
+            .put(route.clone(), rendered, Some(Arc::new(view)), now);
+        Some(reply)
+    }
 }
 
 /// `GET /v1/inference/current` and `GET /v1/inference/epochs/{id}`.
-pub async fn handle_epoch_stats<C: Chain, T: CacheTable + StatusTable, W: WarmerInvoker>(
+pub async fn handle_epoch_stats<C, T, W>(
     state: &EpochStatsState<C, T, W>,
     req: &Request,
-) -> Response<Body> {
+) -> Response<Body>
+where
+    C: Chain,
+    T: CacheTable + StatusTable + RevisionTable,
+    W: WarmerInvoker,
+{
     let core = &state.core;
     serve(
         req,
         &core.config.cors_allowed_origins,
         |path, query| async move {
             let route = route_epoch_stats(path, query)?;
-            let kept = state.rendered.get(&route, now_ms());
-            if let Some(kept) = kept {
-                // Jail statuses arrive and health changes after a render:
-                // a keys-and-times read says whether it still holds.
-                let version = core.table.status_version(kept.epoch_id).await;
-                if version.as_ref().map_or(true, |v| *v == kept.status_version) {
-                    state.warm(kept.epoch_id, kept.is_current).await;
-                    return Ok(kept.reply());
+            let now = now_ms();
+            if let Some(kept) = state.kept.get(&route) {
+                let (epoch, is_current) = (kept.rendered.epoch_id, kept.rendered.is_current);
+                let reply = if now - kept.checked_at_ms() < state.window_ms() {
+                    Some(kept.rendered.reply())
+                } else {
+                    state.revalidate(&route, &kept, now).await
+                };
+                if let Some(reply) = reply {
+                    state.warm(epoch, is_current).await;
+                    return Ok(reply);
                 }
             }
-            let mut view = match route {
-                EpochRoute::Current => current_epoch(core).await?,
-                EpochRoute::Epoch { epoch, height } => epoch_by_id(core, epoch, height).await?,
-            };
-            let status_version = merge_statuses(
-                &core.table,
-                view.snapshot.header.epoch_id,
-                &mut view.snapshot.participants,
-            )
-            .await;
-            // The warmer trigger's I/O overlaps the rendering, and completes
-            // before the handler returns (Lambda freezes the process after the
-            // response).
-            let freshness = core.config.current_epoch_freshness.as_secs();
-            let epoch_id = view.snapshot.header.epoch_id;
-            let (_, rendered) = tokio::join!(state.warm(epoch_id, view.is_current), async {
-                render_epoch(&view, freshness, status_version, now_ms())
-            });
-            let rendered = Arc::new(rendered?);
-            let reply = rendered.reply();
-            state.rendered.put(route, rendered, now_ms());
-            Ok(reply)
+            build(state, route, now).await
         },
     )
     .await
+}
+
+/// The answer built from the table (or the chain), kept for later requests.
+async fn build<C, T, W>(
+    state: &EpochStatsState<C, T, W>,
+    route: EpochRoute,
+    now: i64,
+) -> Result<Reply, ApiError>
+where
+    C: Chain,
+    T: CacheTable + StatusTable + RevisionTable,
+    W: WarmerInvoker,
+{
+    let core = &state.core;
+    let view = match route {
+        EpochRoute::Current => current_epoch(core).await?,
+        EpochRoute::Epoch { epoch, height } => epoch_by_id(core, epoch, height).await?,
+    };
+    let epoch_id = view.snapshot.header.epoch_id;
+    let statuses = state
+        .statuses
+        .get(&core.table, epoch_id, None, now, state.window_ms())
+        .await;
+    // The warmer trigger's I/O overlaps the rendering, and completes
+    // before the handler returns (Lambda freezes the process after the
+    // response).
+    let freshness = core.config.current_epoch_freshness.as_secs();
+    let (_, rendered) = tokio::join!(state.warm(epoch_id, view.is_current), async {
+        render_epoch(&view, &statuses, freshness)
+    });
+    let rendered = Arc::new(rendered?);
+    let reply = rendered.reply();
+    state
+        .kept
+        .put(route, rendered, Some(Arc::new(view)), now_ms());
+    Ok(reply)
 }

@@ -1,50 +1,62 @@
-//! The epoch answer rendered once (gzipped), and the rendered answers a
-//! warm epoch-stats instance keeps.
+//! The epoch answer rendered once (gzipped), and the answers a warm
+//! epoch-stats instance keeps: each with what it was built from (the
+//! snapshot's version and fetch time, the jail and health revisions, the
+//! total), so one small read says whether it still holds, and with the
+//! unmerged rows (within a budget) so a change of jail, health or the
+//! chain's tip is re-rendered from memory.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::route::EpochRoute;
+use super::statuses::Statuses;
 use crate::http::{Payload, Reply};
 use crate::service::epochs::{EpochView, Source};
 use crate::service::responses::InferenceResponse;
+use crate::service::status::apply_statuses;
 use crate::service::ApiError;
+use crate::table::EpochSnapshot;
 
-/// A finished epoch with its total: its stats never change, but its rows
-/// carry today's node health (probed every minute), and its jail statuses
-/// may arrive after the first view; revalidated with the ETag.
-const FINISHED_SETTLED: &str = "public, max-age=60";
+/// A finished epoch's answer: its stats never change, but its rows carry
+/// today's node health, and its jail statuses and total may arrive after
+/// the first view; revalidated with the ETag.
+const FINISHED: &str = "public, max-age=60";
 
-/// The epoch-stats answer, rendered straight into gzip (no uncompressed
-/// copy of a large epoch is held), with its caching headers. `status_version`
-/// names the jail and health items merged into its rows.
+/// The epoch-stats answer for `view` with `statuses` merged into its rows,
+/// rendered straight into gzip (no uncompressed copy of a large epoch is
+/// held), with its caching headers.
 pub fn render_epoch(
     view: &EpochView,
+    statuses: &Statuses,
     current_freshness_secs: u64,
-    status_version: u64,
-    now_ms: i64,
 ) -> Result<Rendered, ApiError> {
     let h = &view.snapshot.header;
     let total = view.total_assigned_rewards_gnk;
-    let cache_control = match (view.is_current, view.source, total) {
-        (_, Source::StaleTable, _) => "no-store".to_owned(),
-        (true, _, _) => format!("public, max-age={current_freshness_secs}"),
-        (false, _, Some(_)) => FINISHED_SETTLED.to_owned(),
-        // The total is still being settled by the warmer.
-        (false, _, None) => "public, max-age=60".to_owned(),
+    let cache_control = match (view.is_current, view.source) {
+        (_, Source::StaleTable) => "no-store".to_owned(),
+        (true, _) => format!("public, max-age={current_freshness_secs}"),
+        (false, _) => FINISHED.to_owned(),
     };
     let etag = format!(
-        "W/\"e{}-h{}-f{}-t{}-{}-s{:x}\"",
+        "W/\"e{}-h{}-f{}-t{}-{}-j{:x}-n{:x}\"",
         h.epoch_id,
         h.height,
         h.fetched_at_ms,
         total.map_or("none".to_owned(), |t| t.to_string()),
         if view.is_current { "c" } else { "p" },
-        status_version
+        statuses.jail_revision,
+        statuses.health_revision,
     );
+    let mut rows = view.snapshot.participants.clone();
+    apply_statuses(&mut rows, &statuses.jail, &statuses.health);
+    let merged = EpochSnapshot {
+        header: h.clone(),
+        participants: rows,
+    };
     // serde_json writes in tiny pieces; the encoder wants large ones.
     let mut out = std::io::BufWriter::with_capacity(
         64 * 1024,
@@ -52,45 +64,43 @@ pub fn render_epoch(
     );
     serde_json::to_writer(
         &mut out,
-        &InferenceResponse::new(&view.snapshot, view.is_current, total),
+        &InferenceResponse::new(&merged, view.is_current, total),
     )
     .map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))?;
+    drop(merged);
     let gz = out
         .into_inner()
         .map_err(|e| ApiError::Internal(format!("compressing the response: {}", e.error())))?
         .finish()
         .map_err(|e| ApiError::Internal(format!("compressing the response: {e}")))?;
-    // Kept for later requests (while its status version holds): a finished
-    // epoch once its total is settled, the current epoch for its freshness
-    // window from when it was read (the scheduled refresh stores a newer
-    // copy every minute; counting from its fetch would reread an unchanged
-    // table copy on every request between refreshes).
-    let keep_until_ms = match (view.is_current, view.source, total) {
-        (_, Source::StaleTable, _) => Some(0),
-        (true, _, _) => Some(now_ms + current_freshness_secs as i64 * 1000),
-        (false, _, Some(_)) => None,
-        (false, _, None) => Some(0),
-    };
     Ok(Rendered {
         epoch_id: h.epoch_id,
         is_current: view.is_current,
-        status_version,
-        keep_until_ms,
+        keep: view.source != Source::StaleTable,
+        version: h.version.clone(),
+        fetched_at_ms: h.fetched_at_ms,
+        total,
+        jail_revision: statuses.jail_revision,
+        health_revision: statuses.health_revision,
         body: Arc::new(gz),
         cache_control,
         etag,
     })
 }
 
-/// An epoch's rendered answer.
+/// An epoch's rendered answer and what it was built from.
 pub struct Rendered {
     pub epoch_id: u64,
     pub is_current: bool,
-    /// The jail and health items merged into it: a later version makes it
-    /// outdated.
-    pub status_version: u64,
-    /// `None`: valid for good; `Some(t)`: until `t` (ms); `Some(0)`: not kept.
-    keep_until_ms: Option<i64>,
+    /// Whether it may be kept (a stale copy served through a chain outage
+    /// is not).
+    keep: bool,
+    /// The snapshot's row version and fetch time.
+    pub version: String,
+    pub fetched_at_ms: i64,
+    pub total: Option<u64>,
+    pub jail_revision: u64,
+    pub health_revision: u64,
     body: Arc<Vec<u8>>,
     cache_control: String,
     etag: String,
@@ -107,35 +117,90 @@ impl Rendered {
     }
 }
 
-/// The epoch-stats answers a warm instance keeps, so a repeated request is
-/// answered without reading and rendering the epoch again. Few entries (an
-/// epoch of 10,000 participants is about 2 MB gzipped).
-#[derive(Default)]
-pub struct RenderCache {
-    entries: Mutex<VecDeque<(EpochRoute, Arc<Rendered>)>>,
+/// A kept answer.
+pub struct Kept {
+    pub rendered: Arc<Rendered>,
+    /// The rows without jail and health, to re-render from; `None` past
+    /// the rows budget (then a change reads the snapshot again).
+    pub view: Option<Arc<EpochView>>,
+    /// When it was last known to hold (ms).
+    checked_at_ms: AtomicI64,
 }
 
-const RENDER_CACHE_ENTRIES: usize = 4;
+impl Kept {
+    pub fn checked_at_ms(&self) -> i64 {
+        self.checked_at_ms.load(Ordering::Relaxed)
+    }
 
-impl RenderCache {
-    pub fn get(&self, route: &EpochRoute, now_ms: i64) -> Option<Arc<Rendered>> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|(_, r)| r.keep_until_ms.is_none_or(|t| t > now_ms));
+    pub fn mark_checked(&self, now_ms: i64) {
+        self.checked_at_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+}
+
+/// The answers a warm instance keeps. Few entries (an epoch of 10,000
+/// participants is about 2 MB gzipped), and unmerged rows for at most
+/// [`KEPT_ROWS`] participants in all (about 1.5 KB each decoded).
+#[derive(Default)]
+pub struct KeptAnswers {
+    entries: Mutex<VecDeque<(EpochRoute, Arc<Kept>)>>,
+}
+
+const KEPT_ANSWERS: usize = 4;
+pub const KEPT_ROWS: usize = 12_000;
+
+impl KeptAnswers {
+    pub fn get(&self, route: &EpochRoute) -> Option<Arc<Kept>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .iter()
             .find(|(k, _)| k == route)
             .map(|(_, r)| r.clone())
     }
 
-    pub fn put(&self, route: EpochRoute, rendered: Arc<Rendered>, now_ms: i64) {
-        if rendered.keep_until_ms.is_some_and(|t| t <= now_ms) {
-            return;
+    /// Keeps `rendered` (with `view`'s rows while they fit the budget,
+    /// dropping older entries' rows first) as checked at `now_ms`.
+    pub fn put(
+        &self,
+        route: EpochRoute,
+        rendered: Arc<Rendered>,
+        view: Option<Arc<EpochView>>,
+        now_ms: i64,
+    ) -> Option<Arc<Kept>> {
+        if !rendered.keep {
+            return None;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.retain(|(k, _)| *k != route);
-        if entries.len() >= RENDER_CACHE_ENTRIES {
+        if entries.len() >= KEPT_ANSWERS {
             entries.pop_front();
         }
-        entries.push_back((route, rendered));
+        let rows =
+            |v: &Option<Arc<EpochView>>| v.as_ref().map_or(0, |v| v.snapshot.participants.len());
+        let mut view = view.filter(|v| v.snapshot.participants.len() <= KEPT_ROWS);
+        let mut budget = KEPT_ROWS - rows(&view);
+        // Newest first keep their rows; older entries lose theirs.
+        let mut rebuilt = VecDeque::with_capacity(entries.len() + 1);
+        for (k, kept) in entries.drain(..).rev() {
+            let n = rows(&kept.view);
+            let kept = if n <= budget {
+                budget -= n;
+                kept
+            } else {
+                Arc::new(Kept {
+                    rendered: kept.rendered.clone(),
+                    view: None,
+                    checked_at_ms: AtomicI64::new(kept.checked_at_ms()),
+                })
+            };
+            rebuilt.push_front((k, kept));
+        }
+        *entries = rebuilt;
+        let kept = Arc::new(Kept {
+            rendered,
+            view: view.take(),
+            checked_at_ms: AtomicI64::new(now_ms),
+        });
+        entries.push_back((route, kept.clone()));
+        Some(kept)
     }
 }

@@ -20,7 +20,9 @@
 //! | inference scan state piece   | `INFSCAN#{token}`    | `{piece:05}`             |
 //! | published inferences         | `INFER#{e:010}`      | `{bucket:03}`            |
 //! | jail statuses chunk          | `JAIL#{e:010}`       | `{bucket:03}`            |
+//! | jail statuses revision       | `JAIL#{e:010}`       | `REV`                    |
 //! | node health chunk            | `HEALTH`             | `{bucket:03}`            |
+//! | node health revision         | `HEALTH`             | `REV`                    |
 //! | Keybase answer               | `KEYBASE#{IDENTITY}` | `LOOKUP`                 |
 
 use std::collections::HashMap;
@@ -119,6 +121,16 @@ impl Key {
     /// One of the node health chunks (global: health is today's for every epoch).
     pub fn health_chunk(bucket: u32) -> Self {
         Self::new("HEALTH", format!("{bucket:03}"))
+    }
+
+    /// The revision item of an epoch's jail chunks (their content hashes).
+    pub fn jail_revision(epoch: u64) -> Self {
+        Self::new(format!("JAIL#{epoch:010}"), "REV")
+    }
+
+    /// The revision item of the node health chunks.
+    pub fn health_revision() -> Self {
+        Self::new("HEALTH", "REV")
     }
 
     /// A Keybase answer (identities are hex; stored upper-case, one spelling).

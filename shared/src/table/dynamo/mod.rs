@@ -10,7 +10,8 @@
 //! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights;
 //! - [`network`]: the network-wide views' items (timeline, models).
 //! - [`inferences`]: the inference scan's checkpoint and the published inferences.
-//! - [`status`]: jail and health chunks and Keybase answers ([`crate::table::StatusTable`]).
+//! - [`status`]: jail and health chunks, their revision items and Keybase answers ([`crate::table::StatusTable`]);
+//! - [`revisions`]: the one small read that revalidates a kept answer ([`crate::table::RevisionTable`]).
 //!
 //! This module only maps the port's calls onto them.
 
@@ -23,6 +24,7 @@ mod inferences;
 mod keys;
 mod metering;
 mod network;
+mod revisions;
 mod rows;
 mod snapshots;
 mod status;
@@ -42,7 +44,7 @@ use keys::{n, Key};
 use rows::{decode_cached_item, decode_header, decode_item_meta, decode_total, ITEM_META};
 
 use super::items::*;
-use super::port::{CacheTable, ModalBundle, TableResult, ValidatorKeyRow};
+use super::port::{CacheTable, ModalBundle, ModalRead, TableResult, ValidatorKeyRow};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 
@@ -116,24 +118,58 @@ impl CacheTable for DynamoTable {
             .outcome())
     }
 
-    async fn load_modal_bundle(
-        &self,
-        slots: &[StatsSlot],
-        items: &[ItemKey],
-    ) -> TableResult<ModalBundle> {
-        let slot_of: HashMap<Key, StatsSlot> = slots.iter().map(|s| (Key::stats(*s), *s)).collect();
-        let keys = slot_of.keys().cloned().chain(items.iter().map(Key::item));
+    async fn load_header(&self, slot: StatsSlot) -> TableResult<Option<SnapshotHeader>> {
+        self.get_item(&Key::stats(slot))
+            .await?
+            .map(decode_header)
+            .transpose()
+    }
+
+    async fn load_modal_bundle(&self, read: &ModalRead<'_>) -> TableResult<ModalBundle> {
+        let slot_of: HashMap<Key, StatsSlot> =
+            read.slots.iter().map(|s| (Key::stats(*s), *s)).collect();
+        let chunk_of: HashMap<Key, &str> = match read.participant {
+            Some(p) => read
+                .rows_in
+                .iter()
+                .map(|(version, buckets)| {
+                    let key = Key::chunk(version, bucket_of(p.as_str(), *buckets));
+                    (key, version.as_str())
+                })
+                .collect(),
+            None => HashMap::new(),
+        };
+        let status_keys = match (read.status_epoch, read.participant) {
+            (Some(e), Some(p)) => status::participant_status_keys(e, p.as_str()).to_vec(),
+            _ => Vec::new(),
+        };
+        let keys = slot_of
+            .keys()
+            .cloned()
+            .chain(read.items.iter().map(Key::item))
+            .chain(chunk_of.keys().cloned())
+            .chain(status_keys.iter().cloned());
         let mut bundle = ModalBundle::default();
+        let mut status_items = Vec::new();
         for item in self.batch_get(keys, None).await? {
-            match Key::of(&item).and_then(|k| slot_of.get(&k)) {
-                Some(slot) => {
-                    bundle.headers.insert(*slot, decode_header(item)?);
-                }
-                None => {
-                    let cached = decode_cached_item(item)?;
-                    bundle.items.insert(cached.key.clone(), cached);
-                }
+            let key = Key::of(&item);
+            if let Some(slot) = key.as_ref().and_then(|k| slot_of.get(k)) {
+                bundle.headers.insert(*slot, decode_header(item)?);
+            } else if let Some(version) = key.as_ref().and_then(|k| chunk_of.get(k)) {
+                let id = read.participant.map_or("", |p| p.as_str());
+                let row = rows::decode_chunk::<ParticipantStats>(&item)?
+                    .into_iter()
+                    .find(|r| r.index == id);
+                bundle.rows.insert((*version).to_owned(), row);
+            } else if key.as_ref().is_some_and(|k| status_keys.contains(k)) {
+                status_items.push(item);
+            } else {
+                let cached = decode_cached_item(item)?;
+                bundle.items.insert(cached.key.clone(), cached);
             }
+        }
+        if let Some(p) = read.participant.filter(|_| read.status_epoch.is_some()) {
+            bundle.status = status::participant_status_from(&status_items, p.as_str())?;
         }
         Ok(bundle)
     }
@@ -152,8 +188,10 @@ impl CacheTable for DynamoTable {
         owner: &LeaseToken,
         now_ms: i64,
         lease_ms: i64,
+        finished: bool,
     ) -> TableResult<GuardClaim> {
-        self.claim_lease(epoch, owner, now_ms, lease_ms).await
+        self.claim_lease(epoch, owner, now_ms, lease_ms, finished)
+            .await
     }
 
     async fn release_warm_lease(
@@ -161,8 +199,9 @@ impl CacheTable for DynamoTable {
         epoch: u64,
         owner: &LeaseToken,
         now_ms: i64,
+        rest: Option<WarmRest>,
     ) -> TableResult<PutOutcome> {
-        self.release_lease(epoch, owner, now_ms).await
+        self.release_lease(epoch, owner, now_ms, rest).await
     }
 
     async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {

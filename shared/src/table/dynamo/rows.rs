@@ -185,18 +185,37 @@ pub fn decode_total(item: Item) -> TableResult<EpochTotal> {
     from_item::<TotalRow>(item).map(|r| r.total)
 }
 
-/// The epoch's warm lease, held by `owner` until `until_ms`; the item
-/// expires a day later.
-pub fn encode_guard(epoch: u64, until_ms: i64, owner: &LeaseToken) -> Item {
+/// Until when the epoch rests from warm runs of one kind (ms), and which.
+pub const REST_UNTIL: &str = "rest_until";
+pub const REST_FINISHED: &str = "rest_finished";
+
+/// The epoch's warm lease, held by `owner` until `until_ms`, with the rest
+/// its last run earned; the item expires a day after the lease, or after
+/// the rest (never, for a finished epoch complete for good).
+pub fn encode_guard(epoch: u64, until_ms: i64, owner: &LeaseToken, rest: Option<WarmRest>) -> Item {
     let mut item = Key::guard(epoch).attributes();
     item.insert(CLAIMED_UNTIL.into(), n(until_ms));
     item.insert(LEASE_OWNER.into(), s(owner.as_str()));
-    item.insert(TTL_ATTRIBUTE.into(), n(until_ms / 1000 + DAY_SECS));
+    let expires = rest.map_or(until_ms, |r| r.until_ms.max(until_ms));
+    if expires < WarmRest::FOREVER {
+        item.insert(TTL_ATTRIBUTE.into(), n(expires / 1000 + DAY_SECS));
+    }
+    if let Some(r) = rest {
+        item.insert(REST_UNTIL.into(), n(r.until_ms));
+        item.insert(REST_FINISHED.into(), AttributeValue::Bool(r.finished));
+    }
     item
 }
 
 pub fn guard_claimed_until(item: &Item) -> Option<i64> {
     num_attr(item, CLAIMED_UNTIL)
+}
+
+pub fn guard_rest(item: &Item) -> Option<WarmRest> {
+    Some(WarmRest {
+        until_ms: num_attr(item, REST_UNTIL)?,
+        finished: *item.get(REST_FINISHED)?.as_bool().ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -265,9 +284,21 @@ mod tests {
         assert!(decode_chunk::<Id>(&key.attributes()).is_err());
 
         let owner = LeaseToken::random();
-        let guard = encode_guard(3, 5_000, &owner);
+        let guard = encode_guard(3, 5_000, &owner, None);
         assert_eq!(guard_claimed_until(&guard), Some(5_000));
         assert_eq!(str_attr(&guard, LEASE_OWNER), Some(owner.as_str()));
         assert_eq!(num_attr::<i64>(&guard, TTL_ATTRIBUTE), Some(5 + DAY_SECS));
+        assert_eq!(guard_rest(&guard), None);
+        let forever = WarmRest {
+            until_ms: WarmRest::FOREVER,
+            finished: true,
+        };
+        let rested = encode_guard(3, 5_000, &owner, Some(forever));
+        assert_eq!(guard_rest(&rested), Some(forever));
+        assert_eq!(
+            num_attr::<i64>(&rested, TTL_ATTRIBUTE),
+            None,
+            "kept for good"
+        );
     }
 }

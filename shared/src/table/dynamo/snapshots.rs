@@ -12,6 +12,7 @@ use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 use crate::table::items::*;
 use crate::table::port::TableResult;
+use crate::table::SnapshotHeader;
 
 /// Chunks stay well under DynamoDB's 400 KB item limit.
 const MAX_CHUNK_BYTES: usize = 350_000;
@@ -59,18 +60,35 @@ impl DynamoTable {
 
     /// Writes the chunks, then the header under the slot's rule: `Final`
     /// and `AtHeight` once (first write wins), `Current` only over an older
-    /// snapshot. A snapshot that lost the race has its chunks removed.
+    /// snapshot. A snapshot that lost the race has its chunks removed. A
+    /// current snapshot whose rows are those stored (same epoch, same rows
+    /// hash, chunks not yet due a rewrite) writes its header only.
     pub(super) async fn store_snapshot(
         &self,
         slot: StatsSlot,
         snapshot: &EpochSnapshot,
     ) -> TableResult<PutOutcome> {
         let (buckets, chunks) = encode_chunks(&snapshot.participants)?;
+        let rows_hash = rows_hash(&chunks);
+        let now = crate::time::now_ms();
         let mut header = snapshot.header.clone();
+        header.participant_count = snapshot.participants.len() as u64;
+        header.rows_hash = Some(rows_hash);
+        if slot == StatsSlot::Current {
+            let stored = self.get_item(&Key::stats(slot)).await?.map(decode_header);
+            if let Some(stored) = stored.transpose()? {
+                if current_chunks_reusable(&stored, header.epoch_id, rows_hash, now) {
+                    header.version = stored.version;
+                    header.buckets = stored.buckets;
+                    header.chunks_written_ms = stored.chunks_written_ms;
+                    return self.put_header(slot, header).await;
+                }
+            }
+        }
         header.version = new_version(&header);
         header.buckets = buckets;
-        header.participant_count = snapshot.participants.len() as u64;
-        let expiry = chunk_expiry(slot);
+        header.chunks_written_ms = Some(now);
+        let expiry = chunk_expiry(slot, now);
         let chunk_keys: Vec<Key> = (0..buckets)
             .map(|b| Key::chunk(&header.version, b))
             .collect();
@@ -81,18 +99,7 @@ impl DynamoTable {
             .collect::<TableResult<Vec<_>>>()?;
         self.batch_write(puts).await?;
 
-        // `may_replace_stats`, as a condition.
-        let condition = match slot {
-            StatsSlot::Current => Condition::new("attribute_not_exists(pk) OR fetched_at_ms < :f")
-                .value(":f", n(header.fetched_at_ms)),
-            StatsSlot::Final(_) | StatsSlot::AtHeight(..) => {
-                Condition::new("attribute_not_exists(pk)")
-            }
-        };
-        let outcome = self
-            .put_conditional(encode_header(slot, header)?, condition)
-            .await?
-            .outcome();
+        let outcome = self.put_header(slot, header).await?;
         if outcome == PutOutcome::LostRace {
             // Another writer's snapshot won; ours is unreachable, remove it.
             let deletes: Vec<WriteRequest> = chunk_keys
@@ -105,6 +112,30 @@ impl DynamoTable {
         }
         Ok(outcome)
     }
+
+    /// The header, under [`may_replace_stats`] as a condition.
+    async fn put_header(&self, slot: StatsSlot, header: SnapshotHeader) -> TableResult<PutOutcome> {
+        let condition = match slot {
+            StatsSlot::Current => Condition::new("attribute_not_exists(pk) OR fetched_at_ms < :f")
+                .value(":f", n(header.fetched_at_ms)),
+            StatsSlot::Final(_) | StatsSlot::AtHeight(..) => {
+                Condition::new("attribute_not_exists(pk)")
+            }
+        };
+        Ok(self
+            .put_conditional(encode_header(slot, header)?, condition)
+            .await?
+            .outcome())
+    }
+}
+
+/// A hash of the rows as encoded (compression is deterministic).
+fn rows_hash(chunks: &[Vec<u8>]) -> u64 {
+    let mut bytes = Vec::with_capacity(chunks.len() * 8);
+    for c in chunks {
+        bytes.extend_from_slice(&crate::hash::fnv1a(c).to_le_bytes());
+    }
+    crate::hash::fnv1a(&bytes)
 }
 
 /// A version unique to this write, so a snapshot's chunks never mix with
@@ -121,12 +152,12 @@ fn new_version(header: &SnapshotHeader) -> String {
 }
 
 /// When a slot's chunks expire (epoch seconds); a final snapshot's never do.
-fn chunk_expiry(slot: StatsSlot) -> Option<i64> {
-    let now = crate::time::now_ms() / 1000;
+fn chunk_expiry(slot: StatsSlot, now_ms: i64) -> Option<i64> {
+    let now = now_ms / 1000;
     match slot {
-        // Superseded every freshness window; a day covers serving a stale
-        // copy through a long chain outage.
-        StatsSlot::Current => Some(now + DAY_SECS),
+        // Rewritten (new rows, or unchanged rows due a rewrite) well
+        // before this; a replaced snapshot is gone within it.
+        StatsSlot::Current => Some(now + CURRENT_CHUNKS_TTL_MS / 1000),
         StatsSlot::AtHeight(..) => Some(now + 30 * DAY_SECS),
         StatsSlot::Final(_) => None,
     }

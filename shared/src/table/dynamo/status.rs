@@ -1,13 +1,19 @@
 //! [`StatusTable`] over DynamoDB: jail and health chunks (compressed rows,
-//! one conditional PutItem each) and the Keybase answers cache.
+//! one conditional PutItem each), each set's revision item, and the Keybase
+//! answers cache.
+//!
+//! A set (an epoch's jail statuses, the node health) is written chunk by
+//! chunk, only where the content changed (the revision item lists the
+//! stored chunks' stamps), then its revision item. A reader's revision is
+//! computed from the chunks it read by the same rule, so a kept answer
+//! compares one small item against it.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::try_join_all;
 
-use super::batch::Projection;
-use super::client::{Condition, DynamoTable};
+use super::client::{Condition, DynamoTable, Put};
 use super::codec::{decode_rows, encode_rows};
 use super::keys::{n, num_attr, s, str_attr, Item, Key, DAY_SECS, PK, SK, TTL_ATTRIBUTE};
 use crate::domain::{JailStatus, NodeHealth};
@@ -20,61 +26,104 @@ use crate::table::status_port::*;
 const ROWS: &str = "rows";
 const FETCHED_AT: &str = "fetched_at";
 const USERNAME: &str = "username";
+/// When a Keybase answer is asked again (ms); the TTL comes weeks later.
+const ASK_AFTER: &str = "ask_after";
+/// The revision item's attributes: the chunk stamps (JSON), the revision.
+const STAMPS: &str = "stamps";
+pub(super) const REVISION: &str = "revision";
 /// Chunks stay well under DynamoDB's 400 KB item limit.
 pub const MAX_STATUS_CHUNK_BYTES: usize = 350_000;
 /// A current epoch's jail chunks no later fetch replaced (the warmer never
 /// finalised them) go after this.
 const NON_FINAL_JAIL_TTL_SECS: i64 = 30 * DAY_SECS;
-/// Health nobody refreshes any more goes after this.
+/// Health nobody refreshes any more goes after this (a chunk is rewritten
+/// at least every [`HEALTH_RESTAMP_MS`] while the job runs).
 const HEALTH_TTL_SECS: i64 = DAY_SECS;
 
-const VERSION_ONLY: Projection = Projection {
-    expression: "pk, sk, fetched_at",
-    names: &[],
-};
-const FINAL_ONLY: Projection = Projection {
-    expression: "pk, sk, #final",
-    names: &[("#final", "final")],
-};
-
-fn all_keys(epoch: u64) -> impl Iterator<Item = Key> {
-    (0..STATUS_BUCKETS)
-        .map(move |b| Key::jail_chunk(epoch, b))
-        .chain((0..STATUS_BUCKETS).map(Key::health_chunk))
+fn jail_keys(epoch: u64) -> impl Iterator<Item = Key> {
+    (0..STATUS_BUCKETS).map(move |b| Key::jail_chunk(epoch, b))
 }
 
-/// A version from the chunks' keys and write times, independent of order.
-fn version_of(items: &[Item]) -> u64 {
-    let mut parts: Vec<String> = items
-        .iter()
-        .map(|i| {
-            format!(
-                "{}/{}/{}",
-                str_attr(i, PK).unwrap_or_default(),
-                str_attr(i, SK).unwrap_or_default(),
-                num_attr::<i64>(i, FETCHED_AT).unwrap_or_default()
-            )
-        })
-        .collect();
-    parts.sort();
-    fnv1a(parts.join(",").as_bytes())
+fn health_keys() -> impl Iterator<Item = Key> {
+    (0..STATUS_BUCKETS).map(Key::health_chunk)
 }
 
-fn chunk_rows<T: serde::de::DeserializeOwned>(item: &Item) -> TableResult<Vec<T>> {
-    let blob = item
-        .get(ROWS)
+fn bucket_of_key(item: &Item) -> Option<usize> {
+    str_attr(item, SK)?
+        .parse::<usize>()
+        .ok()
+        .filter(|b| *b < STATUS_BUCKETS as usize)
+}
+
+fn is_final(item: &Item) -> bool {
+    item.get("final").and_then(|v| v.as_bool().ok()) == Some(&true)
+}
+
+/// A stored chunk's hash: its compressed rows and its finality.
+fn chunk_hash(blob: &[u8], is_final: bool) -> u64 {
+    fnv1a(blob).wrapping_add(u64::from(is_final))
+}
+
+fn blob(item: &Item) -> TableResult<&[u8]> {
+    item.get(ROWS)
         .and_then(|v| v.as_b().ok())
-        .ok_or_else(|| TableError::Corrupt("status chunk without rows".into()))?;
-    decode_rows(blob.as_ref())
+        .map(|b| b.as_ref())
+        .ok_or_else(|| TableError::Corrupt("status chunk without rows".into()))
 }
 
+/// The revision of the chunks read (by bucket), as the writer computed it.
+fn revision_of_items<'a>(items: impl Iterator<Item = &'a Item>) -> TableResult<StatusRevision> {
+    let mut hashes = vec![None; STATUS_BUCKETS as usize];
+    for item in items {
+        if let Some(b) = bucket_of_key(item) {
+            hashes[b] = Some(chunk_hash(blob(item)?, is_final(item)));
+        }
+    }
+    Ok(revision_of(&hashes))
+}
+
+/// The two chunks holding a participant's jail status in `epoch` and its
+/// node health.
+pub(super) fn participant_status_keys(epoch: u64, participant: &str) -> [Key; 2] {
+    let bucket = status_bucket(participant);
+    [Key::jail_chunk(epoch, bucket), Key::health_chunk(bucket)]
+}
+
+/// The participant's jail status and health from the chunks read.
+pub(super) fn participant_status_from(
+    items: &[Item],
+    participant: &str,
+) -> TableResult<(Option<JailStatus>, Option<NodeHealth>)> {
+    let (mut jail, mut health) = (None, None);
+    for item in items {
+        if str_attr(item, PK) == Some("HEALTH") {
+            health = decode_rows::<NodeHealth>(blob(item)?)?
+                .into_iter()
+                .find(|h| h.participant == participant);
+        } else {
+            jail = decode_rows::<JailStatus>(blob(item)?)?
+                .into_iter()
+                .find(|j| j.participant == participant);
+        }
+    }
+    Ok((jail, health))
+}
+
+/// A chunk to write, with its stamp.
+struct NewChunk {
+    item: Item,
+    stamp: ChunkStamp,
+}
+
+/// `content: None`: the chunk's hash is its content (jail).
 fn encode_chunk<T: serde::Serialize>(
     key: &Key,
     rows: &[&T],
+    content: Option<u64>,
     fetched_at_ms: i64,
     is_final: Option<bool>,
     expires_at: Option<i64>,
-) -> TableResult<Item> {
+) -> TableResult<NewChunk> {
     let blob = encode_rows(rows)?;
     if blob.len() > MAX_STATUS_CHUNK_BYTES {
         return Err(TableError::Corrupt(format!(
@@ -84,6 +133,12 @@ fn encode_chunk<T: serde::Serialize>(
             blob.len()
         )));
     }
+    let hash = chunk_hash(&blob, is_final == Some(true));
+    let stamp = ChunkStamp {
+        hash,
+        content: content.unwrap_or(hash),
+        written_at_ms: fetched_at_ms,
+    };
     let mut item = key.attributes();
     item.insert(ROWS.into(), AttributeValue::B(blob.into()));
     item.insert(FETCHED_AT.into(), n(fetched_at_ms));
@@ -93,50 +148,177 @@ fn encode_chunk<T: serde::Serialize>(
     if let Some(t) = expires_at {
         item.insert(TTL_ATTRIBUTE.into(), n(t));
     }
+    Ok(NewChunk { item, stamp })
+}
+
+/// A set's revision item as stored.
+#[derive(Debug, Clone, Default)]
+struct RevisionItem {
+    stamps: Vec<Option<ChunkStamp>>,
+    is_final: bool,
+}
+
+fn decode_revision_item(item: &Item) -> RevisionItem {
+    let stamps = str_attr(item, STAMPS)
+        .and_then(|j| serde_json::from_str::<Vec<Option<ChunkStamp>>>(j).ok())
+        .filter(|s| s.len() == STATUS_BUCKETS as usize)
+        .unwrap_or_default();
+    RevisionItem {
+        stamps,
+        is_final: is_final(item),
+    }
+}
+
+fn encode_revision_item(
+    key: &Key,
+    stamps: &[Option<ChunkStamp>],
+    written_at_ms: i64,
+    is_final: Option<bool>,
+    expires_at: Option<i64>,
+) -> TableResult<Item> {
+    let hashes: Vec<Option<u64>> = stamps.iter().map(|s| s.map(|s| s.hash)).collect();
+    let json = serde_json::to_string(stamps)
+        .map_err(|e| TableError::Corrupt(format!("encoding chunk stamps: {e}")))?;
+    let mut item = key.attributes();
+    item.insert(STAMPS.into(), s(json));
+    item.insert(REVISION.into(), n(revision_of(&hashes)));
+    item.insert(FETCHED_AT.into(), n(written_at_ms));
+    if let Some(f) = is_final {
+        item.insert("final".into(), AttributeValue::Bool(f));
+    }
+    if let Some(t) = expires_at {
+        item.insert(TTL_ATTRIBUTE.into(), n(t));
+    }
     Ok(item)
 }
 
+/// Content hash of health rows apart from their probe times.
+fn health_content(rows: &[&NodeHealth]) -> u64 {
+    let mut bytes = Vec::new();
+    for r in rows {
+        bytes.extend_from_slice(r.participant.as_bytes());
+        bytes.push(if r.healthy { 1 } else { 0 });
+    }
+    fnv1a(&bytes)
+}
+
+/// How a set is written.
+struct SetWrite<'a> {
+    revision_key: Key,
+    chunk_keys: Vec<Key>,
+    chunk_condition: Condition<'a>,
+    revision_condition: Condition<'a>,
+    restamp_ms: Option<i64>,
+    written_at_ms: i64,
+    is_final: Option<bool>,
+    expires_at: Option<i64>,
+}
+
 impl DynamoTable {
-    async fn put_chunks(
+    async fn read_revision_item(&self, key: &Key) -> TableResult<Option<RevisionItem>> {
+        Ok(self.get_item(key).await?.as_ref().map(decode_revision_item))
+    }
+
+    /// Writes the chunks whose stamp differs from the stored one's, then
+    /// the revision item naming what is stored.
+    async fn write_set(
         &self,
-        items: Vec<Item>,
-        condition: Condition<'_>,
+        write: SetWrite<'_>,
+        chunks: Vec<NewChunk>,
     ) -> TableResult<PutOutcome> {
-        let puts = items
-            .into_iter()
-            .map(|item| self.put_conditional(item, condition.clone()));
-        let outcomes = try_join_all(puts).await?;
-        Ok(
-            if outcomes.iter().all(|p| p.outcome() == PutOutcome::Written) {
-                PutOutcome::Written
-            } else {
-                PutOutcome::LostRace
-            },
-        )
+        let stored = self
+            .read_revision_item(&write.revision_key)
+            .await?
+            .unwrap_or_default();
+        let known = |b: usize| stored.stamps.get(b).copied().flatten();
+        let mut stamps: Vec<Option<ChunkStamp>> = (0..chunks.len()).map(known).collect();
+        let puts = chunks.into_iter().enumerate().filter_map(|(b, chunk)| {
+            chunk_needs_write(known(b).as_ref(), &chunk.stamp, write.restamp_ms).then(|| {
+                let condition = write.chunk_condition.clone();
+                async move {
+                    let put = self.put_conditional(chunk.item, condition).await?;
+                    TableResult::Ok((b, chunk.stamp, put))
+                }
+            })
+        });
+        let results = try_join_all(puts).await?;
+        if results.is_empty() {
+            return Ok(PutOutcome::Written);
+        }
+        let mut lost = false;
+        for (b, stamp, put) in results {
+            match put {
+                Put::Written => stamps[b] = Some(stamp),
+                Put::Lost(_) => lost = true,
+            }
+        }
+        let mut is_final = write.is_final;
+        if lost {
+            // Another writer's chunk stays: name what is really stored.
+            let (stored, all_final) = self.stored_stamps(&write.chunk_keys).await?;
+            stamps = stored;
+            is_final = is_final.map(|_| all_final);
+        }
+        let item = encode_revision_item(
+            &write.revision_key,
+            &stamps,
+            write.written_at_ms,
+            is_final,
+            write.expires_at,
+        )?;
+        self.put_conditional(item, write.revision_condition).await?;
+        Ok(if lost {
+            PutOutcome::LostRace
+        } else {
+            PutOutcome::Written
+        })
+    }
+
+    /// The stamps of the chunks stored now (after a lost race: rare), and
+    /// whether all of them are final.
+    async fn stored_stamps(&self, keys: &[Key]) -> TableResult<(Vec<Option<ChunkStamp>>, bool)> {
+        let items = self.batch_get(keys.iter().cloned(), None).await?;
+        let all_final = items.len() == keys.len() && items.iter().all(is_final);
+        let mut stamps = vec![None; keys.len()];
+        for item in &items {
+            if let Some(b) = bucket_of_key(item).filter(|b| *b < keys.len()) {
+                let hash = chunk_hash(blob(item)?, is_final(item));
+                stamps[b] = Some(ChunkStamp {
+                    hash,
+                    content: hash,
+                    written_at_ms: num_attr(item, FETCHED_AT).unwrap_or_default(),
+                });
+            }
+        }
+        Ok((stamps, all_final))
     }
 }
 
 impl StatusTable for DynamoTable {
-    async fn status_version(&self, epoch: u64) -> TableResult<u64> {
-        let items = self.batch_get(all_keys(epoch), Some(VERSION_ONLY)).await?;
-        Ok(version_of(&items))
-    }
-
-    async fn load_statuses(&self, epoch: u64) -> TableResult<StoredStatuses> {
-        let items = self.batch_get(all_keys(epoch), None).await?;
+    async fn load_statuses(&self, parts: StatusParts) -> TableResult<StoredStatuses> {
+        let keys: Vec<Key> = parts
+            .jail
+            .into_iter()
+            .flat_map(jail_keys)
+            .chain(parts.health.then(health_keys).into_iter().flatten())
+            .collect();
+        let items = self.batch_get(keys, None).await?;
+        let (health_items, jail_items): (Vec<&Item>, Vec<&Item>) = items
+            .iter()
+            .partition(|i| str_attr(i, PK) == Some("HEALTH"));
         let mut out = StoredStatuses {
-            version: version_of(&items),
+            jail_revision: revision_of_items(jail_items.iter().copied())?,
+            health_revision: revision_of_items(health_items.iter().copied())?,
             ..StoredStatuses::default()
         };
-        for item in &items {
-            if str_attr(item, PK) == Some("HEALTH") {
-                for h in chunk_rows::<NodeHealth>(item)? {
-                    out.health.insert(h.participant.clone(), h);
-                }
-            } else {
-                for j in chunk_rows::<JailStatus>(item)? {
-                    out.jail.insert(j.participant.clone(), j);
-                }
+        for item in health_items {
+            for h in decode_rows::<NodeHealth>(blob(item)?)? {
+                out.health.insert(h.participant.clone(), h);
+            }
+        }
+        for item in jail_items {
+            for j in decode_rows::<JailStatus>(blob(item)?)? {
+                out.jail.insert(j.participant.clone(), j);
             }
         }
         Ok(out)
@@ -147,26 +329,10 @@ impl StatusTable for DynamoTable {
         epoch: u64,
         participant: &str,
     ) -> TableResult<(Option<JailStatus>, Option<NodeHealth>)> {
-        let bucket = status_bucket(participant);
         let items = self
-            .batch_get(
-                [Key::jail_chunk(epoch, bucket), Key::health_chunk(bucket)],
-                None,
-            )
+            .batch_get(participant_status_keys(epoch, participant), None)
             .await?;
-        let (mut jail, mut health) = (None, None);
-        for item in &items {
-            if str_attr(item, PK) == Some("HEALTH") {
-                health = chunk_rows::<NodeHealth>(item)?
-                    .into_iter()
-                    .find(|h| h.participant == participant);
-            } else {
-                jail = chunk_rows::<JailStatus>(item)?
-                    .into_iter()
-                    .find(|j| j.participant == participant);
-            }
-        }
-        Ok((jail, health))
+        participant_status_from(&items, participant)
     }
 
     async fn store_jail(
@@ -177,20 +343,15 @@ impl StatusTable for DynamoTable {
         is_final: bool,
     ) -> TableResult<PutOutcome> {
         let expires_at = (!is_final).then(|| fetched_at_ms / 1000 + NON_FINAL_JAIL_TTL_SECS);
-        let items = split_statuses(statuses, |j| j.participant.as_str())
+        let chunk_keys: Vec<Key> = jail_keys(epoch).collect();
+        let chunks = split_statuses(statuses, |j| j.participant.as_str())
             .iter()
-            .enumerate()
-            .map(|(b, rows)| {
-                encode_chunk(
-                    &Key::jail_chunk(epoch, b as u32),
-                    rows,
-                    fetched_at_ms,
-                    Some(is_final),
-                    expires_at,
-                )
+            .zip(&chunk_keys)
+            .map(|(rows, key)| {
+                encode_chunk(key, rows, None, fetched_at_ms, Some(is_final), expires_at)
             })
-            .collect::<TableResult<Vec<Item>>>()?;
-        // `jail_may_replace`, as a condition.
+            .collect::<TableResult<Vec<NewChunk>>>()?;
+        // `jail_may_replace`, as a condition (chunks and revision alike).
         let condition = if is_final {
             Condition::new("attribute_not_exists(pk) OR #final = :false")
                 .value(":false", AttributeValue::Bool(false))
@@ -201,16 +362,28 @@ impl StatusTable for DynamoTable {
                 .value(":f", n(fetched_at_ms))
                 .name("#final", "final")
         };
-        self.put_chunks(items, condition).await
+        let write = SetWrite {
+            revision_key: Key::jail_revision(epoch),
+            chunk_keys,
+            chunk_condition: condition.clone(),
+            revision_condition: condition,
+            restamp_ms: None,
+            written_at_ms: fetched_at_ms,
+            is_final: Some(is_final),
+            expires_at,
+        };
+        self.write_set(write, chunks).await
     }
 
     async fn jail_is_final(&self, epoch: u64) -> TableResult<bool> {
-        let keys = (0..STATUS_BUCKETS).map(|b| Key::jail_chunk(epoch, b));
-        let items = self.batch_get(keys, Some(FINAL_ONLY)).await?;
-        Ok(items.len() == STATUS_BUCKETS as usize
-            && items
-                .iter()
-                .all(|i| i.get("final").and_then(|v| v.as_bool().ok()) == Some(&true)))
+        Ok(self
+            .read_revision_item(&Key::jail_revision(epoch))
+            .await?
+            .is_some_and(|r| {
+                r.is_final
+                    && r.stamps.len() == STATUS_BUCKETS as usize
+                    && r.stamps.iter().all(Option::is_some)
+            }))
     }
 
     async fn store_health(
@@ -219,28 +392,39 @@ impl StatusTable for DynamoTable {
         fetched_at_ms: i64,
     ) -> TableResult<PutOutcome> {
         let expires_at = Some(fetched_at_ms / 1000 + HEALTH_TTL_SECS);
-        let items = split_statuses(health, |h| h.participant.as_str())
+        let chunk_keys: Vec<Key> = health_keys().collect();
+        let chunks = split_statuses(health, |h| h.participant.as_str())
             .iter()
-            .enumerate()
-            .map(|(b, rows)| {
+            .zip(&chunk_keys)
+            .map(|(rows, key)| {
                 encode_chunk(
-                    &Key::health_chunk(b as u32),
+                    key,
                     rows,
+                    Some(health_content(rows)),
                     fetched_at_ms,
                     None,
                     expires_at,
                 )
             })
-            .collect::<TableResult<Vec<Item>>>()?;
+            .collect::<TableResult<Vec<NewChunk>>>()?;
         let condition = Condition::new("attribute_not_exists(pk) OR fetched_at < :f")
             .value(":f", n(fetched_at_ms));
-        self.put_chunks(items, condition).await
+        let write = SetWrite {
+            revision_key: Key::health_revision(),
+            chunk_keys,
+            chunk_condition: condition.clone(),
+            revision_condition: condition,
+            restamp_ms: Some(HEALTH_RESTAMP_MS),
+            written_at_ms: fetched_at_ms,
+            is_final: None,
+            expires_at,
+        };
+        self.write_set(write, chunks).await
     }
 
     async fn load_keybase(
         &self,
         identities: &[KeybaseIdentity],
-        now_ms: i64,
     ) -> TableResult<HashMap<KeybaseIdentity, CachedKeybase>> {
         let by_key: HashMap<Key, &KeybaseIdentity> = identities
             .iter()
@@ -251,19 +435,18 @@ impl StatusTable for DynamoTable {
             .iter()
             .filter_map(|item| {
                 let identity = (*by_key.get(&Key::of(item)?)?).clone();
-                // TTL deletion lags; an expired answer is not an answer.
-                let expires_at_ms = num_attr::<i64>(item, TTL_ATTRIBUTE)? * 1000;
-                (expires_at_ms > now_ms).then(|| {
-                    let username = str_attr(item, USERNAME).map(str::to_owned);
-                    (
-                        identity.clone(),
-                        CachedKeybase {
-                            identity,
-                            username,
-                            expires_at_ms,
-                        },
-                    )
-                })
+                // Items written before `ask_after` existed: their TTL.
+                let expires_at_ms = num_attr::<i64>(item, ASK_AFTER)
+                    .or_else(|| num_attr::<i64>(item, TTL_ATTRIBUTE).map(|t| t * 1000))?;
+                let username = str_attr(item, USERNAME).map(str::to_owned);
+                Some((
+                    identity.clone(),
+                    CachedKeybase {
+                        identity,
+                        username,
+                        expires_at_ms,
+                    },
+                ))
             })
             .collect())
     }
@@ -274,10 +457,12 @@ impl StatusTable for DynamoTable {
             if let Some(u) = &e.username {
                 item.insert(USERNAME.into(), s(u));
             }
-            item.insert(TTL_ATTRIBUTE.into(), n(e.expires_at_ms.div_euclid(1000)));
-            // The answer that lasts longer (the newer one) is kept.
-            let condition = Condition::new("attribute_not_exists(pk) OR expires_at < :t")
-                .value(":t", n(e.expires_at_ms.div_euclid(1000)));
+            item.insert(ASK_AFTER.into(), n(e.expires_at_ms));
+            let ttl = (e.expires_at_ms + KEYBASE_KEPT_PAST_EXPIRY_MS).div_euclid(1000);
+            item.insert(TTL_ATTRIBUTE.into(), n(ttl));
+            // The answer asked again later (the newer one) is kept.
+            let condition =
+                Condition::new("attribute_not_exists(pk) OR expires_at < :t").value(":t", n(ttl));
             self.put_conditional(item, condition)
         });
         try_join_all(puts).await?;
