@@ -269,18 +269,29 @@ impl StatusTable for DynamoTable {
     }
 
     async fn store_keybase(&self, entries: &[CachedKeybase]) -> TableResult<()> {
-        let puts = entries.iter().map(|e| {
-            let mut item = Key::keybase(e.identity.as_str()).attributes();
-            if let Some(u) = &e.username {
-                item.insert(USERNAME.into(), s(u));
-            }
-            item.insert(TTL_ATTRIBUTE.into(), n(e.expires_at_ms.div_euclid(1000)));
-            // The answer that lasts longer (the newer one) is kept.
-            let condition = Condition::new("attribute_not_exists(pk) OR expires_at < :t")
-                .value(":t", n(e.expires_at_ms.div_euclid(1000)));
-            self.put_conditional(item, condition)
-        });
-        try_join_all(puts).await?;
+        let puts: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let mut item = Key::keybase(e.identity.as_str()).attributes();
+                if let Some(u) = &e.username {
+                    item.insert(USERNAME.into(), s(u));
+                }
+                item.insert(TTL_ATTRIBUTE.into(), n(e.expires_at_ms.div_euclid(1000)));
+                // The answer that lasts longer (the newer one) is kept.
+                let condition = Condition::new("attribute_not_exists(pk) OR expires_at < :t")
+                    .value(":t", n(e.expires_at_ms.div_euclid(1000)));
+                self.put_conditional(item, condition)
+            })
+            .collect();
+        // A few in flight, not one per identity: thousands of concurrent
+        // puts opened as many connections, whose buffers the SDK's pool then
+        // kept (the warmer's 140 MiB at 10,000 participants).
+        use futures::{StreamExt, TryStreamExt};
+        const PUTS_IN_FLIGHT: usize = 16;
+        futures::stream::iter(puts)
+            .buffer_unordered(PUTS_IN_FLIGHT)
+            .try_collect::<Vec<_>>()
+            .await?;
         Ok(())
     }
 }
