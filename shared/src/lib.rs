@@ -18,6 +18,7 @@ pub mod http;
 pub mod ids;
 pub mod keybase;
 pub mod logging;
+pub mod memory;
 pub mod retry;
 pub mod routes;
 pub mod schedule;

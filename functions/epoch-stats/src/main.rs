@@ -9,11 +9,14 @@ use shared::routes::handle_epoch_stats;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    shared::memory::configure();
     shared::logging::init_tracing();
     let state = Arc::new(live_epoch_stats_state().await?);
     lambda_http::run(service_fn(move |req: Request| {
         let state = state.clone();
-        async move { Ok::<_, Error>(handle_epoch_stats(&state, &req).await) }
+        shared::memory::after_invocation(async move {
+            Ok::<_, Error>(handle_epoch_stats(&state, &req).await)
+        })
     }))
     .await
 }

@@ -9,12 +9,15 @@ use shared::routes::handle_participant;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    shared::memory::configure();
     shared::logging::init_tracing();
     let (core, _sdk) = live_core().await?;
     let core = Arc::new(core);
     lambda_http::run(service_fn(move |req: Request| {
         let core = core.clone();
-        async move { Ok::<_, Error>(handle_participant(&core, &req).await) }
+        shared::memory::after_invocation(async move {
+            Ok::<_, Error>(handle_participant(&core, &req).await)
+        })
     }))
     .await
 }

@@ -9,14 +9,15 @@ use shared::schedule::handle_scheduled_event;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    shared::memory::configure();
     shared::logging::init_tracing();
     let state = Arc::new(live_scheduler_state().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let state = state.clone();
-        async move {
+        shared::memory::after_invocation(async move {
             let deadline_ms = i64::try_from(event.context.deadline).ok();
             Ok::<_, Error>(handle_scheduled_event(&state, &event.payload, deadline_ms).await?)
-        }
+        })
     }))
     .await
 }

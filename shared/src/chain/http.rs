@@ -3,6 +3,7 @@
 //! optional request-rate cap) shared by every call of the process, and a cap
 //! on upstream body size.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -216,7 +217,7 @@ impl HttpChain {
             Ok(b) => b,
             Err(e) => return Attempt::Retry(e),
         };
-        match serde_json::from_slice::<T>(&body) {
+        match parse_chunks::<T, _>(body) {
             Ok(v) => Attempt::Found(v),
             // A broken body from one node is a reason to ask another.
             Err(e) => Attempt::Retry(ChainError::BadResponse(format!("{base}{path}: {e}"))),
@@ -224,22 +225,73 @@ impl HttpChain {
     }
 }
 
-async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ChainError> {
+/// Parses a body from the chunks it arrived in, each dropped as soon as the
+/// parser is past it: the body is never copied into one buffer, and the
+/// parsed value grows while what is left of the body shrinks (at 10,000
+/// participants the epoch's participant list is a body of several MB, and
+/// a contiguous copy grown by doubling held up to three times that).
+fn parse_chunks<T: DeserializeOwned, B: AsRef<[u8]>>(chunks: VecDeque<B>) -> serde_json::Result<T> {
+    match chunks.len() {
+        0 => serde_json::from_slice(&[]),
+        1 => serde_json::from_slice(chunks[0].as_ref()),
+        _ => serde_json::from_reader(std::io::BufReader::with_capacity(
+            PARSE_BUFFER_BYTES,
+            ChunkReader { chunks, at: 0 },
+        )),
+    }
+}
+
+/// The parser's read buffer over the chunks.
+const PARSE_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Reads a body's chunks in order, dropping each once read.
+struct ChunkReader<B> {
+    chunks: VecDeque<B>,
+    /// Bytes of the first chunk already read.
+    at: usize,
+}
+
+impl<B: AsRef<[u8]>> std::io::Read for ChunkReader<B> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(first) = self.chunks.front() {
+            let rest = &first.as_ref()[self.at..];
+            if rest.is_empty() {
+                self.chunks.pop_front();
+                self.at = 0;
+                continue;
+            }
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.at += n;
+            return Ok(n);
+        }
+        Ok(0)
+    }
+}
+
+/// The body as it arrived, chunk by chunk (not copied), at most `max`
+/// bytes in all.
+async fn read_limited(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<VecDeque<impl AsRef<[u8]>>, ChainError> {
     if resp.content_length().is_some_and(|len| len as usize > max) {
         return Err(ChainError::BadResponse(format!(
             "body larger than {max} bytes"
         )));
     }
-    let mut body = Vec::new();
+    let mut body = VecDeque::new();
+    let mut len = 0usize;
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > max {
+                len += chunk.len();
+                if len > max {
                     return Err(ChainError::BadResponse(format!(
                         "body larger than {max} bytes"
                     )));
                 }
-                body.extend_from_slice(&chunk);
+                body.push_back(chunk);
             }
             Ok(None) => return Ok(body),
             Err(e) if e.is_timeout() => {
@@ -327,6 +379,23 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(round_backoff(&once).build().count(), 0);
+    }
+
+    /// A body split anywhere (inside a string, a number, a multi-byte
+    /// character) parses as the whole does, and a broken one fails.
+    #[test]
+    fn bodies_parse_from_their_chunks() {
+        let body = r#"{"participants":[{"id":"gonka1éx","weight":"12345"},{"id":"b","weight":"7"}],"n":42}"#;
+        let whole: serde_json::Value = serde_json::from_str(body).unwrap();
+        for size in [1, 2, 3, 7, 16, body.len()] {
+            let chunks: VecDeque<Vec<u8>> =
+                body.as_bytes().chunks(size).map(<[u8]>::to_vec).collect();
+            let parsed: serde_json::Value = parse_chunks(chunks).unwrap();
+            assert_eq!(parsed, whole, "chunks of {size}");
+        }
+        let broken: VecDeque<&[u8]> = VecDeque::from([&b"{\"a\": ["[..], &b"1,"[..]]);
+        assert!(parse_chunks::<serde_json::Value, _>(broken).is_err());
+        assert!(parse_chunks::<serde_json::Value, &[u8]>(VecDeque::new()).is_err());
     }
 
     #[test]
