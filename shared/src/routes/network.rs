@@ -10,6 +10,7 @@ use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Pa
 use crate::service::network::{models_current, models_for_epoch, timeline, Served, Source};
 use crate::service::{ApiError, Core};
 use crate::table::NetworkTable;
+use crate::time::now_ms;
 
 /// Browsers and CDNs may keep a timeline this long (the dashboard polls
 /// every 30-60 s; the scheduled refresh runs every minute).
@@ -40,7 +41,9 @@ pub fn route_network(path: &str, query: Option<&str>) -> Result<NetworkRoute, Ap
     }
 }
 
-/// The three routes of the network function.
+/// The three routes of the network function. An answer this instance
+/// gave within `HOT_REVALIDATE_SECS` is given again from memory; after
+/// that its one small item is read again.
 pub async fn handle_network<C: Chain + NetworkChain, T: NetworkTable>(
     core: &Core<C, T>,
     req: &Request,
@@ -49,23 +52,38 @@ pub async fn handle_network<C: Chain + NetworkChain, T: NetworkTable>(
         req,
         &core.config.cors_allowed_origins,
         |path, query| async move {
-            match route_network(path, query)? {
-                NetworkRoute::Timeline => {
-                    let served = timeline(core).await?;
-                    reply(&served.value, served.source, TIMELINE_MAX_AGE_SECS)
-                }
-                NetworkRoute::ModelsCurrent => {
-                    let served = models_current(core).await?;
-                    reply_models(served)
-                }
-                NetworkRoute::ModelsEpoch { epoch, height } => {
-                    let served = models_for_epoch(core, epoch, height).await?;
-                    reply_models(served)
-                }
+            let route = route_network(path, query)?;
+            let key = format!("{route:?}");
+            let window = core.config.hot_revalidate;
+            if let Some(held) = core.replies.get(&key, now_ms(), window) {
+                return Ok(held);
             }
+            let reply = answer(core, route).await?;
+            core.replies.put(key, &reply, now_ms());
+            Ok(reply)
         },
     )
     .await
+}
+
+async fn answer<C: Chain + NetworkChain, T: NetworkTable>(
+    core: &Core<C, T>,
+    route: NetworkRoute,
+) -> Result<Reply, ApiError> {
+    match route {
+        NetworkRoute::Timeline => {
+            let served = timeline(core).await?;
+            reply(&served.value, served.source, TIMELINE_MAX_AGE_SECS)
+        }
+        NetworkRoute::ModelsCurrent => {
+            let served = models_current(core).await?;
+            reply_models(served)
+        }
+        NetworkRoute::ModelsEpoch { epoch, height } => {
+            let served = models_for_epoch(core, epoch, height).await?;
+            reply_models(served)
+        }
+    }
 }
 
 fn reply_models(

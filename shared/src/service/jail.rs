@@ -352,3 +352,56 @@ where
     };
     fetch_jail_statuses(chain, table, keybase, epoch, height, &entries, true).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::MemoryTable;
+
+    /// A Keybase that answers every lookup the same way.
+    struct Answers(KeybaseAnswer);
+
+    impl KeybaseLookup for Answers {
+        async fn lookup(&self, _: &KeybaseIdentity) -> KeybaseAnswer {
+            self.0.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_keeps_the_username_the_cache_knew() {
+        let table = MemoryTable::new();
+        let known = KeybaseIdentity::parse("0123456789ABCDEF").unwrap();
+        let unknown = KeybaseIdentity::parse("FEDCBA9876543210").unwrap();
+        // Found a day ago: due to be asked again.
+        table
+            .store_keybase(&[CachedKeybase {
+                identity: known.clone(),
+                username: Some("alice".into()),
+                expires_at_ms: now_ms() - 1,
+            }])
+            .await
+            .unwrap();
+        let failing = Answers(KeybaseAnswer::Failed("timed out".into()));
+        let mut report = JailReport::default();
+        let ids = [known.clone(), unknown.clone()];
+        let names = keybase_usernames(&table, &failing, &ids, &mut report).await;
+        assert_eq!(
+            names[&known].as_deref(),
+            Some("alice"),
+            "kept through a failure"
+        );
+        assert_eq!(names[&unknown], None);
+        assert_eq!((report.keybase_lookups, report.keybase_failures), (2, 2));
+        // Cached as such for the hour: the next run asks nobody.
+        let stored = table.load_keybase(&ids).await.unwrap();
+        assert_eq!(stored[&known].username.as_deref(), Some("alice"));
+        assert!(stored[&known].expires_at_ms > now_ms());
+        let found = Answers(KeybaseAnswer::Found {
+            username: "bob".into(),
+        });
+        let mut report = JailReport::default();
+        let names = keybase_usernames(&table, &found, &ids, &mut report).await;
+        assert_eq!(report.keybase_lookups, 0);
+        assert_eq!(names[&known].as_deref(), Some("alice"));
+    }
+}

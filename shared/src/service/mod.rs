@@ -16,12 +16,14 @@ pub mod items;
 pub mod jail;
 pub mod network;
 pub mod participant;
+pub mod reply_memo;
 pub mod responses;
 pub mod snapshot;
 pub mod status;
 
 pub use errors::ApiError;
 pub use header_memo::HeaderMemo;
+pub use reply_memo::ReplyMemo;
 
 use std::sync::Arc;
 
@@ -39,6 +41,9 @@ pub struct Core<C, T> {
     /// The stats headers this instance has seen, so a modal reads its row
     /// in the same round trip as everything else.
     pub headers: HeaderMemo,
+    /// Answers this instance gave, held for `HOT_REVALIDATE_SECS` (the
+    /// network routes).
+    pub replies: ReplyMemo,
 }
 
 impl<C: Chain, T: CacheTable> Core<C, T> {
@@ -48,6 +53,7 @@ impl<C: Chain, T: CacheTable> Core<C, T> {
             table,
             config: Arc::new(config),
             headers: HeaderMemo::default(),
+            replies: ReplyMemo::default(),
         }
     }
 }

@@ -593,7 +593,7 @@ mod tests {
             ..stored
         };
         assert!(!current_chunks_reusable(&legacy, 60, 7, 2_000));
-        assert!(CURRENT_CHUNKS_REWRITE_MS * 2 <= CURRENT_CHUNKS_TTL_MS);
+        const { assert!(CURRENT_CHUNKS_REWRITE_MS * 2 <= CURRENT_CHUNKS_TTL_MS) };
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod events;
 mod fixtures;
 mod health;
 mod hostile;
+mod hot;
 mod iam;
 mod inferences;
 mod inferences_route;
