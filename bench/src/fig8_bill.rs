@@ -53,8 +53,6 @@ pub struct ViewCost {
     pub metered: Metered,
     /// Bytes of all the bodies, as transferred (gzip).
     pub body_bytes: u64,
-    /// The largest body (API Gateway meters an HTTP API request per 512 KB).
-    pub max_body: u64,
 }
 
 impl ViewCost {
@@ -113,11 +111,10 @@ async fn views(
         get_ok(&stack.http, &stack.url(path)).await?;
     }
     stack.reset_meter().await?;
-    let (mut body_bytes, mut max_body) = (0, 0);
+    let mut body_bytes = 0;
     for path in paths.iter().cycle().take(count) {
         let got = get_ok(&stack.http, &stack.url(path)).await?;
         body_bytes += got.body.len() as u64;
-        max_body = max_body.max(got.body.len() as u64);
     }
     let metered = stack.read_meter().await?;
     Ok(ViewCost {
@@ -126,7 +123,6 @@ async fn views(
         views: count as u64,
         metered,
         body_bytes,
-        max_body,
     })
 }
 

@@ -120,27 +120,3 @@ impl Stack {
         Ok(Metered { reading })
     }
 }
-
-/// Per-operation sums of several readings (a scenario of several runs).
-pub fn sum(readings: &[Metered]) -> Metered {
-    let mut out = Reading::default();
-    for m in readings {
-        for (op, c) in &m.reading.table {
-            let e = out.table.entry(op.clone()).or_default();
-            e.requests += c.requests;
-            e.read_units += c.read_units;
-            e.write_units += c.write_units;
-            e.conditional_failures += c.conditional_failures;
-            e.errors += c.errors;
-            e.unreported += c.unreported;
-            e.not_asked += c.not_asked;
-        }
-        for (name, f) in &m.reading.functions {
-            let e = out.functions.entry(name.clone()).or_default();
-            e.memory_mb = f.memory_mb;
-            e.usage.invocations += f.usage.invocations;
-            e.usage.billed_ms += f.usage.billed_ms;
-        }
-    }
-    Metered { reading: out }
-}

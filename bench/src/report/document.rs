@@ -9,7 +9,7 @@ use super::machine::Machine;
 use super::markdown::n_label;
 use super::results::{Results, Settings};
 use super::targets::{targets, targets_table, Target};
-use super::{cold, machine_load, scheduled, switch, views, warm};
+use super::{bill, cold, machine_load, scheduled, switch, views, warm};
 use crate::stats::{count, ms};
 
 /// The tables, as printed at the end of the run.
@@ -26,7 +26,8 @@ pub fn tables(r: &Results, s: &Settings) -> String {
          \n## 7. Timeline, models and inferences from the table\n\n{}\
          \n## Floors on this machine\n\n{}\
          \n## Other load on the machine\n\n{}\
-         \n## Targets\n\n{}",
+         \n## Targets\n\n{}\
+         \n## The bill\n\n{}",
         switch::fig1(r, s),
         switch::fig2(r),
         warm::fig3(r),
@@ -37,6 +38,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
         machine_load::floors(r),
         machine_load::load(r),
         targets_table(&targets(r, s)),
+        bill::fig8(r),
     );
     if !r.errors.is_empty() {
         out += "\n## Stages that failed\n\n";
@@ -125,6 +127,8 @@ pub fn document(r: &Results, s: &Settings, m: &Machine, date: &str, took: Durati
             );
         }
     }
+    out += "\n## The bill\n\n";
+    out += &bill::fig8(r);
     let body = tables(r, s);
     // The tables already end with the targets; the document has them first.
     let body = body

@@ -167,6 +167,7 @@ pub fn targets(r: &Results, s: &Settings) -> Vec<Target> {
         }
         None => out.push(not_run("Peak RSS".into(), "<= 64 MiB")),
     }
+    out.extend(super::bill_targets::bill_targets(r));
     out
 }
 
