@@ -304,6 +304,7 @@ async fn run(opts: Options) -> Result<(), String> {
         current_epoch,
         scheduled_reps: reps.scheduled,
         views_reps: reps.epoch_stats,
+        bill_views: reps.bill_views,
     };
     note_load(&mut results, "the whole run".into(), whole_run);
     let took = progress::elapsed();

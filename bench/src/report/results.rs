@@ -30,6 +30,8 @@ pub struct Settings {
     pub scheduled_reps: usize,
     /// Requests per route in figure 7.
     pub views_reps: usize,
+    /// Page views of each kind in figure 8.
+    pub bill_views: usize,
 }
 
 /// CPU other processes used during one stage of the run.
