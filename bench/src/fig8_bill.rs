@@ -155,7 +155,9 @@ pub async fn run(
     // Everything stored once, so the next round finds nothing new.
     round(stack, functions).await?;
     let idle = round(stack, functions).await?;
-    progress(&format!("N={n}: the bill: a round with nothing changed measured"));
+    progress(&format!(
+        "N={n}: the bill: a round with nothing changed measured"
+    ));
     chain_config(
         stack,
         json!({ "advance_blocks": NEW_BLOCKS, "flip_health": HEALTH_FLIPS }),

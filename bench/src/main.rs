@@ -444,7 +444,14 @@ async fn size_run(
     // Last: it freezes the chain's head and flips nodes for a while.
     if opts.runs("bill") && n >= BILL_MIN_N {
         let mark = load::foreign().mark();
-        match fig8_bill::run(stack, &ws.functions, epochs.warm, reps.bill_views, reps.warmups).await
+        match fig8_bill::run(
+            stack,
+            &ws.functions,
+            epochs.warm,
+            reps.bill_views,
+            reps.warmups,
+        )
+        .await
         {
             Ok(row) => results.bill.push(row),
             Err(e) => record("figure 8 (the bill)", e, stack),

@@ -34,7 +34,9 @@ impl Metered {
     /// conditional write.
     pub fn write_units(&self) -> f64 {
         self.ops()
-            .map(|(_, c)| c.write_units + c.conditional_failures as f64 * UNITS_PER_FAILED_CONDITION)
+            .map(|(_, c)| {
+                c.write_units + c.conditional_failures as f64 * UNITS_PER_FAILED_CONDITION
+            })
             .sum()
     }
 
@@ -47,7 +49,11 @@ impl Metered {
     }
 
     pub fn invocations(&self) -> u64 {
-        self.reading.functions.values().map(|f| f.usage.invocations).sum()
+        self.reading
+            .functions
+            .values()
+            .map(|f| f.usage.invocations)
+            .sum()
     }
 
     /// Billed milliseconds x MemorySize, in GB-seconds (1 GB = 1024 MB, as

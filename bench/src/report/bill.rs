@@ -174,10 +174,16 @@ pub fn fig8(r: &Results) -> String {
         &summary,
     );
     for row in &r.bill {
-        let _ = write!(out, "\nAt N = {}, the jobs (one run each, metered; per month at the template's rate):\n\n", n_label(row.n));
+        let _ = write!(
+            out,
+            "\nAt N = {}, the jobs (one run each, metered; per month at the template's rate):\n\n",
+            n_label(row.n)
+        );
         let mut rows = Vec::new();
         for (idle, change) in row.idle.iter().zip(&row.change) {
-            let pair = |f: &dyn Fn(&Metered) -> String| format!("{} / {}", f(&idle.metered), f(&change.metered));
+            let pair = |f: &dyn Fn(&Metered) -> String| {
+                format!("{} / {}", f(&idle.metered), f(&change.metered))
+            };
             let pages = match (idle.pages_read, change.pages_read) {
                 (Some(a), Some(b)) => format!(" ({a} / {b} pages)"),
                 _ => String::new(),
@@ -265,7 +271,11 @@ pub fn fig8(r: &Results) -> String {
                 ]
             })
             .collect();
-        let _ = write!(out, "\nAt N = {}, cached page views (one at a time, after warm-ups):\n\n", n_label(row.n));
+        let _ = write!(
+            out,
+            "\nAt N = {}, cached page views (one at a time, after warm-ups):\n\n",
+            n_label(row.n)
+        );
         out += &table(
             &[
                 "view",
@@ -286,7 +296,13 @@ pub fn fig8(r: &Results) -> String {
     let unknown: u64 = r
         .bill
         .iter()
-        .flat_map(|b| b.idle.iter().chain(&b.change).map(|j| &j.metered).chain(b.views.iter().map(|v| &v.metered)))
+        .flat_map(|b| {
+            b.idle
+                .iter()
+                .chain(&b.change)
+                .map(|j| &j.metered)
+                .chain(b.views.iter().map(|v| &v.metered))
+        })
         .map(Metered::unknown_units)
         .sum();
     let _ = write!(
@@ -296,4 +312,71 @@ pub fn fig8(r: &Results) -> String {
          for it).\n"
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use local_stack::meter::table::OpCounts;
+    use local_stack::meter::FunctionUsage;
+    use local_stack::runtime_api::Usage;
+
+    #[test]
+    fn units_and_durations_in_dollars() {
+        let mut m = Metered::default();
+        m.reading.table.insert(
+            "GetItem".into(),
+            OpCounts {
+                requests: 10,
+                read_units: 1e6,
+                ..OpCounts::default()
+            },
+        );
+        m.reading.table.insert(
+            "PutItem".into(),
+            OpCounts {
+                requests: 3,
+                write_units: 1e6 - 2.0,
+                conditional_failures: 2,
+                ..OpCounts::default()
+            },
+        );
+        // 1,000,000 invocations of 1 s at 1024 MB: 1e6 GB-s.
+        m.reading.functions.insert(
+            "f".into(),
+            FunctionUsage {
+                memory_mb: 1024,
+                usage: Usage {
+                    invocations: 1_000_000,
+                    billed_ms: 1_000_000_000,
+                },
+            },
+        );
+        assert_eq!(m.table_requests(), 13);
+        assert_eq!(m.write_units(), 1e6, "failed conditions count a unit each");
+        let want = RRU_PER_MILLION
+            + WRU_PER_MILLION
+            + 1e6 * LAMBDA_ARM_PER_GB_SECOND
+            + LAMBDA_PER_MILLION_REQUESTS;
+        assert!(
+            (dollars(&m) - want).abs() < 1e-9,
+            "{} vs {want}",
+            dollars(&m)
+        );
+    }
+
+    #[test]
+    fn http_api_meters_each_512_kb() {
+        let view = |bytes: u64| ViewCost {
+            what: "v".into(),
+            route: "/r".into(),
+            views: 2,
+            metered: Metered::default(),
+            body_bytes: 2 * bytes,
+        };
+        assert_eq!(http_api_requests(&view(10)), 1);
+        assert_eq!(http_api_requests(&view(512 * 1024)), 1);
+        assert_eq!(http_api_requests(&view(512 * 1024 + 1)), 2);
+        assert!((per_million_views(&view(10)) - HTTP_API_PER_MILLION).abs() < 1e-9);
+    }
 }

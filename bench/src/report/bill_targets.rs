@@ -54,7 +54,11 @@ pub fn bill_targets(r: &Results) -> Vec<Target> {
                     v.what,
                     n_label(row.n)
                 ),
-                measured: format!("{per:.3} ({} over {} views)", v.metered.table_requests(), v.views),
+                measured: format!(
+                    "{per:.3} ({} over {} views)",
+                    v.metered.table_requests(),
+                    v.views
+                ),
                 goal: label.into(),
                 met: Some(met),
                 explanation: (!met).then(|| explain_view(v, goal)),
@@ -71,7 +75,14 @@ fn explain_idle(r: &Results, row: &BillRow, goal: f64) -> String {
     let shares: Vec<String> = parts
         .iter()
         .filter(|p| p.dollars >= 0.005)
-        .map(|p| format!("{} {} ({:.0} %)", p.what, usd(p.dollars), 100.0 * p.dollars / total))
+        .map(|p| {
+            format!(
+                "{} {} ({:.0} %)",
+                p.what,
+                usd(p.dollars),
+                100.0 * p.dollars / total
+            )
+        })
         .collect();
     let mut text = format!(
         "The month with nobody looking costs {} against {} at N = {}: over by {} ({:.1}x). Where it goes: {}.",
@@ -83,10 +94,11 @@ fn explain_idle(r: &Results, row: &BillRow, goal: f64) -> String {
         shares.join(", ")
     );
     // The largest job, by what it asks of the table and of Lambda.
-    if let Some(job) = row.change.iter().max_by(|a, b| {
-        dollars(&a.metered)
-            .total_cmp(&dollars(&b.metered))
-    }) {
+    if let Some(job) = row
+        .change
+        .iter()
+        .max_by(|a, b| dollars(&a.metered).total_cmp(&dollars(&b.metered)))
+    {
         let m = &job.metered;
         text += &format!(
             " The largest job, `{}`, makes per run {} table requests ({}; {:.1} read and {:.1} write units) \

@@ -204,6 +204,7 @@ mod tests {
             current_epoch: None,
             scheduled_reps: 1,
             views_reps: 1,
+            bill_views: 1,
         };
         let t = targets(&Results::default(), &settings);
         assert!(!t.is_empty());
