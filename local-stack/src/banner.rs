@@ -127,8 +127,8 @@ impl Urls {
             &self.invoke,
             &self.meter,
         ]
-            .iter()
-            .any(|u| u.is_empty())
+        .iter()
+        .any(|u| u.is_empty())
     }
 }
 

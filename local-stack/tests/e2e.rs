@@ -165,11 +165,17 @@ async fn dashboard_path_over_real_http() {
     }
     let table = metered["table"].as_object().expect("per operation");
     let requests: u64 = table.values().filter_map(|o| o["requests"].as_u64()).sum();
-    let read_units: f64 = table.values().filter_map(|o| o["read_units"].as_f64()).sum();
+    let read_units: f64 = table
+        .values()
+        .filter_map(|o| o["read_units"].as_f64())
+        .sum();
     assert!(requests >= indices.len() as u64, "{metered}");
     assert!(read_units > 0.0, "{metered}");
     let not_asked: u64 = table.values().filter_map(|o| o["not_asked"].as_u64()).sum();
-    assert_eq!(not_asked, 0, "every table request asks for its capacity: {metered}");
+    assert_eq!(
+        not_asked, 0,
+        "every table request asks for its capacity: {metered}"
+    );
 
     // 4. Response details through the API Gateway front.
     let gz = http

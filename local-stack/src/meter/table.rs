@@ -151,7 +151,10 @@ mod tests {
             200,
             br#"{"Item":{},"ConsumedCapacity":{"TableName":"t","CapacityUnits":0.5}}"#,
         );
-        assert_eq!((get.requests, get.read_units, get.write_units), (1, 0.5, 0.0));
+        assert_eq!(
+            (get.requests, get.read_units, get.write_units),
+            (1, 0.5, 0.0)
+        );
         let batch = count(
             "BatchWriteItem",
             ASKED,
@@ -176,21 +179,37 @@ mod tests {
             400,
             br#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"}"#,
         );
-        assert_eq!((failed.requests, failed.conditional_failures, failed.errors), (1, 1, 0));
-        let other = count("GetItem", ASKED, 400, br#"{"__type":"x#ValidationException"}"#);
+        assert_eq!(
+            (failed.requests, failed.conditional_failures, failed.errors),
+            (1, 1, 0)
+        );
+        let other = count(
+            "GetItem",
+            ASKED,
+            400,
+            br#"{"__type":"x#ValidationException"}"#,
+        );
         assert_eq!((other.errors, other.conditional_failures), (1, 0));
         let not_asked = count("GetItem", b"{}", 200, br#"{"Item":{}}"#);
         assert_eq!((not_asked.requests, not_asked.not_asked), (1, 1));
         let unreported = count("GetItem", ASKED, 200, br#"{"Item":{}}"#);
         assert_eq!(unreported.unreported, 1);
-        assert_eq!(operation(Some("DynamoDB_20120810.BatchGetItem")), "BatchGetItem");
+        assert_eq!(
+            operation(Some("DynamoDB_20120810.BatchGetItem")),
+            "BatchGetItem"
+        );
         assert_eq!(operation(None), "unknown");
     }
 
     #[test]
     fn sums_per_operation_until_reset() {
         let meter = TableMeter::default();
-        let one = count("GetItem", ASKED, 200, br#"{"ConsumedCapacity":{"CapacityUnits":1}}"#);
+        let one = count(
+            "GetItem",
+            ASKED,
+            200,
+            br#"{"ConsumedCapacity":{"CapacityUnits":1}}"#,
+        );
         meter.record("GetItem", &one);
         meter.record("GetItem", &one);
         let snap = meter.snapshot();

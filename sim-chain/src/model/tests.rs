@@ -125,7 +125,11 @@ fn the_head_knobs_move_the_head_and_never_the_block_times() {
     // Frozen 10 blocks in, it stays there ...
     let held = moving.with_advancing_at(false, t0 + 20_000);
     assert_eq!(held.latest_block_height_at(t0 + 600_000), start + 10);
-    assert_eq!(held.advanced_at(2, t0 + 600_000).latest_block_height_at(t0 + 900_000), start + 12);
+    assert_eq!(
+        held.advanced_at(2, t0 + 600_000)
+            .latest_block_height_at(t0 + 900_000),
+        start + 12
+    );
     // ... and advancing again, it goes on from where it stood.
     let again = held.with_advancing_at(true, t0 + 100_000);
     assert_eq!(again.latest_block_height_at(t0 + 100_000), start + 10);
