@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::meter::Metered;
 use crate::procs::rss_kib;
 use crate::progress::progress;
 use crate::stack::{Stack, WarmReport};
@@ -60,6 +61,8 @@ pub struct WarmRun {
     pub chain_counted: u64,
     /// The warmer's memory during the run (when its process was found).
     pub rss: Option<RssTrace>,
+    /// What local-stack's meter counted during the run (the bill's warm).
+    pub metered: Metered,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +98,7 @@ pub fn ideal(calls: u64, concurrency: u64, latency: Duration) -> Duration {
 
 async fn warm_once(stack: &Stack, epoch: u64) -> Result<WarmRun, String> {
     stack.reset_chain_stats().await?;
+    stack.reset_meter().await?;
     let warmer = stack
         .function_processes()
         .into_iter()
@@ -108,11 +112,13 @@ async fn warm_once(stack: &Stack, epoch: u64) -> Result<WarmRun, String> {
     let rss = tracer.and_then(|t| t.join().ok());
     let (report, wall) = invoked?;
     let chain_counted = stack.chain_stats().await?.total;
+    let metered = stack.read_meter().await?;
     Ok(WarmRun {
         wall,
         report,
         chain_counted,
         rss,
+        metered,
     })
 }
 

@@ -6,8 +6,9 @@
 //!
 //! One stack per size, each figure a module:
 //! [`fig1_switch`], [`fig2_epoch_stats`], [`fig3_warm`], [`fig4_modal`],
-//! [`fig5_cold`], [`fig6_scheduled`], [`fig7_views`]; [`floors`] measures what explains a missed latency
-//! target, [`report`] turns it all into text. Nothing here asserts a time:
+//! [`fig5_cold`], [`fig6_scheduled`], [`fig7_views`], [`fig8_bill`] (on
+//! local-stack's [`meter`]); [`floors`] measures what explains a missed latency
+//! target, [`report`] turns it all into text. `--only` runs some figures. Nothing here asserts a time:
 //! the targets are reported, met or missed, never enforced.
 
 mod cleanup;
@@ -18,9 +19,11 @@ mod fig4_modal;
 mod fig5_cold;
 mod fig6_scheduled;
 mod fig7_views;
+mod fig8_bill;
 mod floors;
 mod http;
 mod load;
+mod meter;
 mod old_backend;
 mod options;
 mod procs;
@@ -29,6 +32,7 @@ mod report;
 mod sample;
 mod stack;
 mod stats;
+mod table_size;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,7 +55,12 @@ struct Reps {
     cold: usize,
     old_sample: usize,
     scheduled: usize,
+    /// Page views of each kind in the bill.
+    bill_views: usize,
 }
+
+/// The bill is stated at N = 1,000 and 10,000 (the targets' sizes).
+const BILL_MIN_N: usize = 1_000;
 
 impl Reps {
     fn new(quick: bool) -> Reps {
@@ -64,6 +73,7 @@ impl Reps {
                 cold: 2,
                 old_sample: 200,
                 scheduled: 2,
+                bill_views: 200,
             }
         } else {
             Reps {
@@ -74,6 +84,7 @@ impl Reps {
                 cold: 5,
                 old_sample: 1_000,
                 scheduled: 4,
+                bill_views: 1_000,
             }
         }
     }
@@ -293,6 +304,7 @@ async fn run(opts: Options) -> Result<(), String> {
         current_epoch,
         scheduled_reps: reps.scheduled,
         views_reps: reps.epoch_stats,
+        bill_views: reps.bill_views,
     };
     note_load(&mut results, "the whole run".into(), whole_run);
     let took = progress::elapsed();
@@ -346,13 +358,15 @@ async fn size_run(
     };
 
     let stage = |figure: &str| format!("N = {}, {figure}", report::n_label(n));
-    let mark = load::foreign().mark();
-    match fig1_switch::run(stack, epochs.switch, reps.switch(n, opts.quick)).await {
-        Ok(row) => results.switch.push(row),
-        Err(e) => record("figure 1", e, stack),
+    if opts.runs("switch") {
+        let mark = load::foreign().mark();
+        match fig1_switch::run(stack, epochs.switch, reps.switch(n, opts.quick)).await {
+            Ok(row) => results.switch.push(row),
+            Err(e) => record("figure 1", e, stack),
+        }
+        note_load(results, stage("figure 1"), mark);
     }
-    note_load(results, stage("figure 1"), mark);
-    if is_target {
+    if is_target && opts.runs("views") {
         let mark = load::foreign().mark();
         match fig7_views::run(stack, reps.epoch_stats, reps.warmups).await {
             Ok(v) => results.views = Some(v),
@@ -360,7 +374,7 @@ async fn size_run(
         }
         note_load(results, stage("figure 7"), mark);
     }
-    if is_target {
+    if is_target && opts.runs("epoch-stats") {
         let mark = load::foreign().mark();
         match fig2_epoch_stats::run(stack, reps.epoch_stats, reps.warmups).await {
             Ok(row) => results.epoch_stats = Some(row),
@@ -368,13 +382,15 @@ async fn size_run(
         }
         note_load(results, stage("figure 2"), mark);
     }
-    let mark = load::foreign().mark();
-    match fig3_warm::run(stack, epochs.warm, ws.warmer_concurrency, latency).await {
-        Ok(row) => results.warm.push(row),
-        Err(e) => record("figure 3", e, stack),
+    if opts.runs("warm") {
+        let mark = load::foreign().mark();
+        match fig3_warm::run(stack, epochs.warm, ws.warmer_concurrency, latency).await {
+            Ok(row) => results.warm.push(row),
+            Err(e) => record("figure 3", e, stack),
+        }
+        note_load(results, stage("figure 3"), mark);
     }
-    note_load(results, stage("figure 3"), mark);
-    if n >= 2 * reps.modal_per_pass {
+    if n >= 2 * reps.modal_per_pass && opts.runs("modal") {
         let mark = load::foreign().mark();
         let modal = fig4_modal::run(stack, epochs.modal, reps.modal_per_pass, reps.warmups).await;
         note_load(results, stage("figure 4"), mark);
@@ -393,7 +409,7 @@ async fn size_run(
             Err(e) => record("figure 4", e, stack),
         }
     }
-    if first {
+    if first && opts.runs("cold") {
         let events =
             participant_of(stack, epochs.warm)
                 .await
@@ -417,12 +433,31 @@ async fn size_run(
         }
         note_load(results, stage("figure 5 (cold start)"), mark);
     }
-    let mark = load::foreign().mark();
-    match fig6_scheduled::run(stack, &ws.functions, reps.scheduled, latency).await {
-        Ok(rows) => results.scheduled.extend(rows),
-        Err(e) => record("figure 6 (scheduled jobs)", e, stack),
+    if opts.runs("scheduled") {
+        let mark = load::foreign().mark();
+        match fig6_scheduled::run(stack, &ws.functions, reps.scheduled, latency).await {
+            Ok(rows) => results.scheduled.extend(rows),
+            Err(e) => record("figure 6 (scheduled jobs)", e, stack),
+        }
+        note_load(results, stage("figure 6"), mark);
     }
-    note_load(results, stage("figure 6"), mark);
+    // Last: it freezes the chain's head and flips nodes for a while.
+    if opts.runs("bill") && n >= BILL_MIN_N {
+        let mark = load::foreign().mark();
+        match fig8_bill::run(
+            stack,
+            &ws.functions,
+            epochs.warm,
+            reps.bill_views,
+            reps.warmups,
+        )
+        .await
+        {
+            Ok(row) => results.bill.push(row),
+            Err(e) => record("figure 8 (the bill)", e, stack),
+        }
+        note_load(results, stage("figure 8"), mark);
+    }
     results.rss.push((n, fig5_cold::peak_rss(stack)));
     results.errors.extend(errors);
     Ok(())

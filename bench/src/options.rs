@@ -10,6 +10,18 @@ use local_stack::cli::{self, number};
 
 pub const DEFAULT_SIZES: [usize; 3] = [100, 1_000, 10_000];
 pub const QUICK_SIZES: [usize; 2] = [100, 1_000];
+/// The figures `--only` can name (`bill` runs `warm` too: its warm is
+/// figure 3's first run).
+pub const FIGURES: [&str; 8] = [
+    "switch",
+    "views",
+    "epoch-stats",
+    "warm",
+    "modal",
+    "cold",
+    "scheduled",
+    "bill",
+];
 
 /// The flags as clap reads them; [`Options`] is what the run uses.
 #[derive(Debug, Parser)]
@@ -53,6 +65,10 @@ struct Args {
     /// Processes per API function
     #[arg(long, env = "BENCH_INSTANCES", value_name = "N", default_value_t = 2, value_parser = instances)]
     instances: usize,
+    /// Only these figures (switch, views, epoch-stats, warm, modal, cold, scheduled, bill;
+    /// bill runs warm too), e.g. `--only bill --sizes 1000` [default: all]
+    #[arg(long, env = "BENCH_ONLY", value_name = "FIGURE,...", value_parser = parse_only)]
+    only: Option<Only>,
     /// cargo-lambda output ({fn}/bootstrap)
     #[arg(
         long,
@@ -61,6 +77,27 @@ struct Args {
         default_value = "target/lambda"
     )]
     lambda_dir: PathBuf,
+}
+
+/// `--only`: known figure names.
+#[derive(Debug, Clone)]
+struct Only(Vec<String>);
+
+fn parse_only(raw: &str) -> Result<Only, String> {
+    let mut names = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !FIGURES.contains(&part) {
+            return Err(format!("{part:?} is not one of {}", FIGURES.join(", ")));
+        }
+        names.push(part.to_string());
+    }
+    if names.is_empty() {
+        return Err("no figure given".into());
+    }
+    if names.iter().any(|n| n == "bill") && !names.iter().any(|n| n == "warm") {
+        names.push("warm".into());
+    }
+    Ok(Only(names))
 }
 
 /// `--sizes`, sorted and without repeats.
@@ -75,6 +112,17 @@ pub struct Options {
     pub quick: bool,
     pub instances: usize,
     pub lambda_dir: PathBuf,
+    /// `None`: every figure.
+    pub only: Option<Vec<String>>,
+}
+
+impl Options {
+    /// Whether this run measures `figure` (one of [`FIGURES`]).
+    pub fn runs(&self, figure: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|f| f == figure))
+    }
 }
 
 impl Default for Options {
@@ -86,6 +134,7 @@ impl Default for Options {
             quick: false,
             instances: 2,
             lambda_dir: PathBuf::from("target/lambda"),
+            only: None,
         }
     }
 }
@@ -144,6 +193,7 @@ where
         quick: a.quick,
         instances: a.instances,
         lambda_dir: a.lambda_dir,
+        only: a.only.map(|Only(names)| names),
     })
 }
 
@@ -213,6 +263,12 @@ mod tests {
         assert_eq!(o.sizes, [10_000], "BENCH_SIZES is kept by quick too");
         let o = run(&["--quick=no"], &[("BENCH_QUICK", "yes")]).unwrap();
         assert!(!o.quick);
+
+        let o = run(&["--only", "bill"], &[]).unwrap();
+        assert!(o.runs("bill") && o.runs("warm") && !o.runs("switch"));
+        let o = run(&[], &[("BENCH_ONLY", "cold,modal")]).unwrap();
+        assert!(o.runs("cold") && o.runs("modal") && !o.runs("bill"));
+        assert!(Options::default().runs("switch"));
     }
 
     #[test]
@@ -224,6 +280,7 @@ mod tests {
             (&["--sizes", ","], "no size"),
             (&["--latency-ms"], "a value is required"),
             (&["--instances", "0"], "within"),
+            (&["--only", "bills"], "not one of"),
             (&["--bogus=1"], "unexpected argument '--bogus'"),
             (&["stray"], "unexpected argument"),
         ] {
@@ -244,6 +301,7 @@ mod tests {
             "--quick",
             "--instances",
             "--lambda-dir",
+            "--only",
             "--help",
         ] {
             assert!(help.contains(flag), "{flag} missing from:\n{help}");

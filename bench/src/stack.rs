@@ -120,6 +120,12 @@ impl Stack {
         self.local.dynamodb()
     }
 
+    /// The meter: the functions' DynamoDB endpoint and `/__meter`
+    /// ([`crate::meter`]).
+    pub fn meter(&self) -> &str {
+        self.local.meter()
+    }
+
     /// The Lambda Invoke API's URL.
     pub fn invoke(&self) -> &str {
         self.local.invoke()

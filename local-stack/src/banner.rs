@@ -12,6 +12,7 @@ pub const READY: &str = "Local stack ready: ";
 pub const CHAIN: &str = "Chain";
 pub const DYNAMODB: &str = "DynamoDB Local: ";
 pub const INVOKE: &str = "Lambda Invoke API: ";
+pub const METER: &str = "Meter: ";
 
 /// What the banner states.
 pub struct Banner<'a> {
@@ -19,6 +20,7 @@ pub struct Banner<'a> {
     pub chain_urls: &'a str,
     pub chain: Option<&'a SimChain>,
     pub dynamodb: &'a str,
+    pub meter: &'a str,
     pub tables: &'a [&'a str],
     pub invoke: String,
     pub instances: &'a str,
@@ -65,6 +67,11 @@ impl Banner<'_> {
             self.tables.first().copied().unwrap_or("?")
         );
         out += &format!(
+            "{METER}{}  (AWS_ENDPOINT_URL_DYNAMODB of the functions, forwarded to DynamoDB Local; \
+             table requests, capacity and billed durations: curl -s {}/__meter)\n",
+            self.meter, self.meter
+        );
+        out += &format!(
             "{INVOKE}{}  (AWS_ENDPOINT_URL_LAMBDA of the functions)\n",
             self.invoke
         );
@@ -87,6 +94,8 @@ pub struct Urls {
     pub dynamodb: String,
     /// The Lambda Invoke API.
     pub invoke: String,
+    /// The meter (the functions' DynamoDB endpoint).
+    pub meter: String,
 }
 
 impl Urls {
@@ -100,6 +109,8 @@ impl Urls {
             &mut self.dynamodb
         } else if line.starts_with(INVOKE) {
             &mut self.invoke
+        } else if line.starts_with(METER) {
+            &mut self.meter
         } else {
             return Ok(());
         };
@@ -109,9 +120,15 @@ impl Urls {
 
     /// Every endpoint is known.
     pub fn complete(&self) -> bool {
-        ![&self.api, &self.chain, &self.dynamodb, &self.invoke]
-            .iter()
-            .any(|u| u.is_empty())
+        ![
+            &self.api,
+            &self.chain,
+            &self.dynamodb,
+            &self.invoke,
+            &self.meter,
+        ]
+        .iter()
+        .any(|u| u.is_empty())
     }
 }
 
@@ -146,6 +163,7 @@ mod tests {
             chain_urls: "http://127.0.0.1:9",
             chain: None,
             dynamodb: "http://127.0.0.1:8",
+            meter: "http://127.0.0.1:6",
             tables: &tables,
             invoke: "http://127.0.0.1:7".into(),
             instances: "epoch-stats x2",
@@ -164,6 +182,7 @@ mod tests {
                 chain: "http://127.0.0.1:9".into(),
                 dynamodb: "http://127.0.0.1:8".into(),
                 invoke: "http://127.0.0.1:7".into(),
+                meter: "http://127.0.0.1:6".into(),
             }
         );
         assert!(Urls::default().read_line("Chain: none").is_err());

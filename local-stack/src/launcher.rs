@@ -270,6 +270,11 @@ impl LocalStack {
         &self.urls.dynamodb
     }
 
+    /// The meter: the functions' DynamoDB endpoint, counters at `/__meter`.
+    pub fn meter(&self) -> &str {
+        &self.urls.meter
+    }
+
     /// The Lambda Invoke API.
     pub fn invoke(&self) -> &str {
         &self.urls.invoke
@@ -406,6 +411,7 @@ mod tests {
         let stack = fake(
             "echo starting; echo 'Local stack ready: http://127.0.0.1:1'; \
              echo 'Chain: http://127.0.0.1:2'; echo 'DynamoDB Local: http://127.0.0.1:3  (tables: T)'; \
+             echo 'Meter: http://127.0.0.1:5  (y)'; \
              echo 'Lambda Invoke API: http://127.0.0.1:4  (x)'; sleep 60 & wait",
         )
         .start()
@@ -414,6 +420,7 @@ mod tests {
         assert_eq!(stack.chain(), "http://127.0.0.1:2");
         assert_eq!(stack.dynamodb(), "http://127.0.0.1:3");
         assert_eq!(stack.invoke(), "http://127.0.0.1:4");
+        assert_eq!(stack.meter(), "http://127.0.0.1:5");
         assert!(running_groups().contains(&stack.pid()));
         assert!(stack.output(1).starts_with("Lambda Invoke API"));
         assert!(stack.group_alive());

@@ -13,6 +13,8 @@
 //! - [`eventbridge`]: the template's `Schedule` events, run as EventBridge would.
 //! - [`processes`]: child processes, their output and environment.
 //! - [`dynamodb`]: DynamoDB Local and the template's tables in it.
+//! - [`meter`]: the functions' table requests and capacity (a proxy in
+//!   front of DynamoDB Local) and their invocations' billed duration.
 //! - [`options`]: flags and environment variables (on [`cli`]).
 
 pub mod apigw;
@@ -23,6 +25,7 @@ pub mod eventbridge;
 pub mod ids;
 pub mod invoke_api;
 pub mod launcher;
+pub mod meter;
 pub mod options;
 pub mod output;
 pub mod processes;

@@ -1,6 +1,7 @@
 //! What the `local-stack` binary starts, in order: the template, the
 //! ports, DynamoDB Local and its tables, the chain, a Runtime API per
-//! function and the Invoke API over them, the function instances, the API
+//! function and the Invoke API over them, the meter in front of DynamoDB
+//! Local (the functions' table endpoint), the function instances, the API
 //! front; then, once every instance polls for events, the schedules and
 //! the ready banner.
 //! [`Stack`] holds what runs so that a failure halfway stops exactly that.
@@ -25,6 +26,7 @@ use crate::banner::Banner;
 use crate::dynamodb;
 use crate::eventbridge;
 use crate::invoke_api::{self, Functions};
+use crate::meter::{self, Meter};
 use crate::options::Options;
 use crate::output;
 use crate::processes::{self, ChildSpec, Endpoints, Shutdown, ShutdownTrigger};
@@ -421,6 +423,22 @@ pub async fn start(opts: &Options, stack: &mut Stack) -> Result<(), String> {
         "Invoke API",
     )));
 
+    // The functions reach the table through the meter.
+    let meter_listener = bind(0, "meter", "").await?;
+    let meter_url = format!(
+        "http://{}",
+        meter_listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let meter = Meter::new(
+        ddb_endpoint.clone(),
+        runtimes.iter().map(|(r, _)| r.clone()).collect(),
+    )?;
+    stack.servers.push(tokio::spawn(serve(
+        meter_listener,
+        meter::router(Arc::new(meter)),
+        "meter",
+    )));
+
     let keybase_api_url = match (&opts.keybase_api_url, &stack.chain) {
         (Some(url), _) => url.clone(),
         // The simulator serves a Keybase stand-in.
@@ -429,7 +447,7 @@ pub async fn start(opts: &Options, stack: &mut Stack) -> Result<(), String> {
     };
     let endpoints = Endpoints {
         chain_api_urls: chain_urls.clone(),
-        dynamodb: ddb_endpoint.clone(),
+        dynamodb: meter_url.clone(),
         lambda: format!("http://{invoke_addr}"),
         runtime_api: String::new(),
         keybase_api_url,
@@ -463,6 +481,7 @@ pub async fn start(opts: &Options, stack: &mut Stack) -> Result<(), String> {
         chain_urls: &chain_urls,
         chain: stack.chain.as_ref(),
         dynamodb: &ddb_endpoint,
+        meter: &meter_url,
         tables: &tables,
         invoke: format!("http://{invoke_addr}"),
         instances: &instances.join(", "),

@@ -126,6 +126,13 @@ async fn dashboard_path_over_real_http() {
         .await
         .expect("stats reset");
     assert!(reset.status().is_success());
+    let meter = stack.meter().to_string();
+    let reset = http
+        .post(format!("{meter}/__meter/reset"))
+        .send()
+        .await
+        .expect("meter reset");
+    assert!(reset.status().is_success());
     for chunk in indices.chunks(8) {
         let mut set = tokio::task::JoinSet::new();
         for index in chunk {
@@ -146,6 +153,29 @@ async fn dashboard_path_over_real_http() {
     }
     let (_, stats) = get_json(&http, &format!("{chain}/__stats")).await;
     assert_eq!(stats["total"], 0, "modals reached the chain: {stats}");
+    // The meter saw each modal's invocation and its table reads (through
+    // its proxy: the functions' DynamoDB endpoint), and nothing else ran.
+    let (_, metered) = get_json(&http, &format!("{meter}/__meter")).await;
+    let participant = &metered["functions"]["participant"];
+    assert_eq!(participant["invocations"], indices.len(), "{metered}");
+    assert_eq!(participant["memory_mb"], 256, "{metered}");
+    assert!(participant["billed_ms"].as_u64() >= participant["invocations"].as_u64());
+    for other in ["epoch-stats", "warmer", "scheduler", "network"] {
+        assert_eq!(metered["functions"][other]["invocations"], 0, "{metered}");
+    }
+    let table = metered["table"].as_object().expect("per operation");
+    let requests: u64 = table.values().filter_map(|o| o["requests"].as_u64()).sum();
+    let read_units: f64 = table
+        .values()
+        .filter_map(|o| o["read_units"].as_f64())
+        .sum();
+    assert!(requests >= indices.len() as u64, "{metered}");
+    assert!(read_units > 0.0, "{metered}");
+    let not_asked: u64 = table.values().filter_map(|o| o["not_asked"].as_u64()).sum();
+    assert_eq!(
+        not_asked, 0,
+        "every table request asks for its capacity: {metered}"
+    );
 
     // 4. Response details through the API Gateway front.
     let gz = http

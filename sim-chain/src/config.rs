@@ -335,6 +335,16 @@ pub struct ConfigPatch {
     pub latency_ms: Option<u64>,
     pub current_epoch: Option<u64>,
     pub faults: Option<HashMap<EndpointKind, Option<Fault>>>,
+    /// `true` keeps the head where it is now (a chain on which nothing
+    /// happens); `false` lets it advance with the clock again from there.
+    pub freeze_head: Option<bool>,
+    /// Makes this many new blocks now (the head moves; within the current
+    /// epoch; applied after `freeze_head`).
+    pub advance_blocks: Option<u64>,
+    /// Flips the node health of these participants (generation indices,
+    /// the `{i}` of `/node/{i}/health`): a healthy node answers 503 and an
+    /// unhealthy one `ok`; flipping an index again flips it back.
+    pub flip_health: Option<Vec<usize>>,
 }
 
 /// The configuration in force, as returned by `GET`/`POST /__config`.

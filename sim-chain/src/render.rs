@@ -411,12 +411,17 @@ pub(crate) fn signing_info(model: &Model, valcons: &str, height: u64) -> Reply {
 
 /// A participant node's `/health`: 200, 503, or a redirect to a healthy
 /// node (which a probe must not follow).
-pub(crate) fn node_health(model: &Model, index: &str) -> axum::response::Response {
+pub(crate) fn node_health(model: &Model, index: &str, flipped: bool) -> axum::response::Response {
     use axum::response::IntoResponse;
     let Some(i) = model.node_index(index) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match model.node_behaviour(i) {
+    let behaviour = match (model.node_behaviour(i), flipped) {
+        (b, false) => b,
+        (NodeBehaviour::Healthy, true) => NodeBehaviour::Unavailable,
+        (_, true) => NodeBehaviour::Healthy,
+    };
+    match behaviour {
         NodeBehaviour::Healthy => (StatusCode::OK, "{\"status\":\"ok\"}").into_response(),
         NodeBehaviour::Redirect(to) => (
             StatusCode::FOUND,

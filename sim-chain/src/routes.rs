@@ -6,7 +6,7 @@
 //! arguments and unknown paths) is counted exactly once and answered with
 //! the chain's own error shapes rather than axum's plain-text rejections.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -49,6 +49,8 @@ pub(crate) struct AppState {
     latency: Mutex<Duration>,
     pub(crate) faults: FaultInjector,
     pub(crate) stats: StatsRecorder,
+    /// Nodes whose health answer is flipped (`flip_health`).
+    health_flips: Mutex<BTreeSet<usize>>,
     epoch_bodies: BodyCache<u64>,
     list_bodies: BodyCache<(u64, PageRequest)>,
     inference_bodies: BodyCache<(u64, u64, PageRequest)>,
@@ -61,6 +63,7 @@ impl AppState {
             latency: Mutex::new(config.latency),
             faults: FaultInjector::new(config.seed, config.faults.clone()),
             stats: StatsRecorder::default(),
+            health_flips: Mutex::new(BTreeSet::new()),
             // Bodies depend only on the epoch / height, never on the current
             // epoch, so they stay valid across epoch transitions.
             epoch_bodies: BodyCache::new(EPOCH_BODIES),
@@ -82,6 +85,34 @@ impl AppState {
             .anchored_at(crate::time::now_unix_ms());
         self.epoch_bodies.clear();
         self.list_bodies.clear();
+    }
+
+    /// Moves the head (`freeze_head`, `advance_blocks`). Block times do
+    /// not move, so the rendered bodies that carry them stay valid.
+    pub(crate) fn move_head(&self, freeze: Option<bool>, blocks: Option<u64>) {
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        let now = crate::time::now_unix_ms();
+        if let Some(freeze) = freeze {
+            *model = model.with_advancing_at(!freeze, now);
+        }
+        if let Some(blocks) = blocks.filter(|b| *b > 0) {
+            *model = model.advanced_at(blocks, now);
+        }
+    }
+
+    /// Flips each node's health answer (again: back).
+    pub(crate) fn flip_health(&self, nodes: &[usize]) {
+        let mut flips = self.health_flips.lock().unwrap_or_else(|e| e.into_inner());
+        for node in nodes {
+            if !flips.remove(node) {
+                flips.insert(*node);
+            }
+        }
+    }
+
+    fn health_flipped(&self, node: usize) -> bool {
+        let flips = self.health_flips.lock().unwrap_or_else(|e| e.into_inner());
+        flips.contains(&node)
     }
 
     pub(crate) fn latency(&self) -> Duration {
@@ -319,6 +350,10 @@ async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
     if let Some(epoch) = patch.current_epoch {
         state.set_current_epoch(epoch);
     }
+    state.move_head(patch.freeze_head, patch.advance_blocks);
+    if let Some(nodes) = &patch.flip_health {
+        state.flip_health(nodes);
+    }
     for (kind, fault) in faults {
         state.faults.set(kind, fault);
     }
@@ -477,7 +512,11 @@ async fn node_health(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(index): axum::extract::Path<String>,
 ) -> Response {
-    render::node_health(&state.model(), &index).into_response()
+    let model = state.model();
+    let flipped = model
+        .node_index(&index)
+        .is_some_and(|i| state.health_flipped(i));
+    render::node_health(&model, &index, flipped).into_response()
 }
 
 /// `GET /_/api/1.0/user/lookup.json?key_suffix=...`: the Keybase stand-in.

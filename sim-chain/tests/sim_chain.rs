@@ -972,3 +972,45 @@ async fn binary_starts_prints_its_url_and_stops_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_knobs_move_the_head_and_flip_node_health() {
+    let chain = SimChain::start(SimConfig {
+        participants: 8,
+        advance_heights: true,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("start sim-chain");
+    let url = chain.url();
+    let head = || chain.model().latest_block_height();
+
+    // Frozen: the head stays; each advance makes exactly that many blocks.
+    let cfg = post(&url, "/__config", r#"{"freeze_head":true}"#).await;
+    assert_eq!(cfg.status, 200);
+    let frozen = head();
+    let cfg = post(&url, "/__config", r#"{"advance_blocks":3}"#).await;
+    assert_eq!(cfg.status, 200);
+    assert_eq!(head(), frozen + 3);
+
+    // Node 0 is healthy, node 1 answers 503; flipped, the other way round,
+    // and flipped again, back.
+    let status = |i: usize| {
+        let url = url.clone();
+        async move { get(&url, &format!("/node/{i}/health")).await.status }
+    };
+    assert_eq!((status(0).await, status(1).await), (200, 503));
+    let cfg = post(&url, "/__config", r#"{"flip_health":[0,1]}"#).await;
+    assert_eq!(cfg.status, 200);
+    assert_eq!((status(0).await, status(1).await), (503, 200));
+    post(&url, "/__config", r#"{"flip_health":[1]}"#).await;
+    assert_eq!((status(0).await, status(1).await), (503, 503));
+    // The health answers are not chain requests.
+    assert_eq!(chain.stats().total, 0);
+    assert_eq!(
+        post(&url, "/__config", r#"{"advance_blocks":-1}"#)
+            .await
+            .status,
+        400
+    );
+}

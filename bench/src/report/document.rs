@@ -9,7 +9,7 @@ use super::machine::Machine;
 use super::markdown::n_label;
 use super::results::{Results, Settings};
 use super::targets::{targets, targets_table, Target};
-use super::{cold, machine_load, scheduled, switch, views, warm};
+use super::{bill, cold, machine_load, scheduled, switch, views, warm};
 use crate::stats::{count, ms};
 
 /// The tables, as printed at the end of the run.
@@ -26,7 +26,8 @@ pub fn tables(r: &Results, s: &Settings) -> String {
          \n## 7. Timeline, models and inferences from the table\n\n{}\
          \n## Floors on this machine\n\n{}\
          \n## Other load on the machine\n\n{}\
-         \n## Targets\n\n{}",
+         \n## Targets\n\n{}\
+         \n## The bill\n\n{}",
         switch::fig1(r, s),
         switch::fig2(r),
         warm::fig3(r),
@@ -37,6 +38,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
         machine_load::floors(r),
         machine_load::load(r),
         targets_table(&targets(r, s)),
+        bill::fig8(r),
     );
     if !r.errors.is_empty() {
         out += "\n## Stages that failed\n\n";
@@ -125,6 +127,8 @@ pub fn document(r: &Results, s: &Settings, m: &Machine, date: &str, took: Durati
             );
         }
     }
+    out += "\n## The bill\n\n";
+    out += &bill::fig8(r);
     let body = tables(r, s);
     // The tables already end with the targets; the document has them first.
     let body = body
@@ -187,13 +191,38 @@ fn method_notes(s: &Settings) -> String {
          nothing stored (the chain; for inferences the \"not yet collected\" answer), then the scheduler's \
          timeline and models jobs invoked once and the inference scan invoked until it completes (the \
          simulated chain lists 20,000 inferences), then each route asked {} times after warm-ups with the \
-         chain's counter reset before and read after. Speed-up = nothing stored / stored p50.\n",
+         chain's counter reset before and read after. Speed-up = nothing stored / stored p50.\n\
+         8. **The bill.** local-stack's meter (`local-stack/src/meter/`) sits between the functions and \
+         DynamoDB Local (their `AWS_ENDPOINT_URL_DYNAMODB`): it forwards every request and counts per \
+         operation the requests and the `ConsumedCapacity` the answers report (the functions ask for \
+         `TOTAL` on every call; a failed conditional write, which reports none, is counted as 1 write \
+         unit, DynamoDB's minimum charge), and the Runtime API counts each function's invocations and \
+         their durations rounded up to 1 ms, priced at the template's `MemorySize`. The bench resets \
+         and reads it (`/__meter`) around each scenario, one at a time, schedules off, after the other \
+         figures: with the simulated head frozen, one round of every schedule of template.yaml (each \
+         invoked once) to store everything, then a metered round with nothing changed; then one new \
+         block and 5 nodes' health flipped (the simulator's `advance_blocks`, `flip_health`) and a \
+         metered round; then {} views each, one at a time after warm-ups, of `/v1/inference/current`, \
+         `/v1/inference/epochs/{{C-1}}` and modals cycling over the participants of the epoch figure 3 \
+         warmed (the bench holds the warm guards, so no view starts a warm: a view of an offered epoch \
+         whose lease is free starts one, at most once per lease, costed like figure 3's second run). An \
+         epoch's warm is figure 3's first run, metered; a new epoch warms two (the new one and the one \
+         that ended), {} s blocks x the chain's epoch length giving the epochs per month. Storage: a \
+         Scan of the table, each item sized by DynamoDB's rule plus 100 bytes. Per month = each job's \
+         per-run cost x its runs in 730 hours at the template's rate, plus the warms, plus storage; per \
+         million views = table units, Lambda GB-s and requests, and one API Gateway request per 512 KB \
+         of answer. Durations are this machine's (x86_64, the chain's {} per call), not arm64 Lambda's; \
+         request and unit counts carry over. Lambda's init phase, CloudWatch Logs and data transfer \
+         are not in the totals.\n",
         count(s.old_sample as u64),
         n_label(s.target_n),
         s.warmer_concurrency,
         ms(s.latency),
         s.scheduled_reps,
         ms(s.latency),
-        s.views_reps
+        s.views_reps,
+        s.bill_views,
+        super::bill::BLOCK_SECONDS,
+        ms(s.latency)
     )
 }

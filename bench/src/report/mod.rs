@@ -9,9 +9,13 @@
 //! - [`markdown`]: tables and shared labels;
 //! - [`switch`], [`warm`], [`cold`], [`scheduled`], [`machine_load`]: one section per
 //!   figure (and the floors and the load);
+//! - [`bill`] and [`bill_targets`]: figure 8, the metered units in dollars,
+//!   and the cost targets;
 //! - [`targets`] and [`explain`]: the targets, met or missed, and why;
 //! - [`document`]: the printed tables and BENCHMARKS.md.
 
+mod bill;
+mod bill_targets;
 mod cold;
 mod document;
 mod explain;

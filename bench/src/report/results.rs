@@ -11,6 +11,7 @@ use crate::fig4_modal::ModalRow;
 use crate::fig5_cold::{ColdRow, RssRow, SizeRow};
 use crate::fig6_scheduled::ScheduledRow;
 use crate::fig7_views::Views;
+use crate::fig8_bill::BillRow;
 use crate::floors::Floors;
 
 /// The run's settings, as stated in the report.
@@ -29,6 +30,8 @@ pub struct Settings {
     pub scheduled_reps: usize,
     /// Requests per route in figure 7.
     pub views_reps: usize,
+    /// Page views of each kind in figure 8.
+    pub bill_views: usize,
 }
 
 /// CPU other processes used during one stage of the run.
@@ -52,6 +55,8 @@ pub struct Results {
     pub cold_n: Option<usize>,
     pub scheduled: Vec<ScheduledRow>,
     pub views: Option<Views>,
+    /// Figure 8, per size.
+    pub bill: Vec<BillRow>,
     pub sizes: Vec<SizeRow>,
     /// Per size, each function's peak RSS at the end of its run.
     pub rss: Vec<(usize, Vec<RssRow>)>,

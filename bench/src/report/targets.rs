@@ -167,6 +167,7 @@ pub fn targets(r: &Results, s: &Settings) -> Vec<Target> {
         }
         None => out.push(not_run("Peak RSS".into(), "<= 64 MiB")),
     }
+    out.extend(super::bill_targets::bill_targets(r));
     out
 }
 
@@ -203,6 +204,7 @@ mod tests {
             current_epoch: None,
             scheduled_reps: 1,
             views_reps: 1,
+            bill_views: 1,
         };
         let t = targets(&Results::default(), &settings);
         assert!(!t.is_empty());

@@ -18,7 +18,7 @@ mod http;
 mod queue;
 
 pub use http::router;
-pub use queue::{FunctionRuntime, Outcome, MAX_RESPONSE_BYTES};
+pub use queue::{FunctionRuntime, Outcome, Usage, MAX_RESPONSE_BYTES};
 
 #[cfg(test)]
 mod tests {
@@ -106,6 +106,9 @@ mod tests {
             Outcome::Success(Bytes::from_static(b"\"done\""))
         );
 
+        assert_eq!(rt.usage().invocations, 1);
+        assert!(rt.usage().billed_ms >= 1, "{:?}", rt.usage());
+
         // A second answer for the same id is refused.
         let again = client
             .post(format!("{base}/invocation/req-1/response"))
@@ -147,6 +150,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Errors are billed too; the refused second answer was not counted.
+        assert_eq!(rt.usage().invocations, 2);
+        rt.reset_usage();
+        assert_eq!(rt.usage(), Usage::default());
     }
 
     #[tokio::test]

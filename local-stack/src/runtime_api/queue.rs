@@ -1,8 +1,10 @@
 //! One function's invocations: the queue its instances take events from,
-//! and the invocations in flight until their answer (or deadline).
+//! the invocations in flight until their answer (or deadline), and what
+//! they would be billed ([`Usage`]: invocations and duration rounded up to
+//! 1 ms, as Lambda bills).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -45,6 +47,15 @@ impl Outcome {
     }
 }
 
+/// What a function's invocations would be billed: how many were answered
+/// (a result or an error posted) and their durations, each from the moment
+/// an instance took the event to its answer, rounded up to the millisecond.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Usage {
+    pub invocations: u64,
+    pub billed_ms: u64,
+}
+
 /// One queued invocation.
 pub(super) struct Pending {
     request_id: String,
@@ -59,9 +70,12 @@ pub struct FunctionRuntime {
     pub def: FunctionDef,
     queue: Mutex<VecDeque<Pending>>,
     pub(super) available: Notify,
-    in_flight: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// Each in-flight invocation's caller and when an instance took it.
+    in_flight: Mutex<HashMap<String, (oneshot::Sender<Outcome>, Instant)>>,
     /// Instances currently waiting in `/next` (start-up waits for all).
     pub(super) pollers: AtomicUsize,
+    invocations: AtomicU64,
+    billed_ms: AtomicU64,
 }
 
 /// A poisoned lock only means a panic elsewhere; the data is still usable.
@@ -77,7 +91,22 @@ impl FunctionRuntime {
             available: Notify::new(),
             in_flight: Mutex::new(HashMap::new()),
             pollers: AtomicUsize::new(0),
+            invocations: AtomicU64::new(0),
+            billed_ms: AtomicU64::new(0),
         })
+    }
+
+    /// The invocations answered since start (or the last reset).
+    pub fn usage(&self) -> Usage {
+        Usage {
+            invocations: self.invocations.load(Ordering::SeqCst),
+            billed_ms: self.billed_ms.load(Ordering::SeqCst),
+        }
+    }
+
+    pub fn reset_usage(&self) {
+        self.invocations.store(0, Ordering::SeqCst);
+        self.billed_ms.store(0, Ordering::SeqCst);
     }
 
     pub fn name(&self) -> &str {
@@ -137,9 +166,9 @@ impl FunctionRuntime {
     /// Fails every in-flight invocation at once (its instance exited; used
     /// when the function has one instance, so they were all on it).
     pub fn fail_in_flight(&self, why: &str) {
-        let drained: Vec<(String, oneshot::Sender<Outcome>)> =
+        let drained: Vec<(String, (oneshot::Sender<Outcome>, Instant))> =
             lock(&self.in_flight).drain().collect();
-        for (id, reply) in drained {
+        for (id, (reply, _)) in drained {
             let _ = reply.send(Outcome::error(
                 "Runtime.ExitError",
                 format!("RequestId: {id} Error: Runtime exited: {why}"),
@@ -164,7 +193,7 @@ impl FunctionRuntime {
     pub(super) fn dispatch(&self, p: Pending) -> Option<Response> {
         let timeout = self.timeout();
         let deadline_ms = ids::now_ms() + timeout.as_millis() as u64;
-        lock(&self.in_flight).insert(p.request_id.clone(), p.reply);
+        lock(&self.in_flight).insert(p.request_id.clone(), (p.reply, Instant::now()));
         if p.started.send(Instant::now() + timeout).is_err() {
             lock(&self.in_flight).remove(&p.request_id);
             return None;
@@ -184,8 +213,13 @@ impl FunctionRuntime {
     }
 
     pub(super) fn complete(&self, request_id: &str, outcome: Outcome) -> bool {
-        match lock(&self.in_flight).remove(request_id) {
-            Some(reply) => {
+        let taken = lock(&self.in_flight).remove(request_id);
+        match taken {
+            Some((reply, started)) => {
+                let micros = started.elapsed().as_micros() as u64;
+                self.invocations.fetch_add(1, Ordering::SeqCst);
+                self.billed_ms
+                    .fetch_add(micros.div_ceil(1_000).max(1), Ordering::SeqCst);
                 // The caller may have given up (timeout, closed connection).
                 let _ = reply.send(outcome);
                 true

@@ -34,17 +34,18 @@ impl Model {
         self.latest_block_height_at(crate::time::now_unix_ms())
     }
 
-    /// [`Self::latest_block_height`] at wall-clock time `now_ms`.
+    /// [`Self::latest_block_height`] at wall-clock time `now_ms` (moved by
+    /// the head knobs' offset, if any).
     pub fn latest_block_height_at(&self, now_ms: i64) -> u64 {
         let start = self.starting_head();
-        if !self.clock.advancing {
-            return start;
-        }
-        let elapsed = (now_ms - self.clock.anchor_ms).max(0) as u64;
+        let elapsed = if self.clock.advancing {
+            (now_ms - self.clock.anchor_ms).max(0) as u64 / self.clock.interval_ms
+        } else {
+            0
+        };
         let last = self.poc_start_block_height(self.current_epoch + 1) - 1;
-        (start + elapsed / self.clock.interval_ms)
-            .min(last)
-            .max(start)
+        let head = (start + elapsed) as i64 + self.clock.head_offset;
+        (head.max(start as i64) as u64).min(last.max(start))
     }
 
     /// The average block time in seconds (the jitter averages out over

@@ -104,6 +104,39 @@ fn the_head_advances_with_the_clock_when_asked() {
 }
 
 #[test]
+fn the_head_knobs_move_the_head_and_never_the_block_times() {
+    let frozen = model(1);
+    let t0 = frozen.clock.anchor_ms;
+    let start = frozen.starting_head();
+    let time_of_start = frozen.block_time_unix(start);
+    let on = frozen.advanced_at(1, t0 + 5_000);
+    assert_eq!(on.latest_block_height_at(t0 + 600_000), start + 1);
+    assert_eq!(on.block_time_unix(start), time_of_start);
+    let last = frozen.poc_start_block_height(61) - 1;
+    assert_eq!(on.advanced_at(1 << 40, t0).latest_block_height_at(t0), last);
+
+    let moving = Model::new(&SimConfig {
+        participants: 1,
+        advance_heights: true,
+        block_interval: std::time::Duration::from_secs(2),
+        ..SimConfig::default()
+    });
+    let t0 = moving.clock.anchor_ms;
+    // Frozen 10 blocks in, it stays there ...
+    let held = moving.with_advancing_at(false, t0 + 20_000);
+    assert_eq!(held.latest_block_height_at(t0 + 600_000), start + 10);
+    assert_eq!(
+        held.advanced_at(2, t0 + 600_000)
+            .latest_block_height_at(t0 + 900_000),
+        start + 12
+    );
+    // ... and advancing again, it goes on from where it stood.
+    let again = held.with_advancing_at(true, t0 + 100_000);
+    assert_eq!(again.latest_block_height_at(t0 + 100_000), start + 10);
+    assert_eq!(again.latest_block_height_at(t0 + 104_000), start + 12);
+}
+
+#[test]
 fn models_differ_at_an_older_height() {
     let m = model(1);
     let added = m.late_model_height();

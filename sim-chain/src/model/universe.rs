@@ -90,6 +90,9 @@ pub(super) struct Clock {
     pub(super) anchor_ms: i64,
     pub(super) interval_ms: u64,
     pub(super) advancing: bool,
+    /// Blocks the head is moved from where the clock puts it (the
+    /// `advance_blocks` and `freeze_head` knobs); block times never move.
+    pub(super) head_offset: i64,
 }
 
 impl fmt::Debug for Model {
@@ -190,6 +193,7 @@ impl Model {
                 anchor_ms: 0,
                 interval_ms: (config.block_interval.as_millis() as u64).max(1),
                 advancing: config.advance_heights,
+                head_offset: 0,
             },
         };
         model.anchored_at(crate::time::now_unix_ms())
@@ -210,7 +214,34 @@ impl Model {
         let mut m = self.clone();
         m.clock.anchor_height = m.starting_head();
         m.clock.anchor_ms = now_ms;
+        m.clock.head_offset = 0;
         m
+    }
+
+    /// The same model with its head `blocks` further on at `now_ms` (never
+    /// past the current epoch's last block): a new block, made now.
+    pub fn advanced_at(&self, blocks: u64, now_ms: i64) -> Model {
+        let mut m = self.clone();
+        let head = m.latest_block_height_at(now_ms) + blocks;
+        m.set_head_at(head, now_ms);
+        m
+    }
+
+    /// The same model with the head kept where it is at `now_ms` (`false`),
+    /// or advancing with the clock from there (`true`).
+    pub fn with_advancing_at(&self, advancing: bool, now_ms: i64) -> Model {
+        let mut m = self.clone();
+        let head = m.latest_block_height_at(now_ms);
+        m.clock.advancing = advancing;
+        m.set_head_at(head, now_ms);
+        m
+    }
+
+    /// Sets the offset so that the head is `head` at `now_ms`.
+    fn set_head_at(&mut self, head: u64, now_ms: i64) {
+        self.clock.head_offset = 0;
+        let unmoved = self.latest_block_height_at(now_ms);
+        self.clock.head_offset = head as i64 - unmoved as i64;
     }
 
     pub fn current_epoch(&self) -> u64 {

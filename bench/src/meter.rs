@@ -1,0 +1,128 @@
+//! local-stack's meter as the bench reads it (`/__meter`): the table
+//! requests and capacity per DynamoDB operation and each function's
+//! invocations and billed duration, since the last reset. The bench's
+//! stacks run no schedule, so what it reads between a reset and a reading
+//! is what the bench asked for.
+
+use local_stack::meter::table::OpCounts;
+use local_stack::meter::Reading;
+
+use crate::http::get_json;
+use crate::stack::Stack;
+
+/// DynamoDB charges a failed conditional write as a write of at least one
+/// unit (the size of the item it compared with); its error answer reports
+/// no capacity, so the bill counts this much for each.
+pub const UNITS_PER_FAILED_CONDITION: f64 = 1.0;
+
+/// What one scenario used.
+#[derive(Debug, Clone, Default)]
+pub struct Metered {
+    pub reading: Reading,
+}
+
+impl Metered {
+    pub fn table_requests(&self) -> u64 {
+        self.ops().map(|(_, c)| c.requests).sum()
+    }
+
+    pub fn read_units(&self) -> f64 {
+        self.ops().map(|(_, c)| c.read_units).sum()
+    }
+
+    /// Reported write units plus [`UNITS_PER_FAILED_CONDITION`] per failed
+    /// conditional write.
+    pub fn write_units(&self) -> f64 {
+        self.ops()
+            .map(|(_, c)| {
+                c.write_units + c.conditional_failures as f64 * UNITS_PER_FAILED_CONDITION
+            })
+            .sum()
+    }
+
+    /// Requests whose capacity is unknown (not asked for, not reported, or
+    /// an error other than a failed condition).
+    pub fn unknown_units(&self) -> u64 {
+        self.ops()
+            .map(|(_, c)| c.not_asked + c.unreported + c.errors)
+            .sum()
+    }
+
+    pub fn invocations(&self) -> u64 {
+        self.reading
+            .functions
+            .values()
+            .map(|f| f.usage.invocations)
+            .sum()
+    }
+
+    /// Billed milliseconds x MemorySize, in GB-seconds (1 GB = 1024 MB, as
+    /// Lambda counts it).
+    pub fn gb_seconds(&self) -> f64 {
+        self.reading
+            .functions
+            .values()
+            .map(|f| f.usage.billed_ms as f64 / 1000.0 * f64::from(f.memory_mb) / 1024.0)
+            .sum()
+    }
+
+    fn ops(&self) -> impl Iterator<Item = (&String, &OpCounts)> {
+        self.reading.table.iter()
+    }
+
+    /// Requests per operation, e.g. `BatchGetItem 2, GetItem 1`.
+    pub fn by_operation(&self) -> String {
+        let parts: Vec<String> = self
+            .ops()
+            .filter(|(_, c)| c.requests > 0)
+            .map(|(op, c)| {
+                let failed = if c.conditional_failures > 0 {
+                    format!(" ({} failed conditions)", c.conditional_failures)
+                } else {
+                    String::new()
+                };
+                format!("{op} {}{failed}", c.requests)
+            })
+            .collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// The functions that ran, e.g. `scheduler 1 (412 ms)`.
+    pub fn by_function(&self) -> String {
+        let parts: Vec<String> = self
+            .reading
+            .functions
+            .iter()
+            .filter(|(_, f)| f.usage.invocations > 0)
+            .map(|(name, f)| {
+                format!(
+                    "{name} {} ({} ms, {} MB)",
+                    f.usage.invocations, f.usage.billed_ms, f.memory_mb
+                )
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
+
+impl Stack {
+    pub async fn reset_meter(&self) -> Result<(), String> {
+        let url = format!("{}/__meter/reset", self.meter());
+        self.http
+            .post(&url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map(|_| ())
+            .map_err(|e| format!("POST {url}: {e}"))
+    }
+
+    pub async fn read_meter(&self) -> Result<Metered, String> {
+        let reading: Reading = get_json(&self.http, &format!("{}/__meter", self.meter())).await?;
+        Ok(Metered { reading })
+    }
+}
