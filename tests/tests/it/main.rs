@@ -8,6 +8,7 @@ mod fixtures;
 mod health;
 mod hostile;
 mod iam;
+mod inference_writes;
 mod inferences;
 mod inferences_route;
 mod jail_health;
