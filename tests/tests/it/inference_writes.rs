@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use shared::chain::ListedInference;
 use shared::domain::inferences::InferenceLists;
 use shared::service::inference_scan::{scan_step, ScanOutcome};
@@ -292,4 +293,99 @@ fn with_one_inference() -> InferenceLists {
 
 fn ctx_of(t: &TestTable, sim: &sim_chain::SimChain) -> crate::support::LiveCore {
     crate::support::ctx(t, &[sim.url()], &[])
+}
+
+/// Every bucket item is written again once the digest is older than half
+/// the items' TTL, so none expires while its epoch is still scanned.
+#[tokio::test]
+async fn an_old_digest_rewrites_every_bucket() {
+    let t = TestTable::new().await;
+    let records: BTreeMap<String, InferenceLists> = (0..50)
+        .map(|i| (format!("participant-{i:04}"), with_one_inference()))
+        .collect();
+    let stamp = |ago_ms: i64| PublishStamp {
+        scan_started_ms: now_ms() - ago_ms - 1_000,
+        cached_at_ms: now_ms() - ago_ms,
+    };
+    let first = t
+        .table
+        .publish_inferences(CURRENT, &records, stamp(60_000))
+        .await
+        .unwrap();
+    assert_eq!(first, RECORD_BUCKETS as usize);
+    let again = t
+        .table
+        .publish_inferences(CURRENT, &records, stamp(30_000))
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "unchanged and recent: nothing");
+
+    let old = now_ms() - shared::table::inferences::rules::REFRESH_ALL_AFTER_MS;
+    t.client
+        .update_item()
+        .table_name(&t.name)
+        .key("pk", AttributeValue::S(format!("INFER#{CURRENT:010}")))
+        .key("sk", AttributeValue::S("DIGEST".into()))
+        .update_expression("SET refreshed_ms = :old")
+        .expression_attribute_values(":old", AttributeValue::N(old.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let refreshed = t
+        .table
+        .publish_inferences(CURRENT, &records, stamp(0))
+        .await
+        .unwrap();
+    assert_eq!(refreshed, RECORD_BUCKETS as usize);
+    let expiry = |i: &std::collections::HashMap<String, AttributeValue>| {
+        i["expires_at"].as_n().unwrap().parse::<i64>().unwrap()
+    };
+    let soonest = t
+        .scan_all()
+        .await
+        .iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("INFER#")))
+        .map(expiry)
+        .min()
+        .unwrap();
+    assert!(soonest >= now_ms() / 1000 + 6 * 86_400, "{soonest}");
+}
+
+/// A scan read one page a run: each save writes about what its page
+/// added, far less than rewriting the whole state each time (as before,
+/// twice: the new pieces and the deletion of the old).
+#[tokio::test]
+async fn one_page_runs_write_what_their_page_added() {
+    let sim = sim().await;
+    let t = TestTable::new().await;
+    let core = ctx_of(&t, &sim);
+    let (mut saves, mut rewriting_whole) = (Vec::new(), 0.0);
+    loop {
+        let w0 = wcu(&t);
+        let report = scan_step(&core.chain, &core.table, &settings(1))
+            .await
+            .unwrap();
+        if report.outcome == ScanOutcome::Completed {
+            break;
+        }
+        saves.push(wcu(&t) - w0);
+        rewriting_whole += 2.0 * (state_bytes(&t).await as f64 / 1024.0).ceil();
+    }
+    let written: f64 = saves.iter().sum();
+    eprintln!("one-page saves (WCU): {saves:?}; the whole state twice a save: {rewriting_whole}");
+    assert!(saves.len() >= 4, "{saves:?}");
+    assert!(
+        written * 2.0 < rewriting_whole,
+        "{written} vs {rewriting_whole}"
+    );
+}
+
+/// Bytes of the scan state's pieces in the table.
+async fn state_bytes(t: &TestTable) -> usize {
+    t.scan_all()
+        .await
+        .iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("INFSCAN#")))
+        .map(|i| i["blob"].as_b().unwrap().as_ref().len())
+        .sum()
 }
