@@ -176,8 +176,10 @@ mod tests {
         let recent = NOW - 1_000;
         let old = NOW - REFRESH_ALL_AFTER_MS;
         let earlier = NOW - 100;
-        // (stored digest, new hashes, buckets written, digest's refresh time)
-        let cases: [(Option<PublishedDigest>, &[u64], Option<(&[u32], i64)>); 7] = [
+        /// The buckets written and the digest's refresh time; `None`: nothing.
+        type Want = Option<(&'static [u32], i64)>;
+        // (stored digest, new hashes, what is written)
+        let cases: [(Option<PublishedDigest>, &[u64], Want); 7] = [
             (None, &[1, 2, 3], Some((&[0, 1, 2], NOW))),
             (
                 Some(digest(&[1, 2, 3], earlier, recent)),
