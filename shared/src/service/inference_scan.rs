@@ -261,9 +261,11 @@ async fn start_scan<C: Chain + InferenceChain>(chain: &C) -> Result<ScanState, S
     })
 }
 
-/// Publishes every record of the kept epochs, then ends the scan in the
-/// checkpoint. A failed publish fails the step before the checkpoint moves,
-/// so the next run reads this run's pages again and publishes then.
+/// Publishes every record of the kept epochs (the table writes the buckets
+/// whose records changed, and each epoch's completion stamp), then ends the
+/// scan in the checkpoint. A failed publish fails the step before the
+/// checkpoint moves, so the next run reads this run's pages again and
+/// publishes then.
 async fn complete<T: InferenceTable>(
     table: &T,
     read: &ScanCheckpoint,
