@@ -11,6 +11,10 @@
 //! the last page, so a partial picture is never shown as complete. Two
 //! overlapping runs cannot both save: the checkpoint is conditional on
 //! its version, and the loser's pages are dropped.
+//!
+//! The table writes what changed only: a save what the run added to the
+//! running result, a completion the bucket items whose records differ
+//! from the previous scan's, plus the epochs' completion stamps.
 
 use std::time::Duration;
 
@@ -76,6 +80,8 @@ pub struct ScanReport {
     pub kept: usize,
     /// Records published (participants x epochs) when completed.
     pub published: usize,
+    /// Bucket items written to publish them: those whose records changed.
+    pub buckets_written: usize,
     pub scan_started_ms: Option<i64>,
     pub height: Option<u64>,
     pub epoch: Option<u64>,
@@ -123,7 +129,7 @@ where
                 .last_started_ms
                 .is_some_and(|t| now_ms().saturating_sub(t) < interval_ms)
             {
-                return Ok(report(ScanOutcome::Waiting, 0, None, 0));
+                return Ok(report(ScanOutcome::Waiting, 0, None));
             }
             start_scan(chain).await?
         }
@@ -207,7 +213,7 @@ where
                 PutOutcome::Written
             };
             if outcome == PutOutcome::LostRace {
-                return Ok(report(ScanOutcome::LostRace, pages_read, Some(&state), 0));
+                return Ok(report(ScanOutcome::LostRace, pages_read, Some(&state)));
             }
             match failure {
                 Some(source) => Err(ScanError::Page {
@@ -215,7 +221,7 @@ where
                     pages_read,
                     source,
                 }),
-                None => Ok(report(ScanOutcome::Progressed, pages_read, Some(&state), 0)),
+                None => Ok(report(ScanOutcome::Progressed, pages_read, Some(&state))),
             }
         }
     }
@@ -255,9 +261,11 @@ async fn start_scan<C: Chain + InferenceChain>(chain: &C) -> Result<ScanState, S
     })
 }
 
-/// Publishes every record of the kept epochs, then ends the scan in the
-/// checkpoint. A failed publish fails the step before the checkpoint moves,
-/// so the next run reads this run's pages again and publishes then.
+/// Publishes every record of the kept epochs (the table writes the buckets
+/// whose records changed, and each epoch's completion stamp), then ends the
+/// scan in the checkpoint. A failed publish fails the step before the
+/// checkpoint moves, so the next run reads this run's pages again and
+/// publishes then.
 async fn complete<T: InferenceTable>(
     table: &T,
     read: &ScanCheckpoint,
@@ -268,10 +276,10 @@ async fn complete<T: InferenceTable>(
         scan_started_ms: state.position.started_ms,
         cached_at_ms: now_ms(),
     };
-    let mut published = 0;
+    let (mut published, mut buckets_written) = (0, 0);
     for epoch in state.position.frame.kept_epochs() {
         let records = state.tally.records_for(epoch, &state.members);
-        table.publish_inferences(epoch, &records, stamp).await?;
+        buckets_written += table.publish_inferences(epoch, &records, stamp).await?;
         published += records.len();
     }
     let next = ScanCheckpoint {
@@ -287,29 +295,25 @@ async fn complete<T: InferenceTable>(
         pages = state.position.pages,
         inferences = state.position.inferences_seen,
         published,
+        buckets_written,
         "inference scan completed"
     );
-    Ok(report(
-        ScanOutcome::Completed,
-        pages_read,
-        Some(&state),
+    Ok(ScanReport {
         published,
-    ))
+        buckets_written,
+        ..report(ScanOutcome::Completed, pages_read, Some(&state))
+    })
 }
 
-fn report(
-    outcome: ScanOutcome,
-    pages_read: u32,
-    state: Option<&ScanState>,
-    published: usize,
-) -> ScanReport {
+fn report(outcome: ScanOutcome, pages_read: u32, state: Option<&ScanState>) -> ScanReport {
     ScanReport {
         outcome,
         pages_read,
         scan_pages: state.map_or(0, |s| s.position.pages),
         scan_inferences: state.map_or(0, |s| s.position.inferences_seen),
         kept: state.map_or(0, |s| s.tally.kept()),
-        published,
+        published: 0,
+        buckets_written: 0,
         scan_started_ms: state.map(|s| s.position.started_ms),
         height: state.map(|s| s.position.height),
         epoch: state.map(|s| s.position.frame.current),

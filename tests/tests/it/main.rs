@@ -9,6 +9,7 @@ mod health;
 mod hostile;
 mod hot;
 mod iam;
+mod inference_writes;
 mod inferences;
 mod inferences_route;
 mod jail_health;

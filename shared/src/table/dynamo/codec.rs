@@ -24,8 +24,14 @@ pub fn encode_rows<T: serde::Serialize>(rows: &[T]) -> TableResult<Vec<u8>> {
 pub fn encode_json<T: serde::Serialize + ?Sized>(value: &T) -> TableResult<Vec<u8>> {
     let json = serde_json::to_vec(value)
         .map_err(|e| TableError::Corrupt(format!("encoding rows: {e}")))?;
+    compress(&json)
+}
+
+/// JSON already encoded, gzip-compressed (for a caller that hashes the
+/// JSON before storing it).
+pub fn compress(json: &[u8]) -> TableResult<Vec<u8>> {
     let mut enc = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
-    enc.write_all(&json)
+    enc.write_all(json)
         .and_then(|_| enc.finish())
         .map_err(|e| TableError::Corrupt(format!("compressing rows: {e}")))
 }

@@ -19,6 +19,8 @@
 //! | inference scan checkpoint    | `INFSCAN`            | `CHECKPOINT`             |
 //! | inference scan state piece   | `INFSCAN#{token}`    | `{piece:05}`             |
 //! | published inferences         | `INFER#{e:010}`      | `{bucket:03}`            |
+//! | published inferences stamp   | `INFER#{e:010}`      | `STAMP`                  |
+//! | published inferences digest  | `INFER#{e:010}`      | `DIGEST`                 |
 //! | jail statuses chunk          | `JAIL#{e:010}`       | `{bucket:03}`            |
 //! | jail statuses revision       | `JAIL#{e:010}`       | `REV`                    |
 //! | node health chunk            | `HEALTH`             | `{bucket:03}`            |
@@ -103,7 +105,8 @@ impl Key {
         Self::new("INFSCAN", "CHECKPOINT")
     }
 
-    /// One piece of a saved scan state (`token` is unique to the save).
+    /// One piece of a part of a saved scan state (`token` is unique to the
+    /// save that wrote the part).
     pub fn scan_piece(token: &str, piece: u32) -> Self {
         Self::new(format!("INFSCAN#{token}"), format!("{piece:05}"))
     }
@@ -111,6 +114,16 @@ impl Key {
     /// The published inferences of the participants hashing to `bucket`.
     pub fn inference_records(epoch: u64, bucket: u32) -> Self {
         Self::new(format!("INFER#{epoch:010}"), format!("{bucket:03}"))
+    }
+
+    /// An epoch's last completion time (read beside a bucket by the route).
+    pub fn inference_stamp(epoch: u64) -> Self {
+        Self::new(format!("INFER#{epoch:010}"), "STAMP")
+    }
+
+    /// The content hashes of an epoch's published buckets.
+    pub fn inference_digest(epoch: u64) -> Self {
+        Self::new(format!("INFER#{epoch:010}"), "DIGEST")
     }
 
     /// One of an epoch's jail status chunks.
@@ -276,6 +289,8 @@ mod tests {
             (Key::scan_checkpoint(), "INFSCAN", "CHECKPOINT"),
             (Key::scan_piece("t1", 2), "INFSCAN#t1", "00002"),
             (Key::inference_records(60, 7), "INFER#0000000060", "007"),
+            (Key::inference_stamp(60), "INFER#0000000060", "STAMP"),
+            (Key::inference_digest(60), "INFER#0000000060", "DIGEST"),
             (Key::jail_chunk(56, 7), "JAIL#0000000056", "007"),
             (Key::health_chunk(31), "HEALTH", "031"),
             (

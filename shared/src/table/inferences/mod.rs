@@ -1,6 +1,7 @@
 //! What the inference scan and the inferences route ask of the table: a
-//! narrow port ([`InferenceTable`]) beside [`super::CacheTable`], and the
-//! values it stores: the scan's checkpoint and the published records.
+//! narrow port ([`InferenceTable`]) beside [`super::CacheTable`], the
+//! values it stores (the scan's checkpoint and the published records), and
+//! in `rules` what keeps its writes to what changed.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -11,6 +12,8 @@ use super::items::PutOutcome;
 use super::port::TableResult;
 use crate::domain::inferences::{EpochFrame, InferenceLists, InferenceTally};
 use crate::ids::ParticipantId;
+
+pub mod rules;
 
 /// Where a scan in progress stands: small, stored in the checkpoint item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,15 +48,25 @@ pub struct ScanCheckpoint {
     /// When the last completed scan started and completed (ms).
     pub last_started_ms: Option<i64>,
     pub last_completed_ms: Option<i64>,
-    /// Where the adapter stored the state it read (to remove once replaced).
+    /// Where the adapter stored the state it read (the parts a save keeps
+    /// or replaces).
     pub(crate) stored_state: Option<StoredState>,
 }
 
-/// The pieces a stored state occupies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The parts a saved state is made of: a base (members and the running
+/// result when it was last written whole), then the deltas (what each
+/// later save added), each under a token unique to the save that wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StoredState {
+    pub parts: Vec<StoredPart>,
+}
+
+/// One part: its pieces (each under the item limit) and compressed size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredPart {
     pub token: String,
     pub pieces: u32,
+    pub bytes: u64,
 }
 
 /// One participant's lists for one epoch, as the route reads them.
@@ -79,7 +92,8 @@ pub trait InferenceTable: Send + Sync {
 
     /// Stores `next` as version `read.version + 1` if the stored version is
     /// still `read.version`; `LostRace` if another run saved first (then
-    /// nothing of `next` stays).
+    /// nothing of `next` stays). Writes what `next`'s running result adds
+    /// to `read`'s, not the whole state (see [`rules::save_as_delta`]).
     fn save_scan(
         &self,
         read: &ScanCheckpoint,
@@ -87,15 +101,18 @@ pub trait InferenceTable: Send + Sync {
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
     /// Replaces the epoch's records with `records` (every participant the
-    /// scan covered), unless a newer scan's are stored.
+    /// scan covered), unless a newer scan's are stored, and stamps the epoch
+    /// with the completion time. Only the bucket items whose records changed
+    /// are written (see [`rules::plan_publish`]); returns how many.
     fn publish_inferences(
         &self,
         epoch: u64,
         records: &BTreeMap<String, InferenceLists>,
         stamp: PublishStamp,
-    ) -> impl Future<Output = TableResult<()>> + Send;
+    ) -> impl Future<Output = TableResult<usize>> + Send;
 
-    /// The participant's record for `epoch`; `None` if no scan covered it.
+    /// The participant's record for `epoch`, with the last completion that
+    /// covered it (one table round trip); `None` if no scan covered it.
     fn load_inferences(
         &self,
         participant: &ParticipantId,

@@ -1,14 +1,15 @@
 //! A participant's inferences per epoch (contract part 2, section 3): the
 //! epoch repair for `epoch_id "0"`, the buckets, the order (newest
 //! `start_block_timestamp` first, as an integer) and the top 10 of each
-//! bucket, kept as a running merge so a scan over many pages stays small.
+//! bucket, kept as a running merge so a scan over many pages stays small
+//! ([`InferenceTally`], in `tally`).
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::ListedInference;
+mod tally;
+pub use tally::InferenceTally;
 
 /// Inferences kept per participant, epoch and bucket.
 pub const TOP_PER_BUCKET: usize = 10;
@@ -159,6 +160,23 @@ impl InferenceLists {
         }
     }
 
+    /// What this keeps that `earlier` did not keep in the same list (by
+    /// id), in order.
+    pub fn added_since(&self, earlier: &InferenceLists) -> InferenceLists {
+        let new_in =
+            |now: &[InferenceDetail], before: &[InferenceDetail]| -> Vec<InferenceDetail> {
+                now.iter()
+                    .filter(|d| !before.iter().any(|b| b.inference_id == d.inference_id))
+                    .cloned()
+                    .collect()
+            };
+        InferenceLists {
+            successful: new_in(&self.successful, &earlier.successful),
+            expired: new_in(&self.expired, &earlier.expired),
+            invalidated: new_in(&self.invalidated, &earlier.invalidated),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.successful.len() + self.expired.len() + self.invalidated.len()
     }
@@ -168,96 +186,18 @@ impl InferenceLists {
     }
 }
 
-/// A scan's running result: per participant and kept epoch, the top of
-/// each bucket. At most `participants x 2 x 3 x 10` inferences, however
-/// many pages the scan reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InferenceTally {
-    /// participant -> epoch -> lists
-    pub lists: BTreeMap<String, BTreeMap<u64, InferenceLists>>,
-}
-
-impl InferenceTally {
-    /// Counts one listed inference: kept if it belongs to a kept epoch, is
-    /// assigned, has an id and a shown status.
-    pub fn add(&mut self, inf: ListedInference, frame: &EpochFrame) {
-        let Some(bucket) = inf.status.as_deref().and_then(bucket_of_status) else {
-            return;
-        };
-        let (Some(id), Some(assignee)) = (inf.inference_id, inf.assigned_to) else {
-            return;
-        };
-        if id.is_empty() || assignee.is_empty() {
-            return;
-        }
-        let start = inf
-            .start_block_height
-            .as_deref()
-            .and_then(|h| h.trim().parse().ok());
-        let Some(epoch) = inference_epoch(inf.epoch_id.as_deref().unwrap_or("0"), start, frame)
-        else {
-            return;
-        };
-        if !frame.kept_epochs().contains(&epoch) {
-            return;
-        }
-        let detail = InferenceDetail {
-            inference_id: id,
-            status: inf.status.unwrap_or_default(),
-            start_block_height: inf.start_block_height.unwrap_or_default(),
-            start_block_timestamp: inf.start_block_timestamp.unwrap_or_default(),
-            validated_by: inf.validated_by,
-            prompt_hash: inf.prompt_hash,
-            response_hash: inf.response_hash,
-            prompt_token_count: inf.prompt_token_count,
-            completion_token_count: inf.completion_token_count,
-            model: inf.model,
-        };
-        self.lists
-            .entry(assignee)
-            .or_default()
-            .entry(epoch)
-            .or_default()
-            .offer(bucket, detail);
-    }
-
-    /// Inferences kept (the size of the running result).
-    pub fn kept(&self) -> usize {
-        self.lists
-            .values()
-            .flat_map(|epochs| epochs.values())
-            .map(InferenceLists::len)
-            .sum()
-    }
-
-    /// The records a finished scan publishes for `epoch`: every assignee
-    /// with inferences there, and every member of the current epoch (an
-    /// empty record for one with none).
-    pub fn records_for(&self, epoch: u64, members: &[String]) -> BTreeMap<String, InferenceLists> {
-        let mut out: BTreeMap<String, InferenceLists> = members
-            .iter()
-            .map(|m| (m.clone(), InferenceLists::default()))
-            .collect();
-        for (participant, epochs) in &self.lists {
-            if let Some(lists) = epochs.get(&epoch) {
-                out.insert(participant.clone(), lists.clone());
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::ListedInference;
 
-    const FRAME: EpochFrame = EpochFrame {
+    pub(super) const FRAME: EpochFrame = EpochFrame {
         current: 60,
         effective_height: 900_187,
         epoch_length: 15_000,
     };
 
-    fn listed(
+    pub(super) fn listed(
         id: &str,
         who: &str,
         status: &str,
@@ -411,7 +351,7 @@ mod tests {
         }
     }
 
-    fn detail(id: &str, ts: &str) -> InferenceDetail {
+    pub(super) fn detail(id: &str, ts: &str) -> InferenceDetail {
         InferenceDetail {
             inference_id: id.into(),
             status: "FINISHED".into(),
@@ -424,67 +364,5 @@ mod tests {
             completion_token_count: None,
             model: None,
         }
-    }
-
-    #[test]
-    fn the_tally_keeps_shown_inferences_of_kept_epochs() {
-        let e = FRAME.effective_height;
-        // (inference, kept under (participant, epoch, bucket len) or not)
-        let cases = [
-            (
-                listed("a", "p1", "FINISHED", "60", e + 5, "10"),
-                Some(("p1", 60)),
-            ),
-            (
-                listed("b", "p1", "VALIDATED", "59", e - 5, "9"),
-                Some(("p1", 59)),
-            ),
-            (
-                listed("c", "p1", "EXPIRED", "0", e - 5, "8"),
-                Some(("p1", 59)),
-            ),
-            (
-                listed("d", "p2", "INVALIDATED", "0", e + 1, "7"),
-                Some(("p2", 60)),
-            ),
-            (listed("e", "p1", "FINISHED", "58", e - 20_000, "6"), None),
-            (listed("f", "p1", "FINISHED", "0", e - 15_001, "6"), None),
-            (listed("g", "p1", "STARTED", "60", e + 5, "5"), None),
-            (listed("h", "p1", "VOTING", "60", e + 5, "5"), None),
-            (listed("i", "", "FINISHED", "60", e + 5, "5"), None),
-            (listed("", "p1", "FINISHED", "60", e + 5, "5"), None),
-            (listed("j", "p3", "FINISHED", "x", e + 5, "5"), None),
-        ];
-        for (inf, want) in cases {
-            let mut tally = InferenceTally::default();
-            let id = inf.inference_id.clone();
-            tally.add(inf, &FRAME);
-            let got = tally
-                .lists
-                .iter()
-                .flat_map(|(p, epochs)| epochs.keys().map(move |e| (p.as_str(), *e)))
-                .next();
-            assert_eq!(got, want, "{id:?}");
-            assert_eq!(tally.kept(), usize::from(want.is_some()));
-        }
-        let mut tally = InferenceTally::default();
-        tally.add(listed("a", "p1", "FINISHED", "60", e + 5, "10"), &FRAME);
-        tally.add(listed("b", "p9", "EXPIRED", "59", e - 5, "9"), &FRAME);
-        let members = ["p1".to_string(), "p2".to_string()];
-        let current = tally.records_for(60, &members);
-        assert_eq!(current.keys().collect::<Vec<_>>(), ["p1", "p2"]);
-        assert_eq!(current["p1"].successful.len(), 1);
-        assert!(
-            current["p2"].is_empty(),
-            "a member with none: an empty record"
-        );
-        let previous = tally.records_for(59, &members);
-        assert_eq!(previous.keys().collect::<Vec<_>>(), ["p1", "p2", "p9"]);
-        assert_eq!(
-            previous["p9"].expired.len(),
-            1,
-            "an assignee outside the members"
-        );
-        assert!(previous["p1"].is_empty());
     }
 }
