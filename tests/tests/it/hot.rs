@@ -6,12 +6,17 @@ use shared::domain::NodeHealth;
 use shared::ids::ParticipantId;
 use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
 use shared::service::epochs::refresh_current;
-use shared::table::{CacheTable, PutOutcome, StatsSlot, StatusTable};
+use shared::table::{CacheTable, PutOutcome, StatsSlot, StatusParts, StatusTable};
 
 use crate::dynamo_local::TestTable;
 use crate::support::{ctx, get, header, json_body, start_sim, stats, InvokeRecorder};
 
 const CURRENT: u64 = 30;
+/// The node health only.
+const HEALTH: StatusParts = StatusParts {
+    jail: None,
+    health: true,
+};
 
 /// (table requests, read units, write units) so far.
 fn usage(t: &TestTable) -> (u64, f64, f64) {
@@ -228,14 +233,7 @@ async fn status_chunks_are_written_only_when_their_content_changes() {
     };
     let t0 = 1_000_000;
     t.table.store_health(&rows(0, "a"), t0).await.unwrap();
-    let stored = t
-        .table
-        .load_statuses(shared::table::StatusParts {
-            jail: None,
-            health: true,
-        })
-        .await
-        .unwrap();
+    let stored = t.table.load_statuses(HEALTH).await.unwrap();
     // The same results a minute later: no chunk written, nothing changes.
     let before = usage(&t);
     t.table
@@ -245,14 +243,7 @@ async fn status_chunks_are_written_only_when_their_content_changes() {
     let after = usage(&t);
     assert_eq!(after.2, before.2, "no write at all");
     assert_eq!(after.0 - before.0, 1, "the revision item read");
-    let again = t
-        .table
-        .load_statuses(shared::table::StatusParts {
-            jail: None,
-            health: true,
-        })
-        .await
-        .unwrap();
+    let again = t.table.load_statuses(HEALTH).await.unwrap();
     assert_eq!(again.health_revision, stored.health_revision);
     // One node goes down: its chunk and the revision item are written.
     let before = usage(&t);
@@ -266,28 +257,14 @@ async fn status_chunks_are_written_only_when_their_content_changes() {
         3,
         "read the revision, write one chunk and the revision"
     );
-    let changed = t
-        .table
-        .load_statuses(shared::table::StatusParts {
-            jail: None,
-            health: true,
-        })
-        .await
-        .unwrap();
+    let changed = t.table.load_statuses(HEALTH).await.unwrap();
     assert_ne!(changed.health_revision, stored.health_revision);
     assert!(!changed.health["p000"].healthy);
     // Unchanged results are written again once due a restamp (their probe
     // time stays at most that old).
     let due = t0 + 120_000 + shared::table::HEALTH_RESTAMP_MS;
     t.table.store_health(&rows(1, "d"), due).await.unwrap();
-    let restamped = t
-        .table
-        .load_statuses(shared::table::StatusParts {
-            jail: None,
-            health: true,
-        })
-        .await
-        .unwrap();
+    let restamped = t.table.load_statuses(HEALTH).await.unwrap();
     assert!(restamped.health.values().all(|h| h.checked_at == "d"));
 
     // Jail statuses: the same content again writes nothing.
