@@ -130,6 +130,11 @@ pub async fn run(
 ) -> Result<WarmRow, String> {
     let n = stack.participants;
     let first = warm_once(stack, epoch).await?;
+    if first.report.skipped {
+        return Err(format!(
+            "N={n}: the first warm of epoch {epoch} was skipped"
+        ));
+    }
     if let Some(p) = first.report.problems() {
         return Err(format!(
             "N={n}: the warm of epoch {epoch} was incomplete: {p}"
@@ -144,8 +149,13 @@ pub async fn run(
     ));
     let second = warm_once(stack, epoch).await?;
     progress(&format!(
-        "N={n}: second warm: {:.2} s, {} upstream calls, {} DynamoDB requests",
+        "N={n}: second warm: {:.2} s, {}, {} upstream calls, {} DynamoDB requests",
         second.wall.as_secs_f64(),
+        if second.report.skipped {
+            "skipped (the epoch rests)"
+        } else {
+            "ran"
+        },
         second.report.upstream_calls,
         second.report.dynamodb_requests
     ));

@@ -206,6 +206,14 @@ impl Stack {
         let started = Instant::now();
         let body = self.invoke_sync("warmer", &payload.to_string()).await?;
         let wall = started.elapsed();
+        if body["status"] == "skipped" {
+            // The lease refused the run: a complete epoch rests for good.
+            let report = WarmReport {
+                skipped: true,
+                ..WarmReport::default()
+            };
+            return Ok((report, wall));
+        }
         let report = serde_json::from_value(body["report"].clone())
             .map_err(|e| format!("the warmer's report: {e}: {body:.500}"))?;
         Ok((report, wall))
@@ -257,6 +265,10 @@ pub struct WarmReport {
     pub dynamodb_read_units: f64,
     pub dynamodb_write_units: f64,
     pub duration_ms: u64,
+    /// The warmer answered "skipped": the epoch rests (its last run found
+    /// everything stored), so nothing ran.
+    #[serde(skip)]
+    pub skipped: bool,
 }
 
 impl WarmReport {

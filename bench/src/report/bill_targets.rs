@@ -118,6 +118,14 @@ fn explain_idle(r: &Results, row: &BillRow, goal: f64) -> String {
             " Most of it is Lambda duration: the run waits on the chain (each call at the simulated \
              latency) while its memory is billed; fewer, parallel or skipped chain calls when nothing \
              changed, or less memory, would cut it."
+        } else if job.job == "current_epoch" {
+            " Most of it is table units: the typical minute's new block moves every member's counters \
+             (inference counts grow through the epoch, on the simulated chain as on a busy one), so \
+             every row differs and the job writes a new snapshot (unchanged rows write the header \
+             only: see the nothing-changed column). What would cut it: storing the counters apart \
+             from the rows' static columns (models, URLs, weights, keys), so a minute rewrites a few \
+             numbers per participant instead of whole rows, or refreshing the rows less often than \
+             the tip."
         } else {
             " Most of it is table units: writing only what changed (compare with what is stored first, \
              or a revision item) and reading fewer chunks would cut it."

@@ -83,7 +83,9 @@ pub async fn current_epoch<C: Chain, T: CacheTable>(
             core.config.current_epoch_rebuild,
         )? == SnapshotChoice::Stored(StatsSlot::Current);
         if fresh {
-            return Ok(view(snapshot.clone(), true, None, Source::Table));
+            // Moved, not copied: an epoch's rows are megabytes.
+            let snapshot = cached.expect("checked above");
+            return Ok(view(snapshot, true, None, Source::Table));
         }
     }
     match refresh_current(core).await {
@@ -150,6 +152,30 @@ pub async fn epoch_by_id<C: Chain, T: CacheTable>(
         SnapshotChoice::Build => {}
     }
 
+    // Which epoch is current: a fresh stored header says it without its
+    // rows (no second epoch's rows held while this one is built).
+    let rebuild_ms = core.config.current_epoch_rebuild.as_millis() as i64;
+    let header = or_absent(
+        core.table.load_header(StatsSlot::Current).await,
+        "current epoch",
+    );
+    let known_past = header
+        .filter(|h| now_ms() - h.fetched_at_ms < rebuild_ms)
+        .is_some_and(|h| epoch < h.epoch_id);
+    if !known_past {
+        return epoch_at_or_after_current(core, epoch, height, total).await;
+    }
+    build_and_store_finished(core, epoch, height, total).await
+}
+
+/// An epoch not known to be finished: the current one answers, a later one
+/// is unknown, an earlier one is built.
+async fn epoch_at_or_after_current<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    epoch: u64,
+    height: Option<u64>,
+    total: Option<u64>,
+) -> Result<EpochView, ApiError> {
     let current = current_epoch(core).await?;
     let current_id = current.snapshot.header.epoch_id;
     if epoch > current_id {
@@ -172,6 +198,18 @@ pub async fn epoch_by_id<C: Chain, T: CacheTable>(
         choose_snapshot(epoch, height, stored, now_ms(), Duration::MAX)?;
         return Ok(current);
     }
+    drop(current);
+    build_and_store_finished(core, epoch, height, total).await
+}
+
+/// A finished epoch built from the chain (under the height budget when a
+/// height is asked) and stored.
+async fn build_and_store_finished<C: Chain, T: CacheTable>(
+    core: &Core<C, T>,
+    epoch: u64,
+    height: Option<u64>,
+    total: Option<u64>,
+) -> Result<EpochView, ApiError> {
     if height.is_some() {
         take_height_build(core, epoch).await?;
     }

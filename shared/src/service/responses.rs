@@ -6,12 +6,14 @@ use serde::Serialize;
 use crate::domain::{MlNodeView, ParticipantStats, RewardView, WarmKey};
 use crate::table::{BlockInfo, EpochSnapshot};
 
-/// `GET /v1/inference/current` and `/v1/inference/epochs/{id}`.
+/// `GET /v1/inference/current` and `/v1/inference/epochs/{id}`. The rows
+/// are any sequence that serialises as `ParticipantStats` objects (the
+/// stored rows, or those rows with jail and health merged one at a time).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InferenceResponse<'a> {
+pub struct InferenceResponse<P> {
     pub epoch_id: u64,
     pub height: u64,
-    pub participants: &'a [ParticipantStats],
+    pub participants: P,
     pub cached_at: Option<String>,
     pub is_current: bool,
     pub total_assigned_rewards_gnk: Option<u64>,
@@ -22,7 +24,7 @@ pub struct InferenceResponse<'a> {
     pub set_new_validators_block: Option<u64>,
 }
 
-impl<'a> InferenceResponse<'a> {
+impl<'a> InferenceResponse<&'a [ParticipantStats]> {
     pub fn new(snapshot: &'a EpochSnapshot, is_current: bool, total: Option<u64>) -> Self {
         let h = &snapshot.header;
         // The chain-tip fields describe the current epoch only.
@@ -43,6 +45,23 @@ impl<'a> InferenceResponse<'a> {
             avg_block_time: block.avg_block_time,
             next_poc_start_block: block.next_poc_start_block,
             set_new_validators_block: block.set_new_validators_block,
+        }
+    }
+
+    /// The same answer with other rows.
+    pub fn with_participants<Q>(self, participants: Q) -> InferenceResponse<Q> {
+        InferenceResponse {
+            epoch_id: self.epoch_id,
+            height: self.height,
+            participants,
+            cached_at: self.cached_at,
+            is_current: self.is_current,
+            total_assigned_rewards_gnk: self.total_assigned_rewards_gnk,
+            current_block_height: self.current_block_height,
+            current_block_timestamp: self.current_block_timestamp,
+            avg_block_time: self.avg_block_time,
+            next_poc_start_block: self.next_poc_start_block,
+            set_new_validators_block: self.set_new_validators_block,
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::domain::jail::{apply_health, apply_jail};
 use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
@@ -20,12 +20,24 @@ pub fn apply_statuses(
 ) {
     let now = Utc::now();
     for row in rows.iter_mut() {
-        if let Some(j) = jail.get(&row.index) {
-            apply_jail(row, j, now);
-        }
-        if let Some(h) = health.get(&row.index) {
-            apply_health(row, h);
-        }
+        let (j, h) = (jail.get(&row.index), health.get(&row.index));
+        merge_row(row, j, h, now);
+    }
+}
+
+/// Fills one row from its stored jail status and node health, if any
+/// (`ready_to_unjail` as of `now`).
+pub fn merge_row(
+    row: &mut ParticipantStats,
+    jail: Option<&JailStatus>,
+    health: Option<&NodeHealth>,
+    now: DateTime<Utc>,
+) {
+    if let Some(j) = jail {
+        apply_jail(row, j, now);
+    }
+    if let Some(h) = health {
+        apply_health(row, h);
     }
 }
 
@@ -37,14 +49,7 @@ pub fn apply_participant_status(
     stored: TableResult<(Option<JailStatus>, Option<NodeHealth>)>,
 ) {
     match stored {
-        Ok((jail, health)) => {
-            if let Some(j) = jail {
-                apply_jail(row, &j, Utc::now());
-            }
-            if let Some(h) = health {
-                apply_health(row, &h);
-            }
-        }
+        Ok((jail, health)) => merge_row(row, jail.as_ref(), health.as_ref(), Utc::now()),
         Err(e) => {
             tracing::warn!(epoch, participant = %row.index, error = %e, "jail and health unreadable; served as unknown");
         }

@@ -199,11 +199,17 @@ pub fn jail_may_replace(
     }
 }
 
-/// Splits rows into the status chunks by participant.
+/// Splits rows into the status chunks by participant, each chunk sorted
+/// by participant: the same content encodes the same whatever order the
+/// rows came in (probes finish in any order), so an unchanged chunk is
+/// recognised and not written.
 pub fn split_statuses<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<Vec<&T>> {
     let mut out: Vec<Vec<&T>> = vec![Vec::new(); STATUS_BUCKETS as usize];
     for row in rows {
         out[status_bucket(id(row)) as usize].push(row);
+    }
+    for chunk in &mut out {
+        chunk.sort_by(|a, b| id(a).cmp(id(b)));
     }
     out
 }
@@ -235,6 +241,17 @@ mod tests {
                 "{stored:?} {new:?} {restamp:?}"
             );
         }
+    }
+
+    #[test]
+    fn chunks_do_not_depend_on_the_order_rows_come_in() {
+        let rows: Vec<String> = (0..300).map(|i| format!("p{i}")).collect();
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        let a = split_statuses(&rows, |r| r.as_str());
+        let b = split_statuses(&reversed, |r| r.as_str());
+        assert_eq!(a, b);
+        assert_eq!(a.iter().map(Vec::len).sum::<usize>(), 300);
     }
 
     #[test]

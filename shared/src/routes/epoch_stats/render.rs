@@ -14,12 +14,12 @@ use flate2::Compression;
 
 use super::route::EpochRoute;
 use super::statuses::Statuses;
+use crate::domain::ParticipantStats;
 use crate::http::{Payload, Reply};
 use crate::service::epochs::{EpochView, Source};
 use crate::service::responses::InferenceResponse;
-use crate::service::status::apply_statuses;
+use crate::service::status::merge_row;
 use crate::service::ApiError;
-use crate::table::EpochSnapshot;
 
 /// A finished epoch's answer: its stats never change, but its rows carry
 /// today's node health, and its jail statuses and total may arrive after
@@ -51,23 +51,20 @@ pub fn render_epoch(
         statuses.jail_revision,
         statuses.health_revision,
     );
-    let mut rows = view.snapshot.participants.clone();
-    apply_statuses(&mut rows, &statuses.jail, &statuses.health);
-    let merged = EpochSnapshot {
-        header: h.clone(),
-        participants: rows,
-    };
     // serde_json writes in tiny pieces; the encoder wants large ones.
     let mut out = std::io::BufWriter::with_capacity(
         64 * 1024,
         GzEncoder::new(Vec::new(), Compression::fast()),
     );
-    serde_json::to_writer(
-        &mut out,
-        &InferenceResponse::new(&merged, view.is_current, total),
-    )
-    .map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))?;
-    drop(merged);
+    let rows = MergedRows {
+        rows: &view.snapshot.participants,
+        statuses,
+        now: chrono::Utc::now(),
+    };
+    let response =
+        InferenceResponse::new(&view.snapshot, view.is_current, total).with_participants(rows);
+    serde_json::to_writer(&mut out, &response)
+        .map_err(|e| ApiError::Internal(format!("encoding the response: {e}")))?;
     let gz = out
         .into_inner()
         .map_err(|e| ApiError::Internal(format!("compressing the response: {}", e.error())))?
@@ -86,6 +83,33 @@ pub fn render_epoch(
         cache_control,
         etag,
     })
+}
+
+/// The rows with jail and health merged as they are written: one row
+/// copied at a time, never the whole epoch (10,000 rows are ~15 MB).
+struct MergedRows<'a> {
+    rows: &'a [ParticipantStats],
+    statuses: &'a Statuses,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl serde::Serialize for MergedRows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.rows.len()))?;
+        for row in self.rows {
+            let jail = self.statuses.jail.get(&row.index);
+            let health = self.statuses.health.get(&row.index);
+            if jail.is_none() && health.is_none() {
+                seq.serialize_element(row)?;
+                continue;
+            }
+            let mut merged = row.clone();
+            merge_row(&mut merged, jail, health, self.now);
+            seq.serialize_element(&merged)?;
+        }
+        seq.end()
+    }
 }
 
 /// An epoch's rendered answer and what it was built from.
