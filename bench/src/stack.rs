@@ -192,7 +192,9 @@ impl Stack {
         let body = resp.bytes().await.map_err(|e| format!("POST {url}: {e}"))?;
         let body: Value =
             serde_json::from_slice(&body).map_err(|e| format!("POST {url}: not JSON: {e}"))?;
-        if failed || body["status"] != "done" {
+        // "skipped": the function declined the work (a warmer whose epoch
+        // rests); the caller reads the answer.
+        if failed || !(body["status"] == "done" || body["status"] == "skipped") {
             return Err(format!("{function} {payload:.200} failed: {body:.500}"));
         }
         Ok(body)
