@@ -107,7 +107,10 @@ fn check(function: &str, outcome: Outcome) -> Result<(), String> {
     };
     let v: Value = serde_json::from_slice(&body).map_err(|e| format!("{function}: {e}"))?;
     let ok = match function {
-        "warmer" | "scheduler" => v["status"] == "done",
+        // A warmer whose epoch rests (an earlier figure warmed it whole)
+        // answers "skipped": an answer all the same.
+        "warmer" => v["status"] == "done" || v["status"] == "skipped",
+        "scheduler" => v["status"] == "done",
         _ => v["statusCode"] == 200,
     };
     if ok {
