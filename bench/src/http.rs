@@ -87,6 +87,16 @@ pub async fn get_ok(http: &reqwest::Client, url: &str) -> Result<Fetched, String
 }
 
 /// A control endpoint's JSON (reqwest is built without its `json`).
+/// POSTs an empty body to `url`, expecting a 2xx.
+pub async fn post_empty(http: &reqwest::Client, url: &str) -> Result<(), String> {
+    http.post(url)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map(|_| ())
+        .map_err(|e| format!("POST {url}: {e}"))
+}
+
 pub async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,

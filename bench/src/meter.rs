@@ -112,13 +112,7 @@ impl Metered {
 impl Stack {
     pub async fn reset_meter(&self) -> Result<(), String> {
         let url = format!("{}/__meter/reset", self.meter());
-        self.http
-            .post(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map(|_| ())
-            .map_err(|e| format!("POST {url}: {e}"))
+        crate::http::post_empty(&self.http, &url).await
     }
 
     pub async fn read_meter(&self) -> Result<Metered, String> {

@@ -163,13 +163,7 @@ impl Stack {
 
     pub async fn reset_chain_stats(&self) -> Result<(), String> {
         let url = format!("{}/__stats/reset", self.chain());
-        self.http
-            .post(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map(|_| ())
-            .map_err(|e| format!("POST {url}: {e}"))
+        crate::http::post_empty(&self.http, &url).await
     }
 
     /// Invokes `function` synchronously (RequestResponse) through the

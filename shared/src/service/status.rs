@@ -3,27 +3,11 @@
 //! for a jail or health fetch, and a table that cannot be read leaves the
 //! fields null rather than failing the request.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use crate::domain::jail::{apply_health, apply_jail};
 use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
 use crate::table::TableResult;
-
-/// Fills `rows` from stored jail statuses and node health (rows without
-/// a stored status keep null fields).
-pub fn apply_statuses(
-    rows: &mut [ParticipantStats],
-    jail: &HashMap<String, JailStatus>,
-    health: &HashMap<String, NodeHealth>,
-) {
-    let now = Utc::now();
-    for row in rows.iter_mut() {
-        let (j, h) = (jail.get(&row.index), health.get(&row.index));
-        merge_row(row, j, h, now);
-    }
-}
 
 /// Fills one row from its stored jail status and node health, if any
 /// (`ready_to_unjail` as of `now`).
@@ -60,7 +44,19 @@ pub fn apply_participant_status(
 mod tests {
     use super::*;
     use crate::service::fakes::{row, A, B};
-    use crate::table::{MemoryTable, StatusParts, StatusTable};
+    use crate::table::{CacheTable, MemoryTable, ModalRead, StatusParts, StatusTable};
+    use std::collections::HashMap;
+
+    fn apply_statuses(
+        rows: &mut [ParticipantStats],
+        jail: &HashMap<String, JailStatus>,
+        health: &HashMap<String, NodeHealth>,
+    ) {
+        for row in rows.iter_mut() {
+            let (j, h) = (jail.get(&row.index), health.get(&row.index));
+            merge_row(row, j, h, Utc::now());
+        }
+    }
     use std::sync::atomic::Ordering;
 
     fn jailed(id: &str, until: &str) -> JailStatus {
@@ -125,7 +121,14 @@ mod tests {
         // An unreadable table leaves the modal's fields null.
         table.fail.store(true, Ordering::Relaxed);
         let mut one = row(A);
-        apply_participant_status(&mut one, 7, table.load_participant_status(7, A).await);
+        let id = crate::ids::ParticipantId::parse(A).unwrap();
+        let read = ModalRead {
+            participant: Some(&id),
+            status_epoch: Some(7),
+            ..ModalRead::default()
+        };
+        let status = table.load_modal_bundle(&read).await.map(|b| b.status);
+        apply_participant_status(&mut one, 7, status);
         assert_eq!(one.is_jailed, None);
     }
 }

@@ -141,15 +141,6 @@ impl StatusTable for MemoryTable {
         })
     }
 
-    async fn load_participant_status(
-        &self,
-        epoch: u64,
-        participant: &str,
-    ) -> TableResult<(Option<JailStatus>, Option<NodeHealth>)> {
-        self.call()?;
-        self.status_of(epoch, participant)
-    }
-
     async fn store_jail(
         &self,
         epoch: u64,

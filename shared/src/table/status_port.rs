@@ -133,14 +133,6 @@ pub trait StatusTable: Send + Sync {
         parts: StatusParts,
     ) -> impl Future<Output = TableResult<StoredStatuses>> + Send;
 
-    /// One participant's jail status in `epoch` and its node health (two
-    /// chunks, one batched read).
-    fn load_participant_status(
-        &self,
-        epoch: u64,
-        participant: &str,
-    ) -> impl Future<Output = TableResult<(Option<JailStatus>, Option<NodeHealth>)>> + Send;
-
     /// Replaces the epoch's jail chunks whose content changed (then its
     /// revision item). A chunk written `is_final` (a finished epoch at its
     /// canonical height) is never replaced; a non-final one only by a later

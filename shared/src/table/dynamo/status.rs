@@ -327,17 +327,6 @@ impl StatusTable for DynamoTable {
         Ok(out)
     }
 
-    async fn load_participant_status(
-        &self,
-        epoch: u64,
-        participant: &str,
-    ) -> TableResult<(Option<JailStatus>, Option<NodeHealth>)> {
-        let items = self
-            .batch_get(participant_status_keys(epoch, participant), None)
-            .await?;
-        participant_status_from(&items, participant)
-    }
-
     async fn store_jail(
         &self,
         epoch: u64,
