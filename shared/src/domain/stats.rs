@@ -60,9 +60,7 @@ fn counter(s: &str) -> u64 {
 impl ParticipantStats {
     /// Builds a row from the epoch entry and the participant-list entry.
     pub fn from_sources(epoch: &EpochParticipant, listed: &ListedParticipant) -> Self {
-        let stats = listed.current_epoch_stats.clone().unwrap_or_default();
-        let inference_count = counter(&stats.inference_count);
-        Self {
+        let mut row = Self {
             index: listed.index.clone(),
             address: listed
                 .address
@@ -73,12 +71,9 @@ impl ParticipantStats {
             inference_url: listed.inference_url.clone(),
             status: listed.status.clone(),
             models: epoch.models.clone(),
-            missed_rate: missed_rate(counter(&stats.missed_requests), inference_count),
-            invalidation_rate: invalidation_rate(
-                counter(&stats.invalidated_inferences),
-                inference_count,
-            ),
-            current_epoch_stats: stats,
+            missed_rate: 0.0,
+            invalidation_rate: 0.0,
+            current_epoch_stats: CurrentEpochStats::default(),
             is_jailed: None,
             jailed_until: None,
             ready_to_unjail: None,
@@ -93,7 +88,27 @@ impl ParticipantStats {
             node_health_checked_at: None,
             seed_signature: epoch.seed.as_ref().and_then(|s| s.signature.clone()),
             ml_nodes_map: Some(ml_nodes_map(&epoch.ml_nodes)),
-        }
+        };
+        row.set_tally(listed.current_epoch_stats.clone().unwrap_or_default());
+        row
+    }
+
+    /// Sets the row's counters (its tally) and the rates computed from them.
+    pub fn set_tally(&mut self, stats: CurrentEpochStats) {
+        let inference_count = counter(&stats.inference_count);
+        self.missed_rate = missed_rate(counter(&stats.missed_requests), inference_count);
+        self.invalidation_rate =
+            invalidation_rate(counter(&stats.invalidated_inferences), inference_count);
+        self.current_epoch_stats = stats;
+    }
+
+    /// The row without its tally (counters zero, rates 0): the part of a
+    /// current epoch's row that stays put while its counters grow with
+    /// every block.
+    pub fn without_tally(&self) -> Self {
+        let mut row = self.clone();
+        row.set_tally(CurrentEpochStats::default());
+        row
     }
 }
 

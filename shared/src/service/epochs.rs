@@ -259,6 +259,7 @@ fn header(
         version: String::new(),
         buckets: 0,
         rows_hash: None,
+        tallies_hash: None,
         chunks_written_ms: None,
     }
 }

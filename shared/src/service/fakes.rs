@@ -63,6 +63,7 @@ pub fn snapshot(
             version: String::new(),
             buckets: 0,
             rows_hash: None,
+            tallies_hash: None,
             chunks_written_ms: None,
         },
         participants: ids.iter().map(|id| row(id)).collect(),

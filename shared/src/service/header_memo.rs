@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use crate::table::{SnapshotHeader, StatsSlot};
+use crate::table::{RowSource, SnapshotHeader, StatsSlot};
 
 /// Headers kept (small: a few hundred bytes each).
 const HEADERS: usize = 32;
@@ -28,10 +28,10 @@ impl HeaderMemo {
         seen.push_back((slot, header.clone()));
     }
 
-    /// The snapshots (version, bucket count) that may hold `epoch`'s rows
-    /// at `height`: its finished snapshot, the current one when it is of
-    /// that epoch, one at that height.
-    pub fn row_sources(&self, epoch: u64, height: Option<u64>) -> Vec<(String, u32)> {
+    /// The snapshots that may hold `epoch`'s rows at `height`: its
+    /// finished snapshot, the current one when it is of that epoch, one at
+    /// that height.
+    pub fn row_sources(&self, epoch: u64, height: Option<u64>) -> Vec<RowSource> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         seen.iter()
             .filter(|(slot, h)| match slot {
@@ -39,7 +39,7 @@ impl HeaderMemo {
                 StatsSlot::Final(e) => *e == epoch,
                 StatsSlot::AtHeight(e, at) => *e == epoch && Some(*at) == height,
             })
-            .map(|(_, h)| (h.version.clone(), h.buckets))
+            .map(|(_, h)| RowSource::of(h))
             .collect()
     }
 }
@@ -62,7 +62,16 @@ mod tests {
             version: version.into(),
             buckets: 3,
             rows_hash: None,
+            tallies_hash: None,
             chunks_written_ms: None,
+        }
+    }
+
+    fn source(version: &str) -> RowSource {
+        RowSource {
+            version: version.into(),
+            buckets: 3,
+            tallies_apart: false,
         }
     }
 
@@ -72,12 +81,12 @@ mod tests {
         memo.remember(StatsSlot::Current, &header(60, "c1"));
         memo.remember(StatsSlot::Final(59), &header(59, "f59"));
         memo.remember(StatsSlot::AtHeight(59, 9), &header(59, "h9"));
-        assert_eq!(memo.row_sources(60, None), vec![("c1".to_owned(), 3)]);
-        assert_eq!(memo.row_sources(59, None), vec![("f59".to_owned(), 3)]);
+        assert_eq!(memo.row_sources(60, None), vec![source("c1")]);
+        assert_eq!(memo.row_sources(59, None), vec![source("f59")]);
         assert_eq!(memo.row_sources(59, Some(9)).len(), 2);
         assert!(memo.row_sources(58, None).is_empty());
         // A newer current snapshot replaces the old one.
         memo.remember(StatsSlot::Current, &header(60, "c2"));
-        assert_eq!(memo.row_sources(60, None), vec![("c2".to_owned(), 3)]);
+        assert_eq!(memo.row_sources(60, None), vec![source("c2")]);
     }
 }

@@ -34,7 +34,7 @@ pub struct DetailsMeta {
 
 enum Row {
     /// A cached snapshot's header: the row is one more read.
-    Header(SnapshotHeader, bool),
+    Header(Box<SnapshotHeader>, bool),
     /// Built through the epoch service, row in hand.
     Known(Option<Box<ParticipantStats>>, bool),
 }
@@ -166,7 +166,10 @@ async fn locate_row<C: Chain, T: CacheTable>(
     let choice = choose_snapshot(epoch, height, stored, now_ms(), core.config.item_freshness)?;
     if let SnapshotChoice::Stored(slot) = choice {
         if let Some(header) = headers.get(&slot) {
-            return Ok(Row::Header(header.clone(), slot == StatsSlot::Current));
+            return Ok(Row::Header(
+                Box::new(header.clone()),
+                slot == StatsSlot::Current,
+            ));
         }
     }
     let view = epoch_by_id(core, epoch, height).await?;

@@ -87,6 +87,7 @@ mod tests {
             version: String::new(),
             buckets: 0,
             rows_hash: None,
+            tallies_hash: None,
             chunks_written_ms: None,
         }
     }

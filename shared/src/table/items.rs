@@ -338,9 +338,17 @@ pub struct SnapshotHeader {
     /// Rows are spread over this many chunks by [`bucket_of`].
     pub buckets: u32,
     /// A hash of the rows as stored (the current snapshot: a refresh that
-    /// finds the same rows rewrites only the header).
+    /// finds the same rows rewrites only the header). For a snapshot whose
+    /// tallies are stored apart, of the rows without them.
     #[serde(default)]
     pub rows_hash: Option<u64>,
+    /// Set when the rows' tallies (their counters, which every block
+    /// moves) are stored apart from the rows, one tally chunk beside each
+    /// row chunk and rewritten in place: a hash of them. The current
+    /// snapshot's refresh then writes the tallies and the header, not the
+    /// rows, when only counters changed.
+    #[serde(default)]
+    pub tallies_hash: Option<u64>,
     /// When the chunks were written (ms); the current snapshot's chunks
     /// expire [`CURRENT_CHUNKS_TTL_MS`] after this, so a refresh writes
     /// them again once they are [`CURRENT_CHUNKS_REWRITE_MS`] old.
@@ -364,6 +372,48 @@ impl EpochSnapshot {
     pub fn participant(&self, id: &str) -> Option<&ParticipantStats> {
         self.participants.iter().find(|p| p.index == id)
     }
+}
+
+/// Where a participant's row may be read in the modal's one round trip:
+/// a snapshot whose header the instance knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSource {
+    pub version: String,
+    pub buckets: u32,
+    /// Its tallies are stored apart ([`SnapshotHeader::tallies_hash`]).
+    pub tallies_apart: bool,
+}
+
+impl RowSource {
+    pub fn of(header: &SnapshotHeader) -> Self {
+        Self {
+            version: header.version.clone(),
+            buckets: header.buckets,
+            tallies_apart: header.tallies_hash.is_some(),
+        }
+    }
+}
+
+/// A hash of the rows' tallies, in row order (both adapters name a
+/// current snapshot's tallies by it).
+pub fn tallies_hash(rows: &[ParticipantStats]) -> u64 {
+    let mut bytes = Vec::with_capacity(rows.len() * 48);
+    for row in rows {
+        let t = &row.current_epoch_stats;
+        for counter in [
+            &t.inference_count,
+            &t.missed_requests,
+            &t.earned_coins,
+            &t.rewarded_coins,
+            &t.burned_coins,
+            &t.validated_inferences,
+            &t.invalidated_inferences,
+        ] {
+            bytes.extend_from_slice(counter.as_bytes());
+            bytes.push(0);
+        }
+    }
+    fnv1a(&bytes)
 }
 
 /// Rows per chunk: small enough that one modal reads little, large enough
@@ -570,6 +620,7 @@ mod tests {
             version: "v".into(),
             buckets: 1,
             rows_hash: Some(7),
+            tallies_hash: Some(1),
             chunks_written_ms: Some(1_000),
         };
         let due = 1_000 + CURRENT_CHUNKS_REWRITE_MS;
@@ -590,6 +641,7 @@ mod tests {
         }
         let legacy = SnapshotHeader {
             rows_hash: None,
+            tallies_hash: None,
             ..stored
         };
         assert!(!current_chunks_reusable(&legacy, 60, 7, 2_000));

@@ -110,12 +110,19 @@ impl CacheTable for MemoryTable {
         }
         let mut stored = snapshot.clone();
         // As the DynamoDB adapter does: a version unique to this write,
-        // unless the current snapshot's rows are the same.
+        // unless the current snapshot's rows without their tallies are the
+        // same; the current snapshot's tallies named by their hash.
+        let is_current = slot == StatsSlot::Current;
         let unchanged = state.stats.get(&slot).filter(|s| {
-            slot == StatsSlot::Current
+            is_current
                 && s.header.epoch_id == snapshot.header.epoch_id
-                && s.participants == snapshot.participants
+                && s.participants.len() == snapshot.participants.len()
+                && s.participants
+                    .iter()
+                    .zip(&snapshot.participants)
+                    .all(|(a, b)| a.without_tally() == b.without_tally())
         });
+        stored.header.tallies_hash = is_current.then(|| tallies_hash(&snapshot.participants));
         stored.header.version = match unchanged {
             Some(s) => s.header.version.clone(),
             None => format!(
@@ -172,12 +179,12 @@ impl CacheTable for MemoryTable {
                     .rows_in
                     .iter()
                     .filter(|_| read.participant.is_some())
-                    .filter_map(|(version, _)| {
+                    .filter_map(|source| {
                         let snap = state
                             .stats
                             .values()
-                            .find(|s| s.header.version == *version)?;
-                        Some((version.clone(), snap.participant(id).cloned()))
+                            .find(|s| s.header.version == source.version)?;
+                        Some((source.version.clone(), snap.participant(id).cloned()))
                     })
                     .collect(),
                 status: (None, None),

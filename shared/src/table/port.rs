@@ -21,14 +21,14 @@ pub type TableResult<T> = Result<T, TableError>;
 
 /// What the modal reads in one round trip: stats headers, the
 /// participant's items, its row from the snapshots whose headers the
-/// caller already knows (`rows_in`: their versions and bucket counts), and
+/// caller already knows (`rows_in`), with their tallies where stored apart, and
 /// its jail and health in `status_epoch`.
 #[derive(Debug, Clone, Default)]
 pub struct ModalRead<'a> {
     pub slots: &'a [StatsSlot],
     pub items: &'a [ItemKey],
     pub participant: Option<&'a ParticipantId>,
-    pub rows_in: &'a [(String, u32)],
+    pub rows_in: &'a [RowSource],
     pub status_epoch: Option<u64>,
 }
 

@@ -21,4 +21,5 @@ mod replay;
 mod scheduler;
 mod support;
 mod table;
+mod tallies;
 mod warmer;

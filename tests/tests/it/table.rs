@@ -78,6 +78,7 @@ pub fn snapshot(epoch: u64, height: u64, fetched_at_ms: i64, n: u32) -> EpochSna
             version: String::new(),
             buckets: 0,
             rows_hash: None,
+            tallies_hash: None,
             chunks_written_ms: None,
         },
         participants,

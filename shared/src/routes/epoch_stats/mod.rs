@@ -6,7 +6,8 @@
 //! with one read of small items (the jail and health revisions, the
 //! current snapshot's header, an unsettled total): unchanged, it is served
 //! as it is; a new tip, total or status is merged into the kept rows and
-//! re-rendered; new rows (another snapshot version) are read again.
+//! re-rendered; new rows (another snapshot version) or counters (other
+//! tallies) are read again.
 
 pub mod render;
 mod route;
@@ -123,9 +124,11 @@ where
         let header = if r.is_current {
             let h = revisions.current?;
             let rebuild_ms = core.config.current_epoch_rebuild.as_millis() as i64;
-            // Other rows, or a copy so old that the request rebuilds it.
+            // Other rows or counters, or a copy so old that the request
+            // rebuilds it.
             if h.epoch_id != r.epoch_id
                 || h.version != r.version
+                || h.tallies_hash != r.tallies_hash
                 || now - h.fetched_at_ms >= rebuild_ms
             {
                 return None;

@@ -75,6 +75,7 @@ pub fn render_epoch(
         is_current: view.is_current,
         keep: view.source != Source::StaleTable,
         version: h.version.clone(),
+        tallies_hash: h.tallies_hash,
         fetched_at_ms: h.fetched_at_ms,
         total,
         jail_revision: statuses.jail_revision,
@@ -119,8 +120,9 @@ pub struct Rendered {
     /// Whether it may be kept (a stale copy served through a chain outage
     /// is not).
     keep: bool,
-    /// The snapshot's row version and fetch time.
+    /// The snapshot's row version, tallies and fetch time.
     pub version: String,
+    pub tallies_hash: Option<u64>,
     pub fetched_at_ms: i64,
     pub total: Option<u64>,
     pub jail_revision: u64,

@@ -7,6 +7,7 @@
 //! | finished epoch stats header  | `EPOCH#{e:010}`      | `STATS#FINAL`            |
 //! | stats at a height            | `EPOCH#{e:010}`      | `STATS#H#{h:012}`        |
 //! | stats rows chunk             | `SNAP#{version}`     | `{bucket:05}`            |
+//! | stats tally chunk            | `SNAP#{version}`     | `T{bucket:05}`           |
 //! | warm guard                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
 //! | epoch reward total           | `EPOCH#{e:010}`      | `TOTAL`                  |
 //! | participant item             | `P#{address}`        | `E#{e:010}#{KIND}`       |
@@ -69,6 +70,12 @@ impl Key {
 
     pub fn chunk(version: &str, bucket: u32) -> Self {
         Self::new(format!("SNAP#{version}"), format!("{bucket:05}"))
+    }
+
+    /// The tallies of the rows in [`Key::chunk`]`(version, bucket)`, in
+    /// their order (a snapshot whose tallies are stored apart).
+    pub fn tally_chunk(version: &str, bucket: u32) -> Self {
+        Self::new(format!("SNAP#{version}"), format!("T{bucket:05}"))
     }
 
     pub fn guard(epoch: u64) -> Self {
@@ -258,6 +265,7 @@ mod tests {
                 "STATS#H#000000887711",
             ),
             (Key::chunk("v1", 7), "SNAP#v1", "00007"),
+            (Key::tally_chunk("v1", 7), "SNAP#v1", "T00007"),
             (Key::guard(3), "EPOCH#0000000003", "WARM_GUARD"),
             (Key::total(3), "EPOCH#0000000003", "TOTAL"),
             (Key::network(NetworkItem::Timeline), "NETWORK", "TIMELINE"),

@@ -72,7 +72,7 @@ impl CacheTable for DynamoTable {
 
     async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
         Ok(self
-            .load_snapshot::<ParticipantStats>(slot)
+            .load_snapshot_rows(slot)
             .await?
             .map(|(header, mut participants)| {
                 crate::domain::stats::sort_for_display(&mut participants);
@@ -128,17 +128,16 @@ impl CacheTable for DynamoTable {
     async fn load_modal_bundle(&self, read: &ModalRead<'_>) -> TableResult<ModalBundle> {
         let slot_of: HashMap<Key, StatsSlot> =
             read.slots.iter().map(|s| (Key::stats(*s), *s)).collect();
-        let chunk_of: HashMap<Key, &str> = match read.participant {
+        // Each known snapshot's row chunk (and tally chunk) of the participant.
+        let row_keys: Vec<(&str, Vec<Key>)> = match read.participant {
             Some(p) => read
                 .rows_in
                 .iter()
-                .map(|(version, buckets)| {
-                    let key = Key::chunk(version, bucket_of(p.as_str(), *buckets));
-                    (key, version.as_str())
-                })
+                .map(|source| (source.version.as_str(), snapshots::row_keys(source, p)))
                 .collect(),
-            None => HashMap::new(),
+            None => Vec::new(),
         };
+        let is_row_key = |k: &Key| row_keys.iter().any(|(_, keys)| keys.contains(k));
         let status_keys = match (read.status_epoch, read.participant) {
             (Some(e), Some(p)) => status::participant_status_keys(e, p.as_str()).to_vec(),
             _ => Vec::new(),
@@ -147,25 +146,32 @@ impl CacheTable for DynamoTable {
             .keys()
             .cloned()
             .chain(read.items.iter().map(Key::item))
-            .chain(chunk_of.keys().cloned())
+            .chain(row_keys.iter().flat_map(|(_, keys)| keys.iter().cloned()))
             .chain(status_keys.iter().cloned());
         let mut bundle = ModalBundle::default();
         let mut status_items = Vec::new();
+        let mut row_items = Vec::new();
         for item in self.batch_get(keys, None).await? {
             let key = Key::of(&item);
             if let Some(slot) = key.as_ref().and_then(|k| slot_of.get(k)) {
                 bundle.headers.insert(*slot, decode_header(item)?);
-            } else if let Some(version) = key.as_ref().and_then(|k| chunk_of.get(k)) {
-                let id = read.participant.map_or("", |p| p.as_str());
-                let row = rows::decode_chunk::<ParticipantStats>(&item)?
-                    .into_iter()
-                    .find(|r| r.index == id);
-                bundle.rows.insert((*version).to_owned(), row);
+            } else if key.as_ref().is_some_and(is_row_key) {
+                row_items.push(item);
             } else if key.as_ref().is_some_and(|k| status_keys.contains(k)) {
                 status_items.push(item);
             } else {
                 let cached = decode_cached_item(item)?;
                 bundle.items.insert(cached.key.clone(), cached);
+            }
+        }
+        if let Some(p) = read.participant {
+            let find = |k: &Key| row_items.iter().find(|i| Key::of(i).as_ref() == Some(k));
+            for (version, keys) in &row_keys {
+                if let Some(chunk) = find(&keys[0]) {
+                    let tally = keys.get(1).map(&find);
+                    let row = snapshots::row_from_chunks(chunk, tally, p)?;
+                    bundle.rows.insert((*version).to_owned(), row);
+                }
             }
         }
         if let Some(p) = read.participant.filter(|_| read.status_epoch.is_some()) {

@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 use super::batch::Projection;
 use super::codec::decode_rows;
 use super::keys::{n, num_attr, s, Item, Key, DAY_SECS, TTL_ATTRIBUTE};
-use crate::chain::HardwareNode;
+use crate::chain::{CurrentEpochStats, HardwareNode};
 use crate::domain::WarmKey;
 use crate::table::items::*;
 use crate::table::port::{TableError, TableResult};
 
 /// The attribute holding a chunk's gzip-compressed rows.
 const ROWS: &str = "rows";
+/// The attribute holding a tally chunk's gzip-compressed tallies.
+const TALLIES: &str = "tallies";
 /// The attribute holding until when the warm lease is held (ms).
 const CLAIMED_UNTIL: &str = "claimed_until";
 /// The attribute holding who holds the warm lease (its [`LeaseToken`]).
@@ -76,8 +78,17 @@ pub fn decode_header(item: Item) -> TableResult<SnapshotHeader> {
 /// A chunk of a snapshot: its rows ([`super::codec::encode_rows`]) and when
 /// it may expire.
 pub fn encode_chunk(key: &Key, rows: Vec<u8>, expires_at: Option<i64>) -> Item {
+    encode_blob(key, ROWS, rows, expires_at)
+}
+
+/// A tally chunk: the tallies of a chunk's rows, in their order.
+pub fn encode_tally_chunk(key: &Key, tallies: Vec<u8>, expires_at: Option<i64>) -> Item {
+    encode_blob(key, TALLIES, tallies, expires_at)
+}
+
+fn encode_blob(key: &Key, attribute: &str, blob: Vec<u8>, expires_at: Option<i64>) -> Item {
     let mut item = key.attributes();
-    item.insert(ROWS.into(), AttributeValue::B(rows.into()));
+    item.insert(attribute.into(), AttributeValue::B(blob.into()));
     if let Some(t) = expires_at {
         item.insert(TTL_ATTRIBUTE.into(), n(t));
     }
@@ -87,11 +98,19 @@ pub fn encode_chunk(key: &Key, rows: Vec<u8>, expires_at: Option<i64>) -> Item {
 /// The rows of a chunk as `T`: whole [`crate::domain::ParticipantStats`], or a subset of
 /// their fields (e.g. only the id).
 pub fn decode_chunk<T: serde::de::DeserializeOwned>(item: &Item) -> TableResult<Vec<T>> {
-    let blob = item
-        .get(ROWS)
+    decode_rows(blob(item, ROWS)?)
+}
+
+/// The tallies of a tally chunk.
+pub fn decode_tally_chunk(item: &Item) -> TableResult<Vec<CurrentEpochStats>> {
+    decode_rows(blob(item, TALLIES)?)
+}
+
+fn blob<'a>(item: &'a Item, attribute: &str) -> TableResult<&'a [u8]> {
+    item.get(attribute)
         .and_then(|v| v.as_b().ok())
-        .ok_or_else(|| TableError::Corrupt("chunk without rows".into()))?;
-    decode_rows(blob.as_ref())
+        .map(|b| b.as_ref())
+        .ok_or_else(|| TableError::Corrupt(format!("chunk without {attribute}")))
 }
 
 pub fn encode_cached_item(item: &CachedItem) -> TableResult<Item> {

@@ -1,17 +1,29 @@
 //! Epoch snapshots: the rows split into compressed chunks (written first,
 //! with their TTLs), then the header that names them.
+//!
+//! The current snapshot stores its rows' tallies (the counters every block
+//! moves) apart: a tally chunk beside each row chunk, holding the tallies
+//! of that chunk's rows in their order and rewritten in place. A refresh
+//! in which only counters moved writes the tally chunks and the header
+//! (about a tenth of the rows' bytes), not the rows. Two refreshes racing
+//! may leave the loser's tallies (seconds older) in place until the next
+//! one; the rows and their order never mix, since both carry the same
+//! version.
 
 use aws_sdk_dynamodb::types::WriteRequest;
 
 use super::batch::{delete_request, put_request};
 use super::client::{Condition, DynamoTable};
-use super::codec::encode_rows;
-use super::keys::{n, str_attr, Key, DAY_SECS, SK};
-use super::rows::{decode_chunk, decode_header, encode_chunk, encode_header};
+use super::codec::{encode_json, encode_rows};
+use super::keys::{n, str_attr, Item, Key, DAY_SECS, SK};
+use super::rows::{
+    decode_chunk, decode_header, decode_tally_chunk, encode_chunk, encode_header,
+    encode_tally_chunk,
+};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 use crate::table::items::*;
-use crate::table::port::TableResult;
+use crate::table::port::{TableError, TableResult};
 use crate::table::SnapshotHeader;
 
 /// Chunks stay well under DynamoDB's 400 KB item limit.
@@ -19,68 +31,127 @@ const MAX_CHUNK_BYTES: usize = 350_000;
 
 impl DynamoTable {
     /// The header stored in `slot` and its rows as `T` (whole rows or just
-    /// ids), in bucket order; `None` if the header or a chunk is missing.
+    /// ids), in bucket order, without their tallies; `None` if the header
+    /// or a chunk is missing.
     pub(super) async fn load_snapshot<T: serde::de::DeserializeOwned>(
         &self,
         slot: StatsSlot,
     ) -> TableResult<Option<(SnapshotHeader, Vec<T>)>> {
-        let Some(item) = self.get_item(&Key::stats(slot)).await? else {
+        let Some((header, chunks, _)) = self.load_pieces(slot, false).await? else {
             return Ok(None);
         };
-        let header = decode_header(item)?;
-        let keys = (0..header.buckets).map(|b| Key::chunk(&header.version, b));
-        let mut items = self.batch_get(keys, None).await?;
-        if items.len() != header.buckets as usize {
-            // Chunks expired (TTL) or a torn write: treat as not cached.
-            tracing::warn!(version = %header.version, found = items.len(), expected = header.buckets, "stats snapshot is missing chunks");
-            return Ok(None);
-        }
-        items.sort_by(|a, b| str_attr(a, SK).cmp(&str_attr(b, SK)));
         let mut rows = Vec::new();
-        for item in &items {
+        for item in &chunks {
             rows.extend(decode_chunk::<T>(item)?);
         }
         Ok(Some((header, rows)))
     }
 
-    /// The row of `participant`, read from the one chunk it hashes to.
+    /// The header stored in `slot` and its whole rows, tallies included.
+    pub(super) async fn load_snapshot_rows(
+        &self,
+        slot: StatsSlot,
+    ) -> TableResult<Option<(SnapshotHeader, Vec<ParticipantStats>)>> {
+        let Some((header, chunks, tallies)) = self.load_pieces(slot, true).await? else {
+            return Ok(None);
+        };
+        let mut rows = Vec::with_capacity(header.participant_count as usize);
+        for (b, item) in chunks.iter().enumerate() {
+            let mut chunk = decode_chunk::<ParticipantStats>(item)?;
+            if let Some(t) = tallies.get(b) {
+                if !apply_tallies(&mut chunk, t)? {
+                    tracing::warn!(version = %header.version, bucket = b, "a tally chunk does not match its rows");
+                    return Ok(None);
+                }
+            }
+            rows.extend(chunk);
+        }
+        Ok(Some((header, rows)))
+    }
+
+    /// The header in `slot`, its row chunks in bucket order and (when
+    /// `with_tallies` and the snapshot has them) its tally chunks in the
+    /// same order, read in one batch; `None` if any is missing.
+    async fn load_pieces(
+        &self,
+        slot: StatsSlot,
+        with_tallies: bool,
+    ) -> TableResult<Option<(SnapshotHeader, Vec<Item>, Vec<Item>)>> {
+        let Some(item) = self.get_item(&Key::stats(slot)).await? else {
+            return Ok(None);
+        };
+        let header = decode_header(item)?;
+        let tallies = with_tallies && header.tallies_hash.is_some();
+        let chunk_keys = (0..header.buckets).map(|b| Key::chunk(&header.version, b));
+        let tally_keys = (0..header.buckets)
+            .filter(|_| tallies)
+            .map(|b| Key::tally_chunk(&header.version, b));
+        let items = self.batch_get(chunk_keys.chain(tally_keys), None).await?;
+        let expected = header.buckets as usize * if tallies { 2 } else { 1 };
+        if items.len() != expected {
+            // Chunks expired (TTL) or a torn write: treat as not cached.
+            tracing::warn!(version = %header.version, found = items.len(), expected, "stats snapshot is missing chunks");
+            return Ok(None);
+        }
+        let (mut tally_items, mut chunk_items): (Vec<Item>, Vec<Item>) = items
+            .into_iter()
+            .partition(|i| str_attr(i, SK).is_some_and(|sk| sk.starts_with('T')));
+        chunk_items.sort_by(|a, b| str_attr(a, SK).cmp(&str_attr(b, SK)));
+        tally_items.sort_by(|a, b| str_attr(a, SK).cmp(&str_attr(b, SK)));
+        Ok(Some((header, chunk_items, tally_items)))
+    }
+
+    /// The row of `participant`, read from the one chunk it hashes to (and
+    /// its tally chunk, in the same request).
     pub(super) async fn load_snapshot_row(
         &self,
         header: &SnapshotHeader,
         participant: &ParticipantId,
     ) -> TableResult<Option<ParticipantStats>> {
-        let bucket = bucket_of(participant.as_str(), header.buckets);
-        let Some(item) = self.get_item(&Key::chunk(&header.version, bucket)).await? else {
+        let source = RowSource::of(header);
+        let keys = row_keys(&source, participant);
+        let items = self.batch_get(keys.iter().cloned(), None).await?;
+        let find = |k: &Key| items.iter().find(|i| Key::of(i).as_ref() == Some(k));
+        let Some(chunk) = find(&keys[0]) else {
             return Ok(None);
         };
-        Ok(decode_chunk::<ParticipantStats>(&item)?
-            .into_iter()
-            .find(|r| r.index == participant.as_str()))
+        row_from_chunks(chunk, keys.get(1).map(find), participant)
     }
 
     /// Writes the chunks, then the header under the slot's rule: `Final`
     /// and `AtHeight` once (first write wins), `Current` only over an older
-    /// snapshot. A snapshot that lost the race has its chunks removed. A
-    /// current snapshot whose rows are those stored (same epoch, same rows
-    /// hash, chunks not yet due a rewrite) writes its header only.
+    /// snapshot. A snapshot that lost the race has its chunks removed.
+    /// The current snapshot's tallies are stored apart; a current snapshot
+    /// whose rows without them are those stored (same epoch, same rows
+    /// hash, chunks not yet due a rewrite) writes its tally chunks if they
+    /// changed, and its header.
     pub(super) async fn store_snapshot(
         &self,
         slot: StatsSlot,
         snapshot: &EpochSnapshot,
     ) -> TableResult<PutOutcome> {
-        let (buckets, chunks) = encode_chunks(&snapshot.participants)?;
+        let apart = slot == StatsSlot::Current;
+        let (buckets, chunks) = encode_chunks(&snapshot.participants, apart)?;
         let rows_hash = rows_hash(&chunks);
         let now = crate::time::now_ms();
         let mut header = snapshot.header.clone();
         header.participant_count = snapshot.participants.len() as u64;
         header.rows_hash = Some(rows_hash);
-        if slot == StatsSlot::Current {
+        header.tallies_hash = apart.then(|| tallies_hash(&snapshot.participants));
+        let expiry = chunk_expiry(slot, now);
+        if apart {
             let stored = self.get_item(&Key::stats(slot)).await?.map(decode_header);
             if let Some(stored) = stored.transpose()? {
-                if current_chunks_reusable(&stored, header.epoch_id, rows_hash, now) {
+                if current_chunks_reusable(&stored, header.epoch_id, rows_hash, now)
+                    && stored.tallies_hash.is_some()
+                {
                     header.version = stored.version;
                     header.buckets = stored.buckets;
                     header.chunks_written_ms = stored.chunks_written_ms;
+                    if stored.tallies_hash != header.tallies_hash {
+                        let tallies = encode_tally_chunks(&snapshot.participants, &header, expiry)?;
+                        self.batch_write(tallies).await?;
+                    }
                     return self.put_header(slot, header).await;
                 }
             }
@@ -88,23 +159,33 @@ impl DynamoTable {
         header.version = new_version(&header);
         header.buckets = buckets;
         header.chunks_written_ms = Some(now);
-        let expiry = chunk_expiry(slot, now);
         let chunk_keys: Vec<Key> = (0..buckets)
             .map(|b| Key::chunk(&header.version, b))
             .collect();
-        let puts = chunks
+        let mut puts = chunks
             .into_iter()
             .zip(&chunk_keys)
             .map(|(bytes, k)| put_request(encode_chunk(k, bytes, expiry)))
             .collect::<TableResult<Vec<_>>>()?;
+        if apart {
+            puts.extend(encode_tally_chunks(
+                &snapshot.participants,
+                &header,
+                expiry,
+            )?);
+        }
         self.batch_write(puts).await?;
 
-        let outcome = self.put_header(slot, header).await?;
+        let outcome = self.put_header(slot, header.clone()).await?;
         if outcome == PutOutcome::LostRace {
             // Another writer's snapshot won; ours is unreachable, remove it.
+            let tally_keys = (0..buckets)
+                .filter(|_| apart)
+                .map(|b| Key::tally_chunk(&header.version, b));
             let deletes: Vec<WriteRequest> = chunk_keys
-                .iter()
-                .filter_map(|k| delete_request(k).ok())
+                .into_iter()
+                .chain(tally_keys)
+                .filter_map(|k| delete_request(&k).ok())
                 .collect();
             if let Err(e) = self.batch_write(deletes).await {
                 tracing::warn!(error = %e, "could not remove the chunks of a snapshot that lost its race");
@@ -127,6 +208,78 @@ impl DynamoTable {
             .await?
             .outcome())
     }
+}
+
+/// The keys of `participant`'s row chunk in `source` and, when its
+/// tallies are stored apart, of its tally chunk.
+pub(super) fn row_keys(source: &RowSource, participant: &ParticipantId) -> Vec<Key> {
+    let bucket = bucket_of(participant.as_str(), source.buckets);
+    let mut keys = vec![Key::chunk(&source.version, bucket)];
+    if source.tallies_apart {
+        keys.push(Key::tally_chunk(&source.version, bucket));
+    }
+    keys
+}
+
+/// `participant`'s row in `chunk`, with its tally from `tally` when the
+/// tallies are stored apart (`Some(None)`: that chunk was not found, so
+/// neither is the row).
+pub(super) fn row_from_chunks(
+    chunk: &Item,
+    tally: Option<Option<&Item>>,
+    participant: &ParticipantId,
+) -> TableResult<Option<ParticipantStats>> {
+    let rows = decode_chunk::<ParticipantStats>(chunk)?;
+    let Some(at) = rows.iter().position(|r| r.index == participant.as_str()) else {
+        return Ok(None);
+    };
+    let mut row = rows.into_iter().nth(at);
+    match tally {
+        None => {}
+        Some(None) => return Ok(None),
+        Some(Some(item)) => {
+            let tallies = decode_tally_chunk(item)?;
+            match (row.as_mut(), tallies.into_iter().nth(at)) {
+                (Some(r), Some(t)) => r.set_tally(t),
+                _ => {
+                    return Err(TableError::Corrupt(
+                        "a tally chunk does not match its rows".into(),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(row)
+}
+
+/// Sets the rows' tallies from their tally chunk; `false` when the chunk
+/// holds another number of tallies (a torn or foreign write).
+fn apply_tallies(rows: &mut [ParticipantStats], tally_chunk: &Item) -> TableResult<bool> {
+    let tallies = decode_tally_chunk(tally_chunk)?;
+    if tallies.len() != rows.len() {
+        return Ok(false);
+    }
+    for (row, t) in rows.iter_mut().zip(tallies) {
+        row.set_tally(t);
+    }
+    Ok(true)
+}
+
+/// The tally chunks of `rows` under `header`'s version and buckets, as puts.
+fn encode_tally_chunks(
+    rows: &[ParticipantStats],
+    header: &SnapshotHeader,
+    expiry: Option<i64>,
+) -> TableResult<Vec<WriteRequest>> {
+    split_into_buckets(rows, header.buckets)
+        .iter()
+        .enumerate()
+        .map(|(b, chunk)| {
+            let tallies: Vec<_> = chunk.iter().map(|r| &r.current_epoch_stats).collect();
+            let key = Key::tally_chunk(&header.version, b as u32);
+            put_request(encode_tally_chunk(&key, encode_json(&tallies)?, expiry))
+        })
+        .collect()
 }
 
 /// A hash of the rows as encoded (compression is deterministic).
@@ -163,13 +316,22 @@ fn chunk_expiry(slot: StatsSlot, now_ms: i64) -> Option<i64> {
     }
 }
 
-/// Encodes rows into chunks, doubling the bucket count until each fits.
-fn encode_chunks(rows: &[ParticipantStats]) -> TableResult<(u32, Vec<Vec<u8>>)> {
+/// Encodes rows (without their tallies when `apart`) into chunks,
+/// doubling the bucket count until each fits.
+fn encode_chunks(rows: &[ParticipantStats], apart: bool) -> TableResult<(u32, Vec<Vec<u8>>)> {
     let mut buckets = bucket_count(rows.len());
     loop {
         let chunks = split_into_buckets(rows, buckets)
             .iter()
-            .map(|c| encode_rows(c))
+            .map(|c| {
+                if apart {
+                    // One chunk's rows copied at a time.
+                    let bare: Vec<ParticipantStats> = c.iter().map(|r| r.without_tally()).collect();
+                    encode_rows(&bare)
+                } else {
+                    encode_rows(c)
+                }
+            })
             .collect::<TableResult<Vec<_>>>()?;
         if chunks.iter().all(|c| c.len() <= MAX_CHUNK_BYTES) || buckets >= 1 << 16 {
             return Ok((buckets, chunks));
