@@ -27,7 +27,7 @@ pub struct MemoryTable {
 struct State {
     stats: HashMap<StatsSlot, EpochSnapshot>,
     items: HashMap<ItemKey, CachedItem>,
-    guards: HashMap<u64, WarmLease>,
+    leases: HashMap<u64, WarmLease>,
     totals: HashMap<u64, EpochTotal>,
     height_builds: HashMap<(u64, i64), u32>,
 }
@@ -209,11 +209,11 @@ impl CacheTable for MemoryTable {
         now_ms: i64,
         lease_ms: i64,
         finished: bool,
-    ) -> TableResult<GuardClaim> {
+    ) -> TableResult<LeaseClaim> {
         let mut state = self.enter()?;
-        let stored = state.guards.get(&epoch);
+        let stored = state.leases.get(&epoch);
         if !lease_may_claim(stored, owner, now_ms, finished) {
-            return Ok(GuardClaim {
+            return Ok(LeaseClaim {
                 won: false,
                 held_until_ms: stored.map_or(now_ms, |l| l.claimed_until_ms),
                 rest_until_ms: stored
@@ -223,7 +223,7 @@ impl CacheTable for MemoryTable {
             });
         }
         let until = now_ms + lease_ms;
-        state.guards.insert(
+        state.leases.insert(
             epoch,
             WarmLease {
                 claimed_until_ms: until,
@@ -231,7 +231,7 @@ impl CacheTable for MemoryTable {
                 rest: None,
             },
         );
-        Ok(GuardClaim {
+        Ok(LeaseClaim {
             won: true,
             held_until_ms: until,
             rest_until_ms: None,
@@ -246,11 +246,11 @@ impl CacheTable for MemoryTable {
         rest: Option<WarmRest>,
     ) -> TableResult<PutOutcome> {
         let mut state = self.enter()?;
-        let stored = state.guards.get(&epoch);
+        let stored = state.leases.get(&epoch);
         if !lease_may_release(stored, owner) {
             return Ok(PutOutcome::LostRace);
         }
-        state.guards.insert(
+        state.leases.insert(
             epoch,
             WarmLease {
                 claimed_until_ms: now_ms,

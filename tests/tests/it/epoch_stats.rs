@@ -158,7 +158,7 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
     assert_eq!(
         invoke.calls().len(),
         1,
-        "the warm guard holds for its window"
+        "the warm lease holds for its window"
     );
     // Another instance (a fresh context on the same table) reads the table.
     let other = crate::support::stats(&t, &[sim.url()], &[], &invoke);

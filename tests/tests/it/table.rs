@@ -497,12 +497,12 @@ async fn ten_thousand_participants_round_trip_and_a_modal_reads_twice() {
 }
 
 #[tokio::test]
-async fn warm_guard_admits_one_claim_per_window() {
+async fn warm_lease_admits_one_claim_per_window() {
     let t = TestTable::new().await;
-    let claim = |epoch, now| t.table.claim_warm_guard(epoch, now, 60_000);
+    let claim = |epoch, now| t.table.claim_warm_lease_unowned(epoch, now, 60_000);
     assert_eq!(
         claim(60, 1_000_000).await.unwrap(),
-        GuardClaim {
+        LeaseClaim {
             won: true,
             held_until_ms: 1_060_000,
             rest_until_ms: None,
@@ -510,16 +510,16 @@ async fn warm_guard_admits_one_claim_per_window() {
     );
     assert_eq!(
         claim(60, 1_030_000).await.unwrap(),
-        GuardClaim {
+        LeaseClaim {
             won: false,
             held_until_ms: 1_060_000,
             rest_until_ms: None,
         },
-        "a lost claim says until when the guard is held"
+        "a lost claim says until when the lease is held"
     );
     assert!(
         claim(61, 1_030_000).await.unwrap().won,
-        "guards are per epoch"
+        "leases are per epoch"
     );
     assert!(
         claim(60, 1_060_000).await.unwrap().won,
@@ -606,12 +606,12 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
     let t = TestTable::new().await;
     let table = &t.table;
     let (a, b) = (LeaseToken::random(), LeaseToken::random());
-    let held = |until| GuardClaim {
+    let held = |until| LeaseClaim {
         won: false,
         held_until_ms: until,
         rest_until_ms: None,
     };
-    let won = |until| GuardClaim {
+    let won = |until| LeaseClaim {
         won: true,
         held_until_ms: until,
         rest_until_ms: None,
@@ -713,7 +713,13 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
             .won
     );
     // A claim without an owner only lapses.
-    assert!(table.claim_warm_guard(62, T0, 1_000).await.unwrap().won);
+    assert!(
+        table
+            .claim_warm_lease_unowned(62, T0, 1_000)
+            .await
+            .unwrap()
+            .won
+    );
     assert_eq!(
         table
             .claim_warm_lease(62, &a, T0 + 999, L, false)

@@ -465,7 +465,7 @@ fn warm_payloads(invoke: &InvokeRecorder, epoch: u64) -> Vec<serde_json::Value> 
         .collect()
 }
 
-/// The warm guard is a lease the run holds for as long as it runs: with a
+/// The warm lease is held by the run for as long as it runs: with a
 /// 2 s lease and a run of about 6 s, no other trigger (from any
 /// epoch-stats instance) and no other run of the epoch starts meanwhile,
 /// and once the run ends its lease is free at once.
@@ -502,7 +502,7 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
             // Another epoch-stats instance (nothing remembered): held.
             let other = WarmTrigger::new(Some(invoke.invoker()), lease);
             match other.trigger(&t.table, epoch, true, Some(epoch)).await {
-                WarmOutcome::GuardHeld => held += 1,
+                WarmOutcome::LeaseHeld => held += 1,
                 // The run released its lease (with its rest) while this
                 // claim was in flight.
                 WarmOutcome::Rested if done.load(Ordering::SeqCst) => return held,
@@ -551,7 +551,7 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
     );
     let later = WarmTrigger::new(Some(invoke.invoker()), lease);
     let requests = t.table.counters().requests();
-    for expected in [WarmOutcome::Rested, WarmOutcome::GuardHeld] {
+    for expected in [WarmOutcome::Rested, WarmOutcome::LeaseHeld] {
         assert_eq!(
             later.trigger(&t.table, epoch, true, Some(epoch)).await,
             expected
@@ -598,13 +598,13 @@ async fn a_crashed_runs_lease_lapses_after_one_lease_period() {
     let other = || WarmTrigger::new(Some(invoke.invoker()), lease);
     assert_eq!(
         other().trigger(&t.table, epoch, true, Some(epoch)).await,
-        WarmOutcome::GuardHeld,
+        WarmOutcome::LeaseHeld,
         "the last renewal still holds"
     );
     loop {
         match other().trigger(&t.table, epoch, true, Some(epoch)).await {
             WarmOutcome::Invoked => break,
-            WarmOutcome::GuardHeld => {
+            WarmOutcome::LeaseHeld => {
                 assert!(
                     crashed_at.elapsed() < lease + Duration::from_secs(1),
                     "still held {:?} after the crash",

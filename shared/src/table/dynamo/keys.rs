@@ -7,7 +7,7 @@
 //! | finished epoch stats header  | `EPOCH#{e:010}`      | `STATS#FINAL`            |
 //! | stats at a height            | `EPOCH#{e:010}`      | `STATS#H#{h:012}`        |
 //! | stats rows chunk             | `SNAP#{version}`     | `{bucket:05}`            |
-//! | warm guard                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
+//! | warm lease                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
 //! | epoch reward total           | `EPOCH#{e:010}`      | `TOTAL`                  |
 //! | participant item             | `P#{address}`        | `E#{e:010}#{KIND}`       |
 //! | timeline                     | `NETWORK`            | `TIMELINE`               |
@@ -71,7 +71,9 @@ impl Key {
         Self::new(format!("SNAP#{version}"), format!("{bucket:05}"))
     }
 
-    pub fn guard(epoch: u64) -> Self {
+    /// The epoch's warm lease. Its sort key keeps the lease's former name:
+    /// deployed tables hold leases under it.
+    pub fn lease(epoch: u64) -> Self {
         Self::new(epoch_pk(epoch), "WARM_GUARD")
     }
 
@@ -258,7 +260,7 @@ mod tests {
                 "STATS#H#000000887711",
             ),
             (Key::chunk("v1", 7), "SNAP#v1", "00007"),
-            (Key::guard(3), "EPOCH#0000000003", "WARM_GUARD"),
+            (Key::lease(3), "EPOCH#0000000003", "WARM_GUARD"),
             (Key::total(3), "EPOCH#0000000003", "TOTAL"),
             (Key::network(NetworkItem::Timeline), "NETWORK", "TIMELINE"),
             (
