@@ -18,7 +18,8 @@ use sim_chain::{EndpointKind, Fault, FaultMode, Model};
 
 use crate::dynamo_local::TestTable;
 use crate::support::{
-    ctx, get, participant_items_fingerprint, start_sim, stats, warm_job, InvokeRecorder, LiveCore,
+    ctx, get, participant_items_fingerprint, start_sim, stats_of, warm_job, with_lease,
+    InvokeRecorder, LiveCore,
 };
 
 const CURRENT: u64 = 30;
@@ -466,7 +467,7 @@ fn warm_payloads(invoke: &InvokeRecorder, epoch: u64) -> Vec<serde_json::Value> 
 }
 
 /// The warm lease is held by the run for as long as it runs: with a
-/// 2 s lease and a run of about 6 s, no other trigger (from any
+/// 500 ms lease and a run of about 2.5 s, no other trigger (from any
 /// epoch-stats instance) and no other run of the epoch starts meanwhile,
 /// and once the run ends its lease is free at once.
 #[tokio::test]
@@ -474,10 +475,10 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
     let sim = start_sim(12, CURRENT).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let extra = [("WARM_LEASE_SECS", "2"), ("WARMER_CONCURRENCY", "3")];
-    let epoch_stats = stats(&t, &[sim.url()], &extra, &invoke);
-    let warmer = ctx(&t, &[sim.url()], &extra);
-    let lease = Duration::from_secs(2);
+    let extra = [("WARMER_CONCURRENCY", "3")];
+    let lease = Duration::from_millis(500);
+    let epoch_stats = stats_of(with_lease(ctx(&t, &[sim.url()], &extra), lease), &invoke);
+    let warmer = with_lease(ctx(&t, &[sim.url()], &extra), lease);
     let epoch = CURRENT - 2;
 
     // A request for the epoch triggers the warmer once.
@@ -487,8 +488,8 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
     let sent = warm_payloads(&invoke, epoch);
     assert_eq!(sent.len(), 1);
 
-    // The run: 12 participants' 96 items, 3 at a time, 250 ms each (~8 s).
-    sim.set_latency(Duration::from_millis(250));
+    // The run: 12 participants' 96 items, 3 at a time, 80 ms each (~2.6 s).
+    sim.set_latency(Duration::from_millis(80));
     let done = AtomicBool::new(false);
     let started = Instant::now();
     let run = async {
@@ -520,7 +521,7 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
                 assert_eq!(out["status"], "skipped", "{out}");
                 tokenless_run_tried = true;
             }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(Duration::from_millis(60)).await;
         }
         assert!(tokenless_run_tried);
         held
@@ -560,7 +561,7 @@ async fn a_running_warm_holds_the_epochs_lease_and_frees_it_when_done() {
     assert_eq!(t.table.counters().requests(), requests + 1);
     assert_eq!(warm_payloads(&invoke, epoch).len(), 1);
     // A view of the epoch invokes nothing either.
-    let again = stats(&t, &[sim.url()], &extra, &invoke);
+    let again = stats_of(with_lease(ctx(&t, &[sim.url()], &extra), lease), &invoke);
     assert_eq!(
         handle_epoch_stats(&again, &get(&path, &[])).await.status(),
         200
@@ -575,9 +576,8 @@ async fn a_crashed_runs_lease_lapses_after_one_lease_period() {
     let sim = start_sim(12, CURRENT).await;
     let t = TestTable::new().await;
     let invoke = InvokeRecorder::start().await;
-    let extra = [("WARM_LEASE_SECS", "2"), ("WARMER_CONCURRENCY", "2")];
-    let warmer = ctx(&t, &[sim.url()], &extra);
-    let lease = Duration::from_secs(2);
+    let lease = Duration::from_millis(500);
+    let warmer = with_lease(ctx(&t, &[sim.url()], &[("WARMER_CONCURRENCY", "2")]), lease);
     let epoch = CURRENT - 2;
     let first = WarmTrigger::new(Some(invoke.invoker()), lease);
     assert_eq!(
@@ -586,13 +586,9 @@ async fn a_crashed_runs_lease_lapses_after_one_lease_period() {
     );
     let sent = warm_payloads(&invoke, epoch);
 
-    sim.set_latency(Duration::from_millis(250));
-    // The run is cut off after 3 s (past the trigger's own 2 s claim).
-    let cut = tokio::time::timeout(
-        Duration::from_secs(3),
-        handle_warm_event(&warmer, &sent[0], None),
-    )
-    .await;
+    sim.set_latency(Duration::from_millis(50));
+    // The run is cut off after 1.5 leases (past the trigger's own claim).
+    let cut = tokio::time::timeout(lease * 3 / 2, handle_warm_event(&warmer, &sent[0], None)).await;
     assert!(cut.is_err(), "the run was still going");
     let crashed_at = Instant::now();
     let other = || WarmTrigger::new(Some(invoke.invoker()), lease);
@@ -606,11 +602,11 @@ async fn a_crashed_runs_lease_lapses_after_one_lease_period() {
             WarmOutcome::Invoked => break,
             WarmOutcome::LeaseHeld => {
                 assert!(
-                    crashed_at.elapsed() < lease + Duration::from_secs(1),
+                    crashed_at.elapsed() < lease + lease / 2,
                     "still held {:?} after the crash",
                     crashed_at.elapsed()
                 );
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             outcome => panic!("{outcome:?}"),
         }
