@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help setup test local bench release lint lint-template fmt cycles cargo-modules
+.PHONY: help setup test local bench release lint lint-template fmt cycles cargo-modules citations
 
 help:
 	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the five functions and their schedules)"
@@ -27,7 +27,7 @@ local: setup
 
 # `make test` fails on a format change, a clippy warning or an import cycle
 # before it runs a test (CI runs `make test`).
-test: setup lint-template lint cycles
+test: setup lint-template lint cycles citations
 	# The end-to-end test runs the function binaries, which `cargo test` does not build.
 	cargo build --workspace --locked --bins
 	cargo test --workspace --locked
@@ -55,6 +55,10 @@ CARGO_MODULES_VERSION := 0.27.0
 cargo-modules:
 	@cargo modules --version 2>/dev/null | grep -q " $(CARGO_MODULES_VERSION)$$" || \
 	  cargo install --locked cargo-modules --version $(CARGO_MODULES_VERSION)
+
+# Every contract section a code comment cites is a heading in docs/.
+citations:
+	python3 scripts/contract-citations.py
 
 # No module imports a module that imports it back, in every crate and binary.
 cycles: cargo-modules
