@@ -18,9 +18,9 @@ pub struct MemoryTable {
     /// When set, every call fails as if the table were unreachable.
     pub fail: std::sync::atomic::AtomicBool,
     /// The network-wide items (`memory_network`).
-    pub(super) network: Mutex<super::memory_network::NetworkMemory>,
+    pub(super) network: Mutex<super::memory_state::NetworkMemory>,
     /// The [`super::StatusTable`] items (`memory_status`).
-    pub(super) status: Mutex<super::memory_status::StatusState>,
+    pub(super) status: Mutex<super::memory_state::StatusState>,
 }
 
 #[derive(Default)]
@@ -322,8 +322,8 @@ impl super::RevisionTable for MemoryTable {
             .lock()
             .map_err(|_| TableError::Unavailable("memory table poisoned".into()))?;
         Ok(super::Revisions {
-            jail: super::memory_status::revision(status.jail.get(&query.epoch)),
-            health: super::memory_status::revision(Some(&status.health)),
+            jail: super::memory_state::revision(status.jail.get(&query.epoch)),
+            health: super::memory_state::revision(Some(&status.health)),
             current,
             total,
         })
