@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: help setup test local bench release lint lint-template fmt
+.PHONY: help setup test local bench release lint lint-template fmt cycles cargo-modules citations
 
 help:
 	@echo "make local   start the whole stack locally (DynamoDB Local, simulated chain, the five functions and their schedules)"
@@ -25,7 +25,9 @@ local: setup
 	cargo build --profile local --locked -p epoch-stats -p warmer -p participant -p scheduler -p network -p local-stack
 	exec ./target/local/local-stack
 
-test: setup lint-template
+# `make test` fails on a format change, a clippy warning or an import cycle
+# before it runs a test (CI runs `make test`).
+test: setup lint-template lint cycles citations
 	# The end-to-end test runs the function binaries, which `cargo test` does not build.
 	cargo build --workspace --locked --bins
 	cargo test --workspace --locked
@@ -45,6 +47,27 @@ lint-template:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The version scripts/module-cycles.py reads (later ones need a newer Rust).
+# A fresh machine builds it once from crates.io (about 11 minutes on 2 cores).
+CARGO_MODULES_VERSION := 0.27.0
+
+cargo-modules:
+	@cargo modules --version 2>/dev/null | grep -q " $(CARGO_MODULES_VERSION)$$" || \
+	  cargo install --locked cargo-modules --version $(CARGO_MODULES_VERSION)
+
+# Every contract section a code comment cites is a heading in docs/.
+citations:
+	python3 scripts/contract-citations.py
+
+# No module imports a module that imports it back, in every crate and binary.
+cycles: cargo-modules
+	python3 scripts/module-cycles.py shared --lib
+	python3 scripts/module-cycles.py sim-chain --lib
+	python3 scripts/module-cycles.py local-stack --lib
+	python3 scripts/module-cycles.py bench --bin bench
+	for f in epoch-stats warmer participant scheduler network; do \
+	  python3 scripts/module-cycles.py $$f --bin $$f || exit 1; done
 
 fmt:
 	cargo fmt --all

@@ -346,7 +346,7 @@ async fn size_run(
     let epochs = Epochs::of(c)?;
     let stack: &Stack = stack;
     stack
-        .hold_warm_guards(&[c, epochs.switch, epochs.warm, epochs.modal])
+        .hold_warm_leases(&[c, epochs.switch, epochs.warm, epochs.modal])
         .await?;
     let mut errors = Vec::new();
     let mut record = |what: &str, e: String, stack: &Stack| {

@@ -195,7 +195,7 @@ impl Stack {
     }
 
     /// Invokes the warmer under the bench's lease (the one
-    /// [`Stack::hold_warm_guards`] holds); its report and the wall time.
+    /// [`Stack::hold_warm_leases`] holds); its report and the wall time.
     pub async fn invoke_warmer(&self, payload: &Value) -> Result<(WarmReport, Duration), String> {
         let mut payload = payload.clone();
         payload["lease_token"] = Value::from(self.lease.as_str());
@@ -220,18 +220,18 @@ impl Stack {
         &self.table
     }
 
-    /// Claims the warm guard of each epoch for an hour, as if a request had
+    /// Claims the warm lease of each epoch for an hour, as if a request had
     /// just triggered the warmer: epoch-stats requests for those epochs
-    /// then do their guard write and skip the trigger, so no background
+    /// then do their lease write and skip the trigger, so no background
     /// warm runs while a figure is measured (the warm is measured on its
     /// own, in figure 3).
-    pub async fn hold_warm_guards(&self, epochs: &[u64]) -> Result<(), String> {
+    pub async fn hold_warm_leases(&self, epochs: &[u64]) -> Result<(), String> {
         let now = chrono::Utc::now().timestamp_millis();
         for &epoch in epochs.iter().filter(|e| **e >= 1) {
             self.table
                 .claim_warm_lease(epoch, &self.lease, now, 3_600_000, false)
                 .await
-                .map_err(|e| format!("claiming the warm guard of epoch {epoch}: {e}"))?;
+                .map_err(|e| format!("claiming the warm lease of epoch {epoch}: {e}"))?;
         }
         Ok(())
     }

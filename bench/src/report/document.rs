@@ -160,8 +160,8 @@ fn method_notes(s: &Settings) -> String {
          window is E-5..E, 6 summaries. Above {} participants the old way runs on a random sample of \
          that many participants and is scaled linearly (requests are independent and 6 are always in \
          flight). So that no background warm competes with the measurements, the bench claims the \
-         warm guard of the epochs it requests (as if another request had triggered the warmer a moment \
-         before): epoch-stats still makes its conditional guard write, and skips the trigger.\n\
+         warm lease of the epochs it requests (as if another request had triggered the warmer a moment \
+         before): epoch-stats still makes its conditional lease write, and skips the trigger.\n\
          2. **epoch-stats.** One request at a time at N = {}. Uncached: no request can force a rebuild \
          (`?reload=true` skips no cache), so a second stack with a 1 s freshness window is asked every \
          1.1 s, each request finding its copy stale and rebuilding and storing the snapshot. Cached: \
@@ -204,7 +204,7 @@ fn method_notes(s: &Settings) -> String {
          block and 5 nodes' health flipped (the simulator's `advance_blocks`, `flip_health`) and a \
          metered round; then {} views each, one at a time after warm-ups, of `/v1/inference/current`, \
          `/v1/inference/epochs/{{C-1}}` and modals cycling over the participants of the epoch figure 3 \
-         warmed (the bench holds the warm guards, so no view starts a warm: a view of an offered epoch \
+         warmed (the bench holds the warm leases, so no view starts a warm: a view of an offered epoch \
          whose lease is free starts one, at most once per lease, costed like figure 3's second run). An \
          epoch's warm is figure 3's first run, metered; a new epoch warms two (the new one and the one \
          that ended), {} s blocks x the chain's epoch length giving the epochs per month. Storage: a \

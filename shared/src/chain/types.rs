@@ -87,7 +87,7 @@ pub struct EpochParticipant {
     #[serde(default)]
     #[serde_as(as = "DefaultOnNull")]
     pub models: Vec<String>,
-    /// The tracker crashed on a null seed (contract 5.11); here it is optional.
+    /// The tracker crashed on a null seed (docs/contract.md 5.11); here it is optional.
     #[serde(default)]
     pub seed: Option<Seed>,
     #[serde(default)]

@@ -1,4 +1,4 @@
-//! The staking and slashing reads of the jail fetch (contract part 2, 4.2):
+//! The staking and slashing reads of the jail fetch (docs/contract-part2.md 4.2):
 //! a narrow port of its own, [`ValidatorChain`], and its [`HttpChain`]
 //! adapter (the same failover, retry, timeout and body cap as every call).
 

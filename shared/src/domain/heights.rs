@@ -1,4 +1,4 @@
-//! Canonical heights of past epochs (contract 2.2) and the average block time.
+//! Canonical heights of past epochs (docs/contract.md 2.2) and the average block time.
 
 use super::rates::round_ties_even;
 

@@ -1,4 +1,4 @@
-//! Jail status and node health of a participant (contract part 2, 4.1 with
+//! Jail status and node health of a participant (docs/contract-part2.md 4.1 with
 //! section 0): what is stored per (epoch, participant) and per participant,
 //! the rules that clean the chain's validator fields, and how both are
 //! merged into a served row (`ready_to_unjail` is computed then, never
@@ -56,7 +56,7 @@ pub fn clean_moniker(raw: Option<&str>) -> Option<String> {
     non_empty(raw).filter(|m| !m.starts_with("gonkavaloper"))
 }
 
-/// A chain-sourced link is served only as an http(s) URL (section 7.3: it
+/// A chain-sourced link is served only as an http(s) URL (docs/contract-part2.md 7.3: it
 /// becomes an `<a href>`).
 pub fn http_url_only(raw: Option<&str>) -> Option<String> {
     let url = non_empty(raw)?;

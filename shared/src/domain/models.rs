@@ -1,4 +1,4 @@
-//! The models view's computations (contract part 2, section 2.3): each
+//! The models view's computations (docs/contract-part2.md 2.3): each
 //! model's total PoC weight and host count over an epoch's participants,
 //! and the `ModelInfo` rows built from `models_all`.
 

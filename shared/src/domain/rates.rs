@@ -33,7 +33,7 @@ mod tests {
 
     #[test]
     fn contract_vectors() {
-        // (numerator, denominator, expected) from contract section 1.4.
+        // (numerator, denominator, expected) from docs/contract.md 1.4.
         let vectors = [
             (2, 10, 0.2),
             (95, 100, 0.95),

@@ -1,4 +1,4 @@
-//! The rewards window and GNK conversion (contract 1.5, section 0).
+//! The rewards window and GNK conversion (docs/contract.md 1.5, section 0).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
-//! The epoch-stats join (contract 2.1) and the `ParticipantStats` shape
-//! (contract 1.4).
+//! The epoch-stats join (docs/contract.md 2.1) and the `ParticipantStats` shape
+//! (docs/contract.md 1.4).
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,4 +1,4 @@
-//! The timeline's computations (contract part 2, section 1): the average
+//! The timeline's computations (docs/contract-part2.md 1): the average
 //! block time over the last 10,000 blocks and the one event it lists.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! The validator addresses a participant is known by on the staking and
-//! slashing modules (contract part 2, 4.2): the operator address (valoper)
+//! slashing modules (docs/contract-part2.md 4.2): the operator address (valoper)
 //! is the account's bech32 data under another prefix; the consensus
 //! address (valcons) is the first 20 bytes of SHA-256 of the consensus
 //! public key. Both BIP-173 bech32 (not bech32m).

@@ -1,4 +1,4 @@
-//! The warm-key filter (contract 2.4 with section 0's exact matching).
+//! The warm-key filter (docs/contract.md 2.4 with section 0's exact matching).
 
 use std::collections::{BTreeMap, HashSet};
 

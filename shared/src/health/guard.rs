@@ -1,4 +1,4 @@
-//! The SSRF guard's address rule (contract part 2, 0 and 7.1): a health
+//! The SSRF guard's address rule (docs/contract-part2.md 0 and 7.1): a health
 //! probe may connect only to a public (global unicast) address. Pure, so
 //! every refused class has its own test case.
 

@@ -1,4 +1,4 @@
-//! Node health probes (contract part 2, 4.4 with section 0): the SSRF
+//! Node health probes (docs/contract-part2.md 4.4 with section 0): the SSRF
 //! guard's address rule ([`guard`]) and the probe ([`probe`]).
 
 pub mod guard;

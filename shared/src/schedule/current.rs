@@ -28,7 +28,7 @@ pub struct CurrentEpochReport {
 pub struct WarmTriggered {
     pub epoch: u64,
     pub finished: bool,
-    /// `Invoked`, `GuardHeld` (a view already triggered it), ...
+    /// `Invoked`, `LeaseHeld` (a view already triggered it), ...
     pub outcome: String,
 }
 

@@ -1,5 +1,5 @@
 //! Epoch stats: served from the table when possible, built from the chain
-//! when not (contract 1.1-1.4, 2.1, 2.2 with section 0's decisions).
+//! when not (docs/contract.md 1.1-1.4, 2.1, 2.2 with section 0's decisions).
 
 use crate::chain::{Chain, ChainError, EpochRef};
 use crate::domain::{

@@ -1,5 +1,5 @@
 //! A finished epoch's bounds, shared by its stats and its models: its
-//! participants and the canonical height it is read at (contract 2.2).
+//! participants and the canonical height it is read at (docs/contract.md 2.2).
 
 use crate::chain::{ActiveParticipants, Chain, ChainError, EpochRef};
 use crate::domain::canonical_height;

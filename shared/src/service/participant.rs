@@ -1,4 +1,4 @@
-//! The participant modal (contract 1.5 with section 0's decisions): one
+//! The participant modal (docs/contract.md 1.5 with section 0's decisions): one
 //! table read when everything is cached and the instance knows the
 //! snapshot's header (two the first time), a concurrent read-through of
 //! the missing items otherwise.

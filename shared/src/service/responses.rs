@@ -1,4 +1,4 @@
-//! Response bodies, field for field as the frontend expects (contract 1.3,
+//! Response bodies, field for field as the frontend expects (docs/contract.md 1.3,
 //! 1.5).
 
 use serde::Serialize;

@@ -146,9 +146,9 @@ pub fn current_chunks_reusable(
             .is_some_and(|at| now_ms - at < CURRENT_CHUNKS_REWRITE_MS)
 }
 
-/// Whether a warm guard claimed until `claimed_until_ms` (if ever) is free
+/// Whether a warm lease claimed until `claimed_until_ms` (if ever) is free
 /// at `now_ms`: never claimed, lapsed, or released.
-pub fn guard_is_free(claimed_until_ms: Option<i64>, now_ms: i64) -> bool {
+pub fn lease_is_free(claimed_until_ms: Option<i64>, now_ms: i64) -> bool {
     claimed_until_ms.is_none_or(|until| until <= now_ms)
 }
 
@@ -240,7 +240,7 @@ pub fn rest_allows(rest: Option<&WarmRest>, now_ms: i64, finished: bool) -> bool
 
 /// Whether `claimant` may take the epoch's warm lease at `now_ms` (until
 /// `now_ms` + the lease) for a run of the kind `finished`: when it is free
-/// ([`guard_is_free`]), or already the claimant's (a renewal, even of a
+/// ([`lease_is_free`]), or already the claimant's (a renewal, even of a
 /// lease that lapsed while nobody else took it), and no rest of that kind
 /// holds ([`rest_allows`]). (In DynamoDB: `attribute_not_exists(pk) OR
 /// ((claimed_until <= :now OR lease_owner = :owner) AND (attribute_not_exists(rest_until)
@@ -252,7 +252,7 @@ pub fn lease_may_claim(
     finished: bool,
 ) -> bool {
     stored.is_none_or(|lease| {
-        (guard_is_free(Some(lease.claimed_until_ms), now_ms)
+        (lease_is_free(Some(lease.claimed_until_ms), now_ms)
             || lease.owner.as_ref() == Some(claimant))
             && rest_allows(lease.rest.as_ref(), now_ms, finished)
     })
@@ -289,7 +289,7 @@ pub fn needs_fetch(
 
 /// The outcome of claiming (or renewing) an epoch's warm lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GuardClaim {
+pub struct LeaseClaim {
     /// This call holds the lease now (a trigger then invokes the warmer).
     pub won: bool,
     /// Until when the lease is held (by this call or another).
@@ -514,7 +514,7 @@ mod tests {
     }
 
     #[test]
-    fn stats_and_guard_rules() {
+    fn stats_and_lease_rules() {
         use StatsSlot::*;
         let cases = [
             (Current, None, true),
@@ -533,9 +533,9 @@ mod tests {
                 "{slot:?} {existing:?}"
             );
         }
-        assert!(guard_is_free(None, 10));
-        assert!(guard_is_free(Some(10), 10));
-        assert!(!guard_is_free(Some(11), 10));
+        assert!(lease_is_free(None, 10));
+        assert!(lease_is_free(Some(10), 10));
+        assert!(!lease_is_free(Some(11), 10));
     }
 
     #[test]

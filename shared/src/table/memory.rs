@@ -18,16 +18,16 @@ pub struct MemoryTable {
     /// When set, every call fails as if the table were unreachable.
     pub fail: std::sync::atomic::AtomicBool,
     /// The network-wide items (`memory_network`).
-    pub(super) network: Mutex<super::memory_network::NetworkMemory>,
+    pub(super) network: Mutex<super::memory_state::NetworkMemory>,
     /// The [`super::StatusTable`] items (`memory_status`).
-    pub(super) status: Mutex<super::memory_status::StatusState>,
+    pub(super) status: Mutex<super::memory_state::StatusState>,
 }
 
 #[derive(Default)]
 struct State {
     stats: HashMap<StatsSlot, EpochSnapshot>,
     items: HashMap<ItemKey, CachedItem>,
-    guards: HashMap<u64, WarmLease>,
+    leases: HashMap<u64, WarmLease>,
     totals: HashMap<u64, EpochTotal>,
     height_builds: HashMap<(u64, i64), u32>,
 }
@@ -216,11 +216,11 @@ impl CacheTable for MemoryTable {
         now_ms: i64,
         lease_ms: i64,
         finished: bool,
-    ) -> TableResult<GuardClaim> {
+    ) -> TableResult<LeaseClaim> {
         let mut state = self.enter()?;
-        let stored = state.guards.get(&epoch);
+        let stored = state.leases.get(&epoch);
         if !lease_may_claim(stored, owner, now_ms, finished) {
-            return Ok(GuardClaim {
+            return Ok(LeaseClaim {
                 won: false,
                 held_until_ms: stored.map_or(now_ms, |l| l.claimed_until_ms),
                 rest_until_ms: stored
@@ -230,7 +230,7 @@ impl CacheTable for MemoryTable {
             });
         }
         let until = now_ms + lease_ms;
-        state.guards.insert(
+        state.leases.insert(
             epoch,
             WarmLease {
                 claimed_until_ms: until,
@@ -238,7 +238,7 @@ impl CacheTable for MemoryTable {
                 rest: None,
             },
         );
-        Ok(GuardClaim {
+        Ok(LeaseClaim {
             won: true,
             held_until_ms: until,
             rest_until_ms: None,
@@ -253,11 +253,11 @@ impl CacheTable for MemoryTable {
         rest: Option<WarmRest>,
     ) -> TableResult<PutOutcome> {
         let mut state = self.enter()?;
-        let stored = state.guards.get(&epoch);
+        let stored = state.leases.get(&epoch);
         if !lease_may_release(stored, owner) {
             return Ok(PutOutcome::LostRace);
         }
-        state.guards.insert(
+        state.leases.insert(
             epoch,
             WarmLease {
                 claimed_until_ms: now_ms,
@@ -329,8 +329,8 @@ impl super::RevisionTable for MemoryTable {
             .lock()
             .map_err(|_| TableError::Unavailable("memory table poisoned".into()))?;
         Ok(super::Revisions {
-            jail: super::memory_status::revision(status.jail.get(&query.epoch)),
-            health: super::memory_status::revision(Some(&status.health)),
+            jail: super::memory_state::revision(status.jail.get(&query.epoch)),
+            health: super::memory_state::revision(Some(&status.health)),
             current,
             total,
         })

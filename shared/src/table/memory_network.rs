@@ -1,20 +1,13 @@
 //! [`NetworkTable`] on the in-memory fake, with the same write rules.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 
 use super::items::PutOutcome;
 use super::memory::{take_budget, MemoryTable};
+use super::memory_state::NetworkMemory;
 use super::network::{network_may_replace, NetworkItem, NetworkTable, StoredDoc};
 use super::port::{TableError, TableResult};
-
-#[derive(Default)]
-pub struct NetworkMemory {
-    docs: HashMap<NetworkItem, StoredDoc>,
-    /// (epoch, minute) -> models builds at requested heights.
-    height_builds: HashMap<(u64, i64), u32>,
-}
 
 impl MemoryTable {
     fn network_state(&self) -> TableResult<MutexGuard<'_, NetworkMemory>> {

@@ -6,38 +6,12 @@ use std::collections::HashMap;
 
 use super::items::PutOutcome;
 use super::memory::MemoryTable;
+use super::memory_state::{revision, Chunk, ChunkSet, StatusState};
 use super::port::{TableError, TableResult};
 use super::status_port::*;
 use crate::domain::{JailStatus, NodeHealth};
 use crate::hash::fnv1a;
 use crate::keybase::KeybaseIdentity;
-
-/// One stored chunk: its rows and stamp, when it was fetched, finality.
-#[derive(Clone)]
-pub(super) struct Chunk<T> {
-    rows: Vec<T>,
-    stamp: ChunkStamp,
-    fetched_at_ms: i64,
-    is_final: bool,
-}
-
-pub(super) type ChunkSet<T> = Vec<Option<Chunk<T>>>;
-
-#[derive(Default)]
-pub(super) struct StatusState {
-    pub(super) jail: HashMap<u64, ChunkSet<JailStatus>>,
-    pub(super) health: ChunkSet<NodeHealth>,
-    keybase: HashMap<KeybaseIdentity, CachedKeybase>,
-    /// Chunk puts made (what the DynamoDB adapter would write).
-    pub(super) chunk_writes: u64,
-}
-
-pub(super) fn revision<T>(set: Option<&ChunkSet<T>>) -> StatusRevision {
-    let hashes: Vec<Option<u64>> = set
-        .map(|s| s.iter().map(|c| c.as_ref().map(|c| c.stamp.hash)).collect())
-        .unwrap_or_default();
-    revision_of(&hashes)
-}
 
 fn rows_of<T: Clone>(set: Option<&ChunkSet<T>>, id: impl Fn(&T) -> &str) -> HashMap<String, T> {
     set.into_iter()

@@ -7,6 +7,7 @@ pub mod inferences;
 pub mod items;
 mod memory;
 mod memory_network;
+mod memory_state;
 mod memory_status;
 pub mod network;
 mod port;

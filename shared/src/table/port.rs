@@ -145,7 +145,7 @@ pub trait CacheTable: Send + Sync {
         now_ms: i64,
         lease_ms: i64,
         finished: bool,
-    ) -> impl Future<Output = TableResult<GuardClaim>> + Send;
+    ) -> impl Future<Output = TableResult<LeaseClaim>> + Send;
 
     /// Ends `owner`'s lease at `now_ms` (the item stays, `claimed_until`
     /// set to now, with the `rest` the run earned) under
@@ -158,15 +158,15 @@ pub trait CacheTable: Send + Sync {
         rest: Option<WarmRest>,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
-    /// Claims the epoch's warm guard until `now_ms + window_ms` for an
+    /// Claims the epoch's warm lease until `now_ms + window_ms` for an
     /// owner nobody knows: a claim no run renews or releases, which only
     /// lapses (holds triggers off, e.g. while benchmarks measure).
-    fn claim_warm_guard(
+    fn claim_warm_lease_unowned(
         &self,
         epoch: u64,
         now_ms: i64,
         window_ms: i64,
-    ) -> impl Future<Output = TableResult<GuardClaim>> + Send {
+    ) -> impl Future<Output = TableResult<LeaseClaim>> + Send {
         async move {
             let nobody = LeaseToken::random();
             self.claim_warm_lease(epoch, &nobody, now_ms, window_ms, false)

@@ -1,4 +1,4 @@
-//! A narrow port for the jail and health items (contract part 2, 4): an
+//! A narrow port for the jail and health items (docs/contract-part2.md 4): an
 //! epoch's jail statuses and every participant's node health, each kept as
 //! [`STATUS_BUCKETS`] compressed chunks (by a stable hash of the
 //! participant id), so serving an epoch reads them all in one batched call;

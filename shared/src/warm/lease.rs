@@ -49,7 +49,7 @@ pub fn renewal_interval(lease: Duration) -> Duration {
 /// renews it every [`renewal_interval`] while the run goes on, and
 /// releases it at the end with the rest `rest_of` reads from the output. A lease held by another means no run. When the
 /// table cannot be reached the run goes ahead unguarded (its writes are
-/// conditional; the guard only saves duplicate work), and a failed
+/// conditional; the lease only saves duplicate work), and a failed
 /// renewal is logged, never a reason to stop.
 pub async fn run_under_lease<T: CacheTable, F: Future>(
     table: &T,

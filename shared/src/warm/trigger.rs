@@ -115,7 +115,7 @@ pub fn warms(epoch: u64, finished: bool, current: Option<u64>) -> bool {
 pub enum WarmOutcome {
     Invoked,
     /// Another trigger or a running warmer holds this epoch's lease.
-    GuardHeld,
+    LeaseHeld,
     /// The epoch's last run found everything stored: a finished epoch for
     /// good, the current one until its items' freshness runs out.
     Rested,
@@ -172,7 +172,7 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
         }
         let now = now_ms();
         if self.known_held(epoch_id, finished, now) {
-            return WarmOutcome::GuardHeld;
+            return WarmOutcome::LeaseHeld;
         }
         let lease = self.lease.as_millis() as i64;
         let owner = LeaseToken::random();
@@ -199,7 +199,7 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
             now,
         );
         if !claim.won {
-            return WarmOutcome::GuardHeld;
+            return WarmOutcome::LeaseHeld;
         }
         match invoker
             .invoke_warmer(&WarmRequest::new(epoch, finished).with_lease(owner))
@@ -237,7 +237,7 @@ mod tests {
     const WINDOW: Duration = Duration::from_secs(60);
 
     #[tokio::test]
-    async fn a_held_guard_is_remembered_without_asking_the_table_again() {
+    async fn a_held_lease_is_remembered_without_asking_the_table_again() {
         let table = MemoryTable::new();
         let trigger = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         assert_eq!(
@@ -248,18 +248,18 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(
                 trigger.trigger(&table, 7, false, Some(10)).await,
-                WarmOutcome::GuardHeld
+                WarmOutcome::LeaseHeld
             );
         }
         assert_eq!(
             table.round_trips(),
             trips,
-            "the held guard is known locally"
+            "the held lease is known locally"
         );
         assert_eq!(
             trigger.trigger(&table, 8, true, Some(10)).await,
             WarmOutcome::Invoked,
-            "guards are per epoch"
+            "leases are per epoch"
         );
         let sent: Vec<(u64, bool)> = sent(&trigger)
             .iter()
@@ -300,7 +300,7 @@ mod tests {
         let second = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         assert_eq!(
             second.trigger(&table, 7, true, Some(10)).await,
-            WarmOutcome::GuardHeld
+            WarmOutcome::LeaseHeld
         );
         // ... and releases it: a trigger that has not seen it held claims
         // it at once, with a new token.
@@ -324,11 +324,14 @@ mod tests {
         let table = MemoryTable::new();
         let now = now_ms();
         // Held for an hour by a claim nobody renews or releases.
-        table.claim_warm_guard(7, now, 3_600_000).await.unwrap();
+        table
+            .claim_warm_lease_unowned(7, now, 3_600_000)
+            .await
+            .unwrap();
         let trigger = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         assert_eq!(
             trigger.trigger(&table, 7, true, Some(10)).await,
-            WarmOutcome::GuardHeld
+            WarmOutcome::LeaseHeld
         );
         let remembered = trigger.held_until.lock().unwrap()[&(7, true)];
         assert!(
@@ -367,7 +370,7 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(
                 later.trigger(&table, 7, true, Some(10)).await,
-                WarmOutcome::GuardHeld
+                WarmOutcome::LeaseHeld
             );
         }
         assert_eq!(table.round_trips(), trips, "known in memory from then on");
@@ -400,7 +403,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_guard_held_by_another_instance_is_respected() {
+    async fn a_lease_held_by_another_instance_is_respected() {
         let table = MemoryTable::new();
         let first = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         let second = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
@@ -410,7 +413,7 @@ mod tests {
         );
         assert_eq!(
             second.trigger(&table, 7, false, Some(10)).await,
-            WarmOutcome::GuardHeld
+            WarmOutcome::LeaseHeld
         );
         assert!(second.invoker.unwrap().requests.lock().unwrap().is_empty());
     }
@@ -423,7 +426,7 @@ mod tests {
             trigger.trigger(&table, 7, false, Some(10)).await,
             WarmOutcome::NotConfigured
         );
-        assert_eq!(table.round_trips(), 0, "no guard claimed");
+        assert_eq!(table.round_trips(), 0, "no lease claimed");
         // A configured trigger can still claim the epoch at once.
         let configured = WarmTrigger::new(Some(RecordingInvoker::default()), WINDOW);
         assert_eq!(

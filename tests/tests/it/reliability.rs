@@ -62,7 +62,7 @@ async fn with_the_table_missing_or_down_the_chain_answers_and_nothing_is_stored(
             "the failure is reported"
         );
     }
-    assert!(invoke.calls().is_empty(), "no guard, no warm");
+    assert!(invoke.calls().is_empty(), "no lease, no warm");
 }
 
 /// A proxy in front of DynamoDB Local that throttles the first requests.

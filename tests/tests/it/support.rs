@@ -100,7 +100,21 @@ pub fn stats(
     extra: &[(&str, &str)],
     invoke: &InvokeRecorder,
 ) -> LiveEpochStatsState {
-    EpochStatsState::new(ctx(table, chain_urls, extra), Some(invoke.invoker()))
+    stats_of(ctx(table, chain_urls, extra), invoke)
+}
+
+/// epoch-stats' state over `core`, its warmer invoked through `invoke`'s
+/// endpoint.
+pub fn stats_of(core: LiveCore, invoke: &InvokeRecorder) -> LiveEpochStatsState {
+    EpochStatsState::new(core, Some(invoke.invoker()))
+}
+
+/// `core` with a warm lease of `lease`: the lease tests set it in
+/// milliseconds (`WARM_LEASE_SECS` counts whole seconds), so they do not
+/// wait out real seconds.
+pub fn with_lease(mut core: LiveCore, lease: Duration) -> LiveCore {
+    std::sync::Arc::make_mut(&mut core.config).warm_lease = lease;
+    core
 }
 
 /// The scheduled function's state: its warmer invoked through `invoke`'s

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{bucket_of_status, inference_epoch, EpochFrame, InferenceDetail, InferenceLists};
+use super::lists::{
+    bucket_of_status, inference_epoch, EpochFrame, InferenceDetail, InferenceLists,
+};
 use crate::chain::ListedInference;
 
 /// A scan's running result: per participant and kept epoch, the top of
@@ -131,7 +133,7 @@ impl InferenceTally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::inferences::tests::{listed, FRAME};
+    use crate::domain::inferences::lists::tests::{listed, FRAME};
 
     #[test]
     fn the_tally_keeps_shown_inferences_of_kept_epochs() {

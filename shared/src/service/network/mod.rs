@@ -1,4 +1,4 @@
-//! The network-wide views: the timeline and the models (contract part 2,
+//! The network-wide views: the timeline and the models (docs/contract-part2.md
 //! sections 1 and 2). The scheduled function keeps their items fresh with
 //! [`refresh_timeline`] and [`refresh_models_current`]; a request answers
 //! from the table and goes to the chain only when nothing is stored (or

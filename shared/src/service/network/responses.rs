@@ -1,5 +1,5 @@
 //! The timeline and models bodies, field for field as the frontend reads
-//! them (contract part 2, 1 and 2.2), plus the extra fields we add.
+//! them (docs/contract-part2.md 1 and 2.2), plus the extra fields we add.
 
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@
 //! | stats at a height            | `EPOCH#{e:010}`      | `STATS#H#{h:012}`        |
 //! | stats rows chunk             | `SNAP#{version}`     | `{bucket:05}`            |
 //! | stats tally chunk            | `SNAP#{version}`     | `T{bucket:05}`           |
-//! | warm guard                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
+//! | warm lease                   | `EPOCH#{e:010}`      | `WARM_GUARD`             |
 //! | epoch reward total           | `EPOCH#{e:010}`      | `TOTAL`                  |
 //! | participant item             | `P#{address}`        | `E#{e:010}#{KIND}`       |
 //! | timeline                     | `NETWORK`            | `TIMELINE`               |
@@ -78,7 +78,9 @@ impl Key {
         Self::new(format!("SNAP#{version}"), format!("T{bucket:05}"))
     }
 
-    pub fn guard(epoch: u64) -> Self {
+    /// The epoch's warm lease. Its sort key keeps the lease's former name:
+    /// deployed tables hold leases under it.
+    pub fn lease(epoch: u64) -> Self {
         Self::new(epoch_pk(epoch), "WARM_GUARD")
     }
 
@@ -266,7 +268,7 @@ mod tests {
             ),
             (Key::chunk("v1", 7), "SNAP#v1", "00007"),
             (Key::tally_chunk("v1", 7), "SNAP#v1", "T00007"),
-            (Key::guard(3), "EPOCH#0000000003", "WARM_GUARD"),
+            (Key::lease(3), "EPOCH#0000000003", "WARM_GUARD"),
             (Key::total(3), "EPOCH#0000000003", "TOTAL"),
             (Key::network(NetworkItem::Timeline), "NETWORK", "TIMELINE"),
             (

@@ -6,7 +6,7 @@
 //! - [`batch`]: BatchGetItem / BatchWriteItem with their unprocessed retries;
 //! - [`metering`]: the requests and capacity counted;
 //! - [`snapshots`]: epoch snapshots in chunks, with their TTLs;
-//! - [`guard`]: the epoch's warm lease;
+//! - [`lease`]: the epoch's warm lease;
 //! - [`budget`]: the per-epoch, per-minute budget of builds at requested heights;
 //! - [`network`]: the network-wide views' items (timeline, models).
 //! - [`inferences`]: the inference scan's checkpoint and the published inferences.
@@ -19,9 +19,9 @@ mod batch;
 mod budget;
 mod client;
 mod codec;
-mod guard;
 mod inferences;
 mod keys;
+mod lease;
 mod metering;
 mod network;
 mod revisions;
@@ -195,7 +195,7 @@ impl CacheTable for DynamoTable {
         now_ms: i64,
         lease_ms: i64,
         finished: bool,
-    ) -> TableResult<GuardClaim> {
+    ) -> TableResult<LeaseClaim> {
         self.claim_lease(epoch, owner, now_ms, lease_ms, finished)
             .await
     }

@@ -211,8 +211,8 @@ pub const REST_FINISHED: &str = "rest_finished";
 /// The epoch's warm lease, held by `owner` until `until_ms`, with the rest
 /// its last run earned; the item expires a day after the lease, or after
 /// the rest (never, for a finished epoch complete for good).
-pub fn encode_guard(epoch: u64, until_ms: i64, owner: &LeaseToken, rest: Option<WarmRest>) -> Item {
-    let mut item = Key::guard(epoch).attributes();
+pub fn encode_lease(epoch: u64, until_ms: i64, owner: &LeaseToken, rest: Option<WarmRest>) -> Item {
+    let mut item = Key::lease(epoch).attributes();
     item.insert(CLAIMED_UNTIL.into(), n(until_ms));
     item.insert(LEASE_OWNER.into(), s(owner.as_str()));
     let expires = rest.map_or(until_ms, |r| r.until_ms.max(until_ms));
@@ -226,11 +226,11 @@ pub fn encode_guard(epoch: u64, until_ms: i64, owner: &LeaseToken, rest: Option<
     item
 }
 
-pub fn guard_claimed_until(item: &Item) -> Option<i64> {
+pub fn lease_claimed_until(item: &Item) -> Option<i64> {
     num_attr(item, CLAIMED_UNTIL)
 }
 
-pub fn guard_rest(item: &Item) -> Option<WarmRest> {
+pub fn lease_rest(item: &Item) -> Option<WarmRest> {
     Some(WarmRest {
         until_ms: num_attr(item, REST_UNTIL)?,
         finished: *item.get(REST_FINISHED)?.as_bool().ok()?,
@@ -287,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn chunks_and_guards_round_trip() {
+    fn chunks_and_leases_round_trip() {
         #[derive(Deserialize, PartialEq, Debug)]
         struct Id {
             index: String,
@@ -303,17 +303,17 @@ mod tests {
         assert!(decode_chunk::<Id>(&key.attributes()).is_err());
 
         let owner = LeaseToken::random();
-        let guard = encode_guard(3, 5_000, &owner, None);
-        assert_eq!(guard_claimed_until(&guard), Some(5_000));
-        assert_eq!(str_attr(&guard, LEASE_OWNER), Some(owner.as_str()));
-        assert_eq!(num_attr::<i64>(&guard, TTL_ATTRIBUTE), Some(5 + DAY_SECS));
-        assert_eq!(guard_rest(&guard), None);
+        let lease = encode_lease(3, 5_000, &owner, None);
+        assert_eq!(lease_claimed_until(&lease), Some(5_000));
+        assert_eq!(str_attr(&lease, LEASE_OWNER), Some(owner.as_str()));
+        assert_eq!(num_attr::<i64>(&lease, TTL_ATTRIBUTE), Some(5 + DAY_SECS));
+        assert_eq!(lease_rest(&lease), None);
         let forever = WarmRest {
             until_ms: WarmRest::FOREVER,
             finished: true,
         };
-        let rested = encode_guard(3, 5_000, &owner, Some(forever));
-        assert_eq!(guard_rest(&rested), Some(forever));
+        let rested = encode_lease(3, 5_000, &owner, Some(forever));
+        assert_eq!(lease_rest(&rested), Some(forever));
         assert_eq!(
             num_attr::<i64>(&rested, TTL_ATTRIBUTE),
             None,

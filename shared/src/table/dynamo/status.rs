@@ -217,84 +217,92 @@ struct SetWrite<'a> {
     expires_at: Option<i64>,
 }
 
-impl DynamoTable {
-    async fn read_revision_item(&self, key: &Key) -> TableResult<Option<RevisionItem>> {
-        Ok(self.get_item(key).await?.as_ref().map(decode_revision_item))
-    }
+// Free functions, not methods of `DynamoTable`: a method is counted where
+// its type is declared (`client`), which would make `client` use this module.
+async fn read_revision_item(table: &DynamoTable, key: &Key) -> TableResult<Option<RevisionItem>> {
+    Ok(table
+        .get_item(key)
+        .await?
+        .as_ref()
+        .map(decode_revision_item))
+}
 
-    /// Writes the chunks whose stamp differs from the stored one's, then
-    /// the revision item naming what is stored.
-    async fn write_set(
-        &self,
-        write: SetWrite<'_>,
-        chunks: Vec<NewChunk>,
-    ) -> TableResult<PutOutcome> {
-        let stored = self
-            .read_revision_item(&write.revision_key)
-            .await?
-            .unwrap_or_default();
-        let known = |b: usize| stored.stamps.get(b).copied().flatten();
-        let mut stamps: Vec<Option<ChunkStamp>> = (0..chunks.len()).map(known).collect();
-        let puts = chunks.into_iter().enumerate().filter_map(|(b, chunk)| {
-            chunk_needs_write(known(b).as_ref(), &chunk.stamp, write.restamp_ms).then(|| {
-                let condition = write.chunk_condition.clone();
-                async move {
-                    let put = self.put_conditional(chunk.item, condition).await?;
-                    TableResult::Ok((b, chunk.stamp, put))
-                }
-            })
-        });
-        let results = try_join_all(puts).await?;
-        if results.is_empty() {
-            return Ok(PutOutcome::Written);
-        }
-        let mut lost = false;
-        for (b, stamp, put) in results {
-            match put {
-                Put::Written => stamps[b] = Some(stamp),
-                Put::Lost(_) => lost = true,
+/// Writes the chunks whose stamp differs from the stored one's, then
+/// the revision item naming what is stored.
+async fn write_set(
+    table: &DynamoTable,
+    write: SetWrite<'_>,
+    chunks: Vec<NewChunk>,
+) -> TableResult<PutOutcome> {
+    let stored = read_revision_item(table, &write.revision_key)
+        .await?
+        .unwrap_or_default();
+    let known = |b: usize| stored.stamps.get(b).copied().flatten();
+    let mut stamps: Vec<Option<ChunkStamp>> = (0..chunks.len()).map(known).collect();
+    let puts = chunks.into_iter().enumerate().filter_map(|(b, chunk)| {
+        chunk_needs_write(known(b).as_ref(), &chunk.stamp, write.restamp_ms).then(|| {
+            let condition = write.chunk_condition.clone();
+            async move {
+                let put = table.put_conditional(chunk.item, condition).await?;
+                TableResult::Ok((b, chunk.stamp, put))
             }
-        }
-        let mut is_final = write.is_final;
-        if lost {
-            // Another writer's chunk stays: name what is really stored.
-            let (stored, all_final) = self.stored_stamps(&write.chunk_keys).await?;
-            stamps = stored;
-            is_final = is_final.map(|_| all_final);
-        }
-        let item = encode_revision_item(
-            &write.revision_key,
-            &stamps,
-            write.written_at_ms,
-            is_final,
-            write.expires_at,
-        )?;
-        self.put_conditional(item, write.revision_condition).await?;
-        Ok(if lost {
-            PutOutcome::LostRace
-        } else {
-            PutOutcome::Written
         })
+    });
+    let results = try_join_all(puts).await?;
+    if results.is_empty() {
+        return Ok(PutOutcome::Written);
     }
-
-    /// The stamps of the chunks stored now (after a lost race: rare), and
-    /// whether all of them are final.
-    async fn stored_stamps(&self, keys: &[Key]) -> TableResult<(Vec<Option<ChunkStamp>>, bool)> {
-        let items = self.batch_get(keys.iter().cloned(), None).await?;
-        let all_final = items.len() == keys.len() && items.iter().all(is_final);
-        let mut stamps = vec![None; keys.len()];
-        for item in &items {
-            if let Some(b) = bucket_of_key(item).filter(|b| *b < keys.len()) {
-                let hash = chunk_hash(blob(item)?, is_final(item));
-                stamps[b] = Some(ChunkStamp {
-                    hash,
-                    content: hash,
-                    written_at_ms: num_attr(item, FETCHED_AT).unwrap_or_default(),
-                });
-            }
+    let mut lost = false;
+    for (b, stamp, put) in results {
+        match put {
+            Put::Written => stamps[b] = Some(stamp),
+            Put::Lost(_) => lost = true,
         }
-        Ok((stamps, all_final))
     }
+    let mut is_final = write.is_final;
+    if lost {
+        // Another writer's chunk stays: name what is really stored.
+        let (stored, all_final) = stored_stamps(table, &write.chunk_keys).await?;
+        stamps = stored;
+        is_final = is_final.map(|_| all_final);
+    }
+    let item = encode_revision_item(
+        &write.revision_key,
+        &stamps,
+        write.written_at_ms,
+        is_final,
+        write.expires_at,
+    )?;
+    table
+        .put_conditional(item, write.revision_condition)
+        .await?;
+    Ok(if lost {
+        PutOutcome::LostRace
+    } else {
+        PutOutcome::Written
+    })
+}
+
+/// The stamps of the chunks stored now (after a lost race: rare), and
+/// whether all of them are final.
+async fn stored_stamps(
+    table: &DynamoTable,
+    keys: &[Key],
+) -> TableResult<(Vec<Option<ChunkStamp>>, bool)> {
+    let items = table.batch_get(keys.iter().cloned(), None).await?;
+    let all_final = items.len() == keys.len() && items.iter().all(is_final);
+    let mut stamps = vec![None; keys.len()];
+    for item in &items {
+        if let Some(b) = bucket_of_key(item).filter(|b| *b < keys.len()) {
+            let hash = chunk_hash(blob(item)?, is_final(item));
+            stamps[b] = Some(ChunkStamp {
+                hash,
+                content: hash,
+                written_at_ms: num_attr(item, FETCHED_AT).unwrap_or_default(),
+            });
+        }
+    }
+    Ok((stamps, all_final))
 }
 
 impl StatusTable for DynamoTable {
@@ -364,12 +372,11 @@ impl StatusTable for DynamoTable {
             is_final: Some(is_final),
             expires_at,
         };
-        self.write_set(write, chunks).await
+        write_set(self, write, chunks).await
     }
 
     async fn jail_is_final(&self, epoch: u64) -> TableResult<bool> {
-        Ok(self
-            .read_revision_item(&Key::jail_revision(epoch))
+        Ok(read_revision_item(self, &Key::jail_revision(epoch))
             .await?
             .is_some_and(|r| {
                 r.is_final
@@ -411,7 +418,7 @@ impl StatusTable for DynamoTable {
             is_final: None,
             expires_at,
         };
-        self.write_set(write, chunks).await
+        write_set(self, write, chunks).await
     }
 
     async fn load_keybase(

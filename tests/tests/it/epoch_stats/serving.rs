@@ -1,90 +1,7 @@
-//! epoch-stats through its handler: DynamoDB Local, the simulated chain (or
-//! the fixture replay), and a recording Lambda Invoke endpoint reached by
-//! aws-sdk-lambda.
+//! Building an epoch and serving it from the table: the current epoch,
+//! heights of a past one, a chain outage, the recorded epoch 56.
 
-use std::time::Duration;
-
-use futures::future::join_all;
-use serde_json::Value;
-use shared::domain::{invalidation_rate, missed_rate};
-use shared::routes::handle_epoch_stats;
-use shared::table::CacheTable;
-use sim_chain::SimChain;
-
-use crate::dynamo_local::TestTable;
-use crate::replay::{self, Replay};
-use crate::support::{
-    dead_url, get, header, json_body, start_sim, stats, without_lease_token, InvokeRecorder,
-};
-
-const GZIP: (&str, &str) = ("accept-encoding", "gzip, deflate, br");
-
-fn by_index(body: &Value) -> std::collections::HashMap<String, Value> {
-    body["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["index"].as_str().unwrap().to_owned(), p.clone()))
-        .collect()
-}
-
-/// Every participant field against the simulated chain's own model.
-fn assert_matches_model(body: &Value, sim: &SimChain, epoch: u64, height: u64) {
-    let model = sim.model();
-    let members = model.participants_in_epoch(epoch);
-    let rows = by_index(body);
-    assert_eq!(
-        rows.len(),
-        members
-            .iter()
-            .filter(|a| model.participant_list_entry(height, a).is_some())
-            .count()
-    );
-    for addr in &members {
-        let Some(row) = rows.get(addr) else { continue };
-        let entry = model.epoch_participant(epoch, addr).unwrap();
-        let listed = model.participant_list_entry(height, addr).unwrap();
-        let stats = &listed.current_epoch_stats;
-        assert_eq!(row["address"], listed.address.as_str());
-        assert_eq!(row["weight"], entry.weight);
-        assert_eq!(row["validator_key"], entry.validator_key.as_str());
-        assert_eq!(row["models"], serde_json::to_value(&entry.models).unwrap());
-        assert_eq!(row["inference_url"], listed.inference_url.as_str());
-        assert_eq!(row["status"], listed.status.as_str());
-        assert_eq!(
-            row["current_epoch_stats"],
-            serde_json::to_value(stats).unwrap()
-        );
-        assert_eq!(row["seed_signature"], entry.seed.signature.as_str());
-        let map = model.ml_nodes_map(epoch, addr).unwrap();
-        assert_eq!(row["ml_nodes_map"].as_object().unwrap().len(), map.len());
-        for (node, w) in map {
-            assert_eq!(
-                row["ml_nodes_map"][&node], w,
-                "poc_weight of {node} (0 stays 0)"
-            );
-        }
-        let n = |v: u64| v;
-        assert_eq!(
-            row["missed_rate"],
-            missed_rate(n(stats.missed_requests), n(stats.inference_count))
-        );
-        assert_eq!(
-            row["invalidation_rate"],
-            invalidation_rate(n(stats.invalidated_inferences), n(stats.inference_count))
-        );
-        for field in [
-            "is_jailed",
-            "jailed_until",
-            "moniker",
-            "node_healthy",
-            "node_health_checked_at",
-            "consensus_key_mismatch",
-        ] {
-            assert!(row[field].is_null(), "{field} is out of scope and null");
-        }
-    }
-}
+use super::*;
 
 #[tokio::test]
 async fn current_epoch_is_built_once_then_served_from_the_table() {
@@ -158,7 +75,7 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
     assert_eq!(
         invoke.calls().len(),
         1,
-        "the warm guard holds for its window"
+        "the warm lease holds for its window"
     );
     // Another instance (a fresh context on the same table) reads the table.
     let other = crate::support::stats(&t, &[sim.url()], &[], &invoke);
@@ -191,75 +108,6 @@ async fn current_epoch_is_built_once_then_served_from_the_table() {
         assert_eq!(json_body(&reloaded), body);
     }
     assert_eq!(sim.stats().total, upstream, "no chain call for reload=true");
-}
-
-#[tokio::test]
-async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
-    let sim = start_sim(80, 30).await;
-    let t = TestTable::new().await;
-    let invoke = InvokeRecorder::start().await;
-    let ctx = stats(&t, &[sim.url()], &[], &invoke);
-    let requests: Vec<_> = (0..50)
-        .map(|_| get("/v1/inference/epochs/28", &[GZIP]))
-        .collect();
-    let responses = join_all(requests.iter().map(|r| handle_epoch_stats(&ctx, r))).await;
-    let bodies: Vec<Value> = responses
-        .iter()
-        .map(|r| {
-            assert_eq!(r.status(), 200);
-            json_body(r)
-        })
-        .collect();
-    assert!(bodies
-        .iter()
-        .all(|b| b["participants"] == bodies[0]["participants"]));
-    let body = &bodies[0];
-    let canonical = sim.model().effective_block_height(29) - 10;
-    assert_eq!(
-        (
-            body["epoch_id"].as_u64(),
-            body["height"].as_u64(),
-            body["is_current"].as_bool()
-        ),
-        (Some(28), Some(canonical), Some(false))
-    );
-    for field in [
-        "current_block_height",
-        "current_block_timestamp",
-        "avg_block_time",
-        "next_poc_start_block",
-        "set_new_validators_block",
-    ] {
-        assert!(
-            body[field].is_null(),
-            "{field} is null for a finished epoch"
-        );
-    }
-    assert_matches_model(body, &sim, 28, canonical);
-
-    let warm_calls: Vec<_> = invoke
-        .calls()
-        .into_iter()
-        .filter(|c| c.payload["epoch_id"] == 28)
-        .collect();
-    assert_eq!(
-        warm_calls.len(),
-        1,
-        "one trigger for 50 concurrent requests"
-    );
-    assert_eq!(
-        without_lease_token(&warm_calls[0].payload),
-        serde_json::json!({"epoch_id": 28, "finished": true})
-    );
-    assert_eq!(warm_calls[0].invocation_type.as_deref(), Some("Event"));
-
-    // Now cached for good: zero upstream calls.
-    let before = sim.stats().total;
-    let cached = handle_epoch_stats(&ctx, &get("/v1/inference/epochs/28", &[])).await;
-    assert_eq!(json_body(&cached)["participants"], body["participants"]);
-    assert_eq!(sim.stats().total, before);
-    // Until the warmer has settled the total, the answer is short-lived.
-    assert_eq!(header(&cached, "cache-control"), Some("public, max-age=60"));
 }
 
 #[tokio::test]
@@ -353,73 +201,6 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
         "{} chain calls for {built} builds",
         sim.stats().total - before
     );
-}
-
-#[tokio::test]
-async fn bad_input_gets_400_and_future_epochs_404() {
-    let sim = start_sim(10, 30).await;
-    let t = TestTable::new().await;
-    let invoke = InvokeRecorder::start().await;
-    let ctx = stats(&t, &[sim.url()], &[], &invoke);
-    let cases = [
-        (
-            "/v1/inference/epochs/0",
-            400,
-            "Invalid epoch ID: must be at least 1",
-        ),
-        (
-            "/v1/inference/epochs/-5",
-            400,
-            "Invalid epoch ID: must be a positive integer",
-        ),
-        (
-            "/v1/inference/epochs/abc",
-            400,
-            "Invalid epoch ID: must be a positive integer",
-        ),
-        (
-            "/v1/inference/epochs/184467440737095516150",
-            400,
-            "Invalid epoch ID: must be a positive integer",
-        ),
-        (
-            "/v1/inference/epochs/28?height=0",
-            400,
-            "Invalid height: must be at least 1",
-        ),
-        (
-            "/v1/inference/epochs/28?height=garbage",
-            400,
-            "Invalid height: must be a positive integer",
-        ),
-        (
-            "/v1/inference/current?reload=yes",
-            400,
-            "Invalid reload: must be true or false",
-        ),
-        (
-            "/v1/inference/epochs/31",
-            404,
-            "Epoch 31 not found (the current epoch is 30)",
-        ),
-        (
-            "/v1/inference/epochs/5000",
-            404,
-            "Epoch 5000 not found (the current epoch is 30)",
-        ),
-        ("/v1/unknown", 404, "Not Found"),
-    ];
-    for (path, status, detail) in cases {
-        let resp = handle_epoch_stats(&ctx, &get(path, &[])).await;
-        assert_eq!(resp.status(), status, "{path}");
-        assert_eq!(
-            json_body(&resp),
-            serde_json::json!({ "detail": detail }),
-            "{path}"
-        );
-        assert_eq!(header(&resp, "cache-control"), Some("no-store"));
-    }
-    assert_eq!(sim.stats().kind("unknown"), 0);
 }
 
 #[tokio::test]
@@ -565,78 +346,4 @@ async fn the_recorded_epoch_56_comes_out_as_the_contract_says() {
     let cached = json_body(&handle_epoch_stats(&ctx, &get("/v1/inference/current", &[])).await);
     assert_eq!(cached, body);
     assert_eq!(chain.requests(), served);
-}
-
-#[tokio::test]
-async fn cors_preflight_and_origins() {
-    let sim = start_sim(10, 30).await;
-    let t = TestTable::new().await;
-    let invoke = InvokeRecorder::start().await;
-    let ctx = stats(
-        &t,
-        &[sim.url()],
-        &[("CORS_ALLOWED_ORIGINS", "https://tracker.example")],
-        &invoke,
-    );
-    let options = lambda_http::http::Request::builder()
-        .method("OPTIONS")
-        .uri("/v1/inference/current")
-        .header("origin", "https://tracker.example")
-        .body(lambda_http::Body::Empty)
-        .unwrap();
-    let resp = handle_epoch_stats(&ctx, &options).await;
-    assert_eq!(resp.status(), 204);
-    assert_eq!(
-        header(&resp, "access-control-allow-origin"),
-        Some("https://tracker.example")
-    );
-    assert_eq!(sim.stats().total, 0, "a preflight does no work");
-    let resp = handle_epoch_stats(
-        &ctx,
-        &get(
-            "/v1/inference/current",
-            &[("origin", "https://evil.example")],
-        ),
-    )
-    .await;
-    assert_eq!(resp.status(), 200);
-    assert!(header(&resp, "access-control-allow-origin").is_none());
-}
-
-#[tokio::test]
-async fn only_the_epochs_the_dashboard_offers_are_warmed() {
-    let sim = start_sim(10, 30).await;
-    let t = TestTable::new().await;
-    let invoke = InvokeRecorder::start().await;
-    let ctx = stats(&t, &[sim.url()], &[], &invoke);
-    for path in [
-        "/v1/inference/current",
-        "/v1/inference/epochs/20",
-        "/v1/inference/epochs/19",
-        "/v1/inference/epochs/3",
-    ] {
-        assert_eq!(
-            handle_epoch_stats(&ctx, &get(path, &[])).await.status(),
-            200
-        );
-    }
-    // A new instance learns the current epoch from the table.
-    let other = stats(&t, &[sim.url()], &[], &invoke);
-    for path in ["/v1/inference/epochs/21", "/v1/inference/epochs/18"] {
-        assert_eq!(
-            handle_epoch_stats(&other, &get(path, &[])).await.status(),
-            200
-        );
-    }
-    let mut warmed: Vec<u64> = invoke
-        .calls()
-        .iter()
-        .map(|c| c.payload["epoch_id"].as_u64().unwrap())
-        .collect();
-    warmed.sort_unstable();
-    assert_eq!(
-        warmed,
-        vec![20, 21, 30],
-        "the current epoch and the ten before it"
-    );
 }

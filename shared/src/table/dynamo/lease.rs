@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::client::{Condition, DynamoTable, Put};
 use super::keys::{n, s};
-use super::rows::{encode_guard, guard_claimed_until, guard_rest, REST_FINISHED, REST_UNTIL};
-use crate::table::items::{rest_allows, GuardClaim, LeaseToken, PutOutcome, WarmRest};
+use super::rows::{encode_lease, lease_claimed_until, lease_rest, REST_FINISHED, REST_UNTIL};
+use crate::table::items::{rest_allows, LeaseClaim, LeaseToken, PutOutcome, WarmRest};
 use crate::table::port::TableResult;
 
 impl DynamoTable {
@@ -22,7 +22,7 @@ impl DynamoTable {
         now_ms: i64,
         lease_ms: i64,
         finished: bool,
-    ) -> TableResult<GuardClaim> {
+    ) -> TableResult<LeaseClaim> {
         let until = now_ms + lease_ms;
         // `lease_may_claim`, as a condition.
         let condition = Condition::new(
@@ -38,20 +38,20 @@ impl DynamoTable {
         .returning_old();
         Ok(
             match self
-                .put_conditional(encode_guard(epoch, until, owner, None), condition)
+                .put_conditional(encode_lease(epoch, until, owner, None), condition)
                 .await?
             {
-                Put::Written => GuardClaim {
+                Put::Written => LeaseClaim {
                     won: true,
                     held_until_ms: until,
                     rest_until_ms: None,
                 },
-                Put::Lost(old) => GuardClaim {
+                Put::Lost(old) => LeaseClaim {
                     won: false,
-                    held_until_ms: old.as_ref().and_then(guard_claimed_until).unwrap_or(until),
+                    held_until_ms: old.as_ref().and_then(lease_claimed_until).unwrap_or(until),
                     rest_until_ms: old
                         .as_ref()
-                        .and_then(guard_rest)
+                        .and_then(lease_rest)
                         .filter(|r| !rest_allows(Some(r), now_ms, finished))
                         .map(|r| r.until_ms),
                 },
@@ -71,7 +71,7 @@ impl DynamoTable {
         // `lease_may_release`, as a condition.
         let condition = Condition::new("lease_owner = :owner").value(":owner", s(owner.as_str()));
         Ok(self
-            .put_conditional(encode_guard(epoch, now_ms, owner, rest), condition)
+            .put_conditional(encode_lease(epoch, now_ms, owner, rest), condition)
             .await?
             .outcome())
     }

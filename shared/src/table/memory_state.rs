@@ -1,0 +1,47 @@
+//! The in-memory table's state beyond the [`CacheTable`] items: the
+//! network items and the jail and health chunks. Apart from the
+//! adapters that use it (`memory`, `memory_network`, `memory_status`), so
+//! none of them imports another that imports it back.
+//!
+//! [`CacheTable`]: super::CacheTable
+
+use std::collections::HashMap;
+
+use super::network::{NetworkItem, StoredDoc};
+use super::status_port::{revision_of, CachedKeybase, ChunkStamp, StatusRevision};
+use crate::domain::{JailStatus, NodeHealth};
+use crate::keybase::KeybaseIdentity;
+
+#[derive(Default)]
+pub(super) struct NetworkMemory {
+    pub(super) docs: HashMap<NetworkItem, StoredDoc>,
+    /// (epoch, minute) -> models builds at requested heights.
+    pub(super) height_builds: HashMap<(u64, i64), u32>,
+}
+
+/// One stored chunk: its rows and stamp, when it was fetched, finality.
+#[derive(Clone)]
+pub(super) struct Chunk<T> {
+    pub(super) rows: Vec<T>,
+    pub(super) stamp: ChunkStamp,
+    pub(super) fetched_at_ms: i64,
+    pub(super) is_final: bool,
+}
+
+pub(super) type ChunkSet<T> = Vec<Option<Chunk<T>>>;
+
+#[derive(Default)]
+pub(super) struct StatusState {
+    pub(super) jail: HashMap<u64, ChunkSet<JailStatus>>,
+    pub(super) health: ChunkSet<NodeHealth>,
+    pub(super) keybase: HashMap<KeybaseIdentity, CachedKeybase>,
+    /// Chunk puts made (what the DynamoDB adapter would write).
+    pub(super) chunk_writes: u64,
+}
+
+pub(super) fn revision<T>(set: Option<&ChunkSet<T>>) -> StatusRevision {
+    let hashes: Vec<Option<u64>> = set
+        .map(|s| s.iter().map(|c| c.as_ref().map(|c| c.stamp.hash)).collect())
+        .unwrap_or_default();
+    revision_of(&hashes)
+}

@@ -1,0 +1,228 @@
+//! Stats snapshots: stored and loaded by slot, and 10,000 participants in
+//! chunks.
+
+use super::*;
+
+#[tokio::test]
+async fn stats_snapshots_store_and_load_by_slot() {
+    let t = TestTable::new().await;
+    assert!(t
+        .table
+        .load_stats(StatsSlot::Current)
+        .await
+        .unwrap()
+        .is_none());
+    let snap = snapshot(56, 887_711, 1_000, 26);
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Current, &snap)
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    let loaded = t
+        .table
+        .load_stats(StatsSlot::Current)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.participants, snap.participants);
+    assert_eq!(
+        (
+            loaded.header.epoch_id,
+            loaded.header.height,
+            loaded.header.participant_count
+        ),
+        (56, 887_711, 26)
+    );
+    assert_eq!(loaded.header.block, snap.header.block);
+
+    // An older snapshot never replaces a fresher current one.
+    let older = snapshot(56, 887_700, 500, 3);
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Current, &older)
+            .await
+            .unwrap(),
+        PutOutcome::LostRace
+    );
+    assert_eq!(
+        t.table
+            .load_stats(StatsSlot::Current)
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .height,
+        887_711
+    );
+    let newer = snapshot(57, 900_000, 2_000, 5);
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Current, &newer)
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        t.table
+            .load_stats(StatsSlot::Current)
+            .await
+            .unwrap()
+            .unwrap()
+            .participants
+            .len(),
+        5
+    );
+
+    // A finished epoch is written once.
+    let mut fin = snapshot(55, 873_000, 3_000, 4);
+    fin.header.is_finished = true;
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Final(55), &fin)
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    let other = snapshot(55, 873_001, 4_000, 9);
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Final(55), &other)
+            .await
+            .unwrap(),
+        PutOutcome::LostRace
+    );
+    let loaded = t
+        .table
+        .load_stats(StatsSlot::Final(55))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            loaded.header.height,
+            loaded.participants.len(),
+            loaded.header.is_finished
+        ),
+        (873_000, 4, true)
+    );
+    assert!(t
+        .table
+        .load_stats(StatsSlot::AtHeight(55, 872_000))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::AtHeight(55, 872_000), &other)
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        t.table
+            .load_stats(StatsSlot::AtHeight(55, 872_000))
+            .await
+            .unwrap()
+            .unwrap()
+            .participants
+            .len(),
+        9
+    );
+}
+
+#[tokio::test]
+async fn ten_thousand_participants_round_trip_and_a_modal_reads_twice() {
+    let t = TestTable::new().await;
+    let snap = snapshot(60, 1_000_000, 1_000, 10_000);
+    let json_bytes = serde_json::to_vec(&snap.participants).unwrap().len();
+    assert!(
+        json_bytes > 5_000_000,
+        "the epoch is {json_bytes} bytes of JSON, far above the 400 KB item limit"
+    );
+    let started = Instant::now();
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Final(60), &snap)
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    let loaded = t
+        .table
+        .load_stats(StatsSlot::Final(60))
+        .await
+        .unwrap()
+        .unwrap();
+    eprintln!("10,000 rows stored and loaded in {:?}", started.elapsed());
+    assert_eq!(loaded.participants.len(), 10_000);
+    assert_eq!(loaded.participants, snap.participants);
+    assert!(loaded.header.buckets > 1);
+
+    // Ids and validator keys only (in bucket order: compared sorted).
+    let (header, keys) = t
+        .table
+        .load_validator_keys(StatsSlot::Final(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(header, loaded.header);
+    let mut want: Vec<(String, Option<String>)> = loaded
+        .participants
+        .iter()
+        .map(|p| (p.index.clone(), p.validator_key.clone()))
+        .collect();
+    let mut got: Vec<(String, Option<String>)> = keys
+        .into_iter()
+        .map(|k| (k.index, k.validator_key))
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(want.iter().any(|(_, k)| k.is_some()));
+
+    // A participant's modal: one BatchGetItem for headers and items, one
+    // GetItem for its row.
+    let p = participant(4321);
+    t.table
+        .put_item(&reward_item(&p, 59, 1, "2000000000", true))
+        .await
+        .unwrap();
+    let before = t.table.counters().requests();
+    let items: Vec<ItemKey> = (55..=60)
+        .map(|e| ItemKey::new(p.clone(), e, ItemKind::Reward))
+        .chain([
+            ItemKey::new(p.clone(), 60, ItemKind::WarmKeys),
+            ItemKey::new(p.clone(), 60, ItemKind::Hardware),
+        ])
+        .collect();
+    let bundle = t
+        .table
+        .load_modal_bundle(&shared::table::ModalRead::headers_and_items(
+            &[StatsSlot::Current, StatsSlot::Final(60)],
+            &items,
+        ))
+        .await
+        .unwrap();
+    let header = bundle
+        .headers
+        .get(&StatsSlot::Final(60))
+        .expect("final header");
+    assert!(!bundle.headers.contains_key(&StatsSlot::Current));
+    assert_eq!(bundle.items.len(), 1);
+    let row = t
+        .table
+        .load_participant_row(header, &p)
+        .await
+        .unwrap()
+        .expect("row");
+    assert_eq!(t.table.counters().requests() - before, 2);
+    assert_eq!(row, stats_row(4321));
+    assert!(t
+        .table
+        .load_participant_row(header, &participant(20_000))
+        .await
+        .unwrap()
+        .is_none());
+}
