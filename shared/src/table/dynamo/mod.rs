@@ -165,11 +165,8 @@ impl CacheTable for DynamoTable {
             }
         }
         if let Some(p) = read.participant {
-            let find = |k: &Key| row_items.iter().find(|i| Key::of(i).as_ref() == Some(k));
             for (version, keys) in &row_keys {
-                if let Some(chunk) = find(&keys[0]) {
-                    let tally = keys.get(1).map(&find);
-                    let row = snapshots::row_from_chunks(chunk, tally, p)?;
+                if let Some(row) = snapshots::row_among(&row_items, keys, p)? {
                     bundle.rows.insert((*version).to_owned(), row);
                 }
             }

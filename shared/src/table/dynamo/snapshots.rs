@@ -111,11 +111,7 @@ impl DynamoTable {
         let source = RowSource::of(header);
         let keys = row_keys(&source, participant);
         let items = self.batch_get(keys.iter().cloned(), None).await?;
-        let find = |k: &Key| items.iter().find(|i| Key::of(i).as_ref() == Some(k));
-        let Some(chunk) = find(&keys[0]) else {
-            return Ok(None);
-        };
-        row_from_chunks(chunk, keys.get(1).map(find), participant)
+        Ok(row_among(&items, &keys, participant)?.flatten())
     }
 
     /// Writes the chunks, then the header under the slot's rule: `Final`
@@ -221,35 +217,33 @@ pub(super) fn row_keys(source: &RowSource, participant: &ParticipantId) -> Vec<K
     keys
 }
 
-/// `participant`'s row in `chunk`, with its tally from `tally` when the
-/// tallies are stored apart (`Some(None)`: that chunk was not found, so
-/// neither is the row).
-pub(super) fn row_from_chunks(
-    chunk: &Item,
-    tally: Option<Option<&Item>>,
+/// `participant`'s row among `items` read for [`row_keys`]`(.., participant)`:
+/// `None` when its row chunk was not read; `Some(None)` when the chunk
+/// holds no such row (or its tally chunk is missing).
+pub(super) fn row_among(
+    items: &[Item],
+    keys: &[Key],
     participant: &ParticipantId,
-) -> TableResult<Option<ParticipantStats>> {
-    let rows = decode_chunk::<ParticipantStats>(chunk)?;
-    let Some(at) = rows.iter().position(|r| r.index == participant.as_str()) else {
+) -> TableResult<Option<Option<ParticipantStats>>> {
+    let find = |k: &Key| items.iter().find(|i| Key::of(i).as_ref() == Some(k));
+    let Some(chunk) = find(&keys[0]) else {
         return Ok(None);
     };
-    let mut row = rows.into_iter().nth(at);
-    match tally {
-        None => {}
-        Some(None) => return Ok(None),
-        Some(Some(item)) => {
-            let tallies = decode_tally_chunk(item)?;
-            match (row.as_mut(), tallies.into_iter().nth(at)) {
-                (Some(r), Some(t)) => r.set_tally(t),
-                _ => {
-                    return Err(TableError::Corrupt(
-                        "a tally chunk does not match its rows".into(),
-                    ))
-                }
-            }
-        }
+    let mut rows = decode_chunk::<ParticipantStats>(chunk)?;
+    let Some(at) = rows.iter().position(|r| r.index == participant.as_str()) else {
+        return Ok(Some(None));
+    };
+    let mut row = rows.swap_remove(at);
+    if let Some(tally_key) = keys.get(1) {
+        let Some(tally_chunk) = find(tally_key) else {
+            return Ok(Some(None));
+        };
+        let tally = decode_tally_chunk(tally_chunk)?.into_iter().nth(at);
+        let tally = tally
+            .ok_or_else(|| TableError::Corrupt("a tally chunk does not match its rows".into()))?;
+        row.set_tally(tally);
     }
-    Ok(row)
+    Ok(Some(Some(row)))
 }
 
 /// Sets the rows' tallies from their tally chunk; `false` when the chunk
