@@ -31,6 +31,9 @@ use crate::table_size::{self, TableSize};
 const HEALTH_FLIPS: [usize; 5] = [0, 4, 8, 12, 16];
 /// New blocks in the typical minute's round.
 const NEW_BLOCKS: u64 = 1;
+/// How long a background warm may take to finish before a reading (the
+/// warmer's timeout in template.yaml is of this order).
+const QUIET_WITHIN: Duration = Duration::from_secs(900);
 
 /// One job's run, metered.
 #[derive(Debug, Clone)]
@@ -84,6 +87,7 @@ async fn round(stack: &Stack, functions: &[FunctionDef]) -> Result<Vec<JobCost>,
                 .ok()
                 .and_then(|v| v["job"].as_str().map(str::to_owned))
                 .unwrap_or_else(|| schedule.name.clone());
+            stack.wait_quiet(QUIET_WITHIN).await?;
             stack.reset_meter().await?;
             let (_, body) = invoke_job(stack, &f.name, &input).await?;
             let metered = stack.read_meter().await?;
@@ -110,12 +114,15 @@ async fn views(
     for path in paths.iter().cycle().take(warmups) {
         get_ok(&stack.http, &stack.url(path)).await?;
     }
+    stack.wait_quiet(QUIET_WITHIN).await?;
     stack.reset_meter().await?;
     let mut body_bytes = 0;
     for path in paths.iter().cycle().take(count) {
         let got = get_ok(&stack.http, &stack.url(path)).await?;
         body_bytes += got.body.len() as u64;
     }
+    // What the views set off in the background (a re-warm) is theirs.
+    stack.wait_quiet(QUIET_WITHIN).await?;
     let metered = stack.read_meter().await?;
     Ok(ViewCost {
         what: what.into(),

@@ -7,6 +7,8 @@
 use local_stack::meter::table::OpCounts;
 use local_stack::meter::Reading;
 
+use std::time::{Duration, Instant};
+
 use crate::http::get_json;
 use crate::stack::Stack;
 
@@ -118,5 +120,34 @@ impl Stack {
     pub async fn read_meter(&self) -> Result<Metered, String> {
         let reading: Reading = get_json(&self.http, &format!("{}/__meter", self.meter())).await?;
         Ok(Metered { reading })
+    }
+
+    /// Waits until no function has an invocation queued or running, so a
+    /// reading holds only what was asked for since the reset. Without it a
+    /// warm started by an earlier figure (an epoch's first view invokes
+    /// the warmer, which runs minutes at N = 10,000) writes into the next
+    /// figure's reading.
+    pub async fn wait_quiet(&self, within: Duration) -> Result<(), String> {
+        let until = Instant::now() + within;
+        loop {
+            let reading = self.read_meter().await?.reading;
+            let busy: Vec<String> = reading
+                .functions
+                .iter()
+                .filter(|(_, f)| f.busy > 0)
+                .map(|(name, f)| format!("{name} ({} invocations)", f.busy))
+                .collect();
+            if busy.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                return Err(format!(
+                    "still busy after {} s: {}",
+                    within.as_secs(),
+                    busy.join(", ")
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }

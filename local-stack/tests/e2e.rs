@@ -163,6 +163,10 @@ async fn dashboard_path_over_real_http() {
     for other in ["epoch-stats", "warmer", "scheduler", "network"] {
         assert_eq!(metered["functions"][other]["invocations"], 0, "{metered}");
     }
+    assert_eq!(
+        participant["busy"], 0,
+        "every modal was answered: {metered}"
+    );
     let table = metered["table"].as_object().expect("per operation");
     let requests: u64 = table.values().filter_map(|o| o["requests"].as_u64()).sum();
     let read_units: f64 = table

@@ -346,6 +346,7 @@ mod tests {
             "f".into(),
             FunctionUsage {
                 memory_mb: 1024,
+                busy: 0,
                 usage: Usage {
                     invocations: 1_000_000,
                     billed_ms: 1_000_000_000,

@@ -32,6 +32,10 @@ use table::{OpCounts, TableMeter};
 pub struct FunctionUsage {
     /// `MemorySize` in the template.
     pub memory_mb: u32,
+    /// Invocations queued or running when read: a reading is only about
+    /// what was asked for once every function is quiet again.
+    #[serde(default)]
+    pub busy: usize,
     #[serde(flatten)]
     pub usage: Usage,
 }
@@ -78,6 +82,7 @@ impl Meter {
                 .map(|r| {
                     let usage = FunctionUsage {
                         memory_mb: r.def.memory_mb,
+                        busy: r.busy(),
                         usage: r.usage(),
                     };
                     (r.name().to_string(), usage)

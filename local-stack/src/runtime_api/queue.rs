@@ -117,6 +117,16 @@ impl FunctionRuntime {
         Duration::from_secs(u64::from(self.def.timeout_secs))
     }
 
+    /// Invocations queued or running right now (a gauge, not reset).
+    /// Queued ones whose caller gave up do not count (an instance skips them).
+    pub fn busy(&self) -> usize {
+        let queued = lock(&self.queue)
+            .iter()
+            .filter(|p| !p.started.is_closed())
+            .count();
+        queued + lock(&self.in_flight).len()
+    }
+
     /// Instances waiting for an event right now.
     pub fn idle_instances(&self) -> usize {
         self.pollers.load(Ordering::SeqCst)
@@ -239,5 +249,84 @@ struct InFlightGuard<'a> {
 impl Drop for InFlightGuard<'_> {
     fn drop(&mut self) {
         lock(&self.runtime.in_flight).remove(self.request_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn runtime() -> Arc<FunctionRuntime> {
+        FunctionRuntime::new(FunctionDef {
+            logical_id: "F".into(),
+            name: "f".into(),
+            binary: "f".into(),
+            memory_mb: 128,
+            timeout_secs: 5,
+            environment: BTreeMap::new(),
+            routes: Vec::new(),
+            schedules: Vec::new(),
+            max_retry_attempts: 0,
+            max_event_age_secs: 60,
+        })
+    }
+
+    async fn until_busy(rt: &FunctionRuntime, want: usize) {
+        for _ in 0..200 {
+            if rt.busy() == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("busy stayed {} (wanted {want})", rt.busy());
+    }
+
+    #[tokio::test]
+    async fn busy_counts_queued_and_running_invocations_until_answered() {
+        let rt = runtime();
+        assert_eq!(rt.busy(), 0);
+        let caller = {
+            let rt = rt.clone();
+            tokio::spawn(async move {
+                rt.invoke(
+                    "r1".into(),
+                    Bytes::from_static(b"{}"),
+                    Duration::from_secs(5),
+                )
+                .await
+            })
+        };
+        until_busy(&rt, 1).await;
+        let pending = rt.pop_live().expect("queued");
+        assert!(rt.dispatch(pending).is_some());
+        assert_eq!(rt.busy(), 1, "running counts as busy");
+        assert!(rt.complete("r1", Outcome::Success(Bytes::from_static(b"1"))));
+        assert_eq!(
+            caller.await.expect("caller"),
+            Outcome::Success(Bytes::from_static(b"1"))
+        );
+        assert_eq!(rt.busy(), 0);
+        assert_eq!(rt.usage().invocations, 1);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_queued_invocation_is_not_busy() {
+        let rt = runtime();
+        let caller = {
+            let rt = rt.clone();
+            tokio::spawn(async move {
+                rt.invoke(
+                    "r2".into(),
+                    Bytes::from_static(b"{}"),
+                    Duration::from_secs(5),
+                )
+                .await
+            })
+        };
+        until_busy(&rt, 1).await;
+        caller.abort();
+        let _ = caller.await;
+        assert_eq!(rt.busy(), 0, "nobody waits for it");
     }
 }
