@@ -65,6 +65,10 @@ pub struct Config {
     /// a requested height allowed per epoch per minute, across all
     /// instances (each is 3-4 chain calls and a stored snapshot).
     pub height_builds_per_minute: u32,
+    /// `HEIGHT_BUILDS_PER_MINUTE_TOTAL` (default 10): builds at requested
+    /// heights allowed per minute in all, of any epoch, stats or models,
+    /// across all instances: what a caller cycling through epochs can cost.
+    pub height_builds_per_minute_total: u32,
     /// `INFERENCE_SCAN_PAGES_PER_RUN` (default 10, at least 1): pages of the
     /// chain's inference list one scheduled run reads at most.
     pub inference_scan_pages_per_run: u32,
@@ -155,6 +159,8 @@ impl Config {
             warmer_concurrency: num("WARMER_CONCURRENCY", 16)?.clamp(1, 1024) as usize,
             warmer_slice: num("WARMER_SLICE_PARTICIPANTS", 500)?.clamp(1, 100_000) as usize,
             height_builds_per_minute: num("HEIGHT_BUILDS_PER_MINUTE", 5)?.min(1_000) as u32,
+            height_builds_per_minute_total: num("HEIGHT_BUILDS_PER_MINUTE_TOTAL", 10)?.min(10_000)
+                as u32,
             inference_scan_pages_per_run: num("INFERENCE_SCAN_PAGES_PER_RUN", 10)?.clamp(1, 1_000)
                 as u32,
             inference_scan_interval: Duration::from_secs(num("INFERENCE_SCAN_INTERVAL_SECS", 300)?),

@@ -157,7 +157,7 @@ fn repo_cors() {
     assert_eq!(cors.allow_origins, ["*"]);
     assert_eq!(cors.allow_methods, ["GET", "OPTIONS"]);
     assert_eq!(cors.allow_headers, ["Content-Type", "If-None-Match"]);
-    assert_eq!(cors.expose_headers, ["ETag"]);
+    assert_eq!(cors.expose_headers, ["ETag", "Retry-After"]);
     assert_eq!(cors.max_age, Some(86400));
     assert!(!cors.allow_credentials);
 }

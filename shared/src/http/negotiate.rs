@@ -10,26 +10,12 @@ use flate2::Compression;
 use lambda_http::http::{header, HeaderMap, StatusCode};
 use lambda_http::{Body, Response};
 
+use super::lambda_size::{lambda_payload_len, MAX_LAMBDA_PAYLOAD_BYTES};
 use super::reply::{Payload, Reply};
 use crate::service::ApiError;
 
 /// Smaller bodies are not worth compressing.
 const GZIP_MIN_BYTES: usize = 1024;
-
-/// The largest body a Lambda response may carry as API Gateway receives it:
-/// the synchronous payload limit is 6 MB (6,291,456 bytes) for the whole
-/// response, headers and JSON envelope included; binary bodies travel
-/// base64-encoded (4/3 larger).
-pub const MAX_LAMBDA_BODY_BYTES: usize = 6_000_000;
-
-/// The size of `body` inside Lambda's response payload.
-fn encoded_len(body_len: usize, binary: bool) -> usize {
-    if binary {
-        body_len.div_ceil(3) * 4
-    } else {
-        body_len
-    }
-}
 
 /// A plain answer too large for Lambda: the client must take gzip.
 fn too_large(plain_len: usize) -> ApiError {
@@ -94,10 +80,13 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CACHE_CONTROL, &reply.cache_control)
         .header(header::VARY, "Accept-Encoding, Origin");
+    if let Some(secs) = reply.retry_after_secs {
+        builder = builder.header(header::RETRY_AFTER, secs);
+    }
     if let Some(origin) = cors_origin(req_headers, cors) {
         builder = builder
             .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
-            .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag");
+            .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag, Retry-After");
     }
     if let Some(etag) = &reply.etag {
         builder = builder.header(header::ETAG, etag);
@@ -112,7 +101,8 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
     let gzip_ok = accepts_gzip(req_headers);
     let (body, gzipped) = match reply.body {
         Payload::Gzipped(gz) if gzip_ok => (gz.to_vec(), true),
-        Payload::Gzipped(gz) if gzip_declared_len(&gz) > MAX_LAMBDA_BODY_BYTES => {
+        // Its JSON alone is past the limit: refused without inflating it.
+        Payload::Gzipped(gz) if gzip_declared_len(&gz) > MAX_LAMBDA_PAYLOAD_BYTES => {
             let e = too_large(gzip_declared_len(&gz));
             return respond(req_headers, cors, Reply::error(&e));
         }
@@ -126,14 +116,7 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
         },
         Payload::Plain(plain) => (plain, false),
     };
-    if encoded_len(body.len(), gzipped) > MAX_LAMBDA_BODY_BYTES {
-        let e = if gzipped {
-            ApiError::Internal(format!("a gzipped answer of {} bytes", body.len()))
-        } else {
-            too_large(body.len())
-        };
-        return respond(req_headers, cors, Reply::error(&e));
-    }
+    let plain_len = body.len();
     let body = if gzipped {
         builder = builder.header(header::CONTENT_ENCODING, "gzip");
         Body::Binary(body)
@@ -144,7 +127,18 @@ pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Respon
             Err(e) => Body::Binary(e.into_bytes()),
         }
     };
-    builder.status(status).body(body).unwrap_or_default()
+    let response = builder.status(status).body(body).unwrap_or_default();
+    // What Lambda returns is the serialised document around the body (its
+    // escaping, or base64), so that is what is measured.
+    if lambda_payload_len(&response) > MAX_LAMBDA_PAYLOAD_BYTES {
+        let e = if gzipped {
+            ApiError::Internal(format!("a gzipped answer of {plain_len} bytes"))
+        } else {
+            too_large(plain_len)
+        };
+        return respond(req_headers, cors, Reply::error(&e));
+    }
+    response
 }
 
 fn gzip(plain: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -167,12 +161,13 @@ mod tests {
 
     #[test]
     fn an_answer_larger_than_lambda_can_carry_is_refused_unless_gzipped() {
-        let big = format!("[{}1]", "1,".repeat(MAX_LAMBDA_BODY_BYTES / 2));
+        let big = format!("[{}1]", "1,".repeat(MAX_LAMBDA_PAYLOAD_BYTES / 2));
         let reply = |body| Reply {
             status: 200,
             body,
             cache_control: "no-store".into(),
             etag: None,
+            retry_after_secs: None,
         };
         let plain = respond(
             &headers(&[]),
@@ -201,6 +196,33 @@ mod tests {
         let small = respond(&headers(&[]), &[], reply(Payload::Plain(b"[1]".to_vec())));
         assert!(matches!(small.body(), Body::Text(t) if t == "[1]"));
     }
+    #[test]
+    fn the_limit_is_on_the_bytes_lambda_returns_not_on_the_body() {
+        let reply = |body: Vec<u8>| Reply {
+            status: 200,
+            body: Payload::Plain(body),
+            cache_control: "no-store".into(),
+            etag: None,
+            retry_after_secs: None,
+        };
+        let empty = respond(&headers(&[]), &[], reply(Vec::new()));
+        let floor = lambda_payload_len(&empty);
+        // Each quote is written `\"` in the payload: two bytes.
+        let fits = (MAX_LAMBDA_PAYLOAD_BYTES - floor) / 2;
+        let at_limit = respond(&headers(&[]), &[], reply(vec![b'"'; fits]));
+        assert_eq!(at_limit.status(), 200);
+        assert!(lambda_payload_len(&at_limit) <= MAX_LAMBDA_PAYLOAD_BYTES);
+        assert!(lambda_payload_len(&at_limit) + 2 > MAX_LAMBDA_PAYLOAD_BYTES);
+        // Half the limit in body bytes, past it once escaped.
+        let over = respond(&headers(&[]), &[], reply(vec![b'"'; fits + 1]));
+        assert!(fits + 1 < MAX_LAMBDA_PAYLOAD_BYTES / 2 + 1);
+        assert_eq!(over.status(), 406);
+        let Body::Text(detail) = over.body() else {
+            panic!("a JSON error")
+        };
+        assert!(detail.contains("send Accept-Encoding: gzip"), "{detail}");
+    }
+
     use lambda_http::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

@@ -10,6 +10,8 @@ pub struct Reply {
     pub body: Payload,
     pub cache_control: String,
     pub etag: Option<String>,
+    /// `Retry-After` (seconds), on a refusal that says when to come back.
+    pub retry_after_secs: Option<u64>,
 }
 
 /// A response body: plain JSON, or JSON gzipped once when rendered (an
@@ -30,6 +32,7 @@ impl Reply {
             body: Payload::Plain(body),
             cache_control: "no-store".into(),
             etag: None,
+            retry_after_secs: err.retry_after_secs(),
         }
     }
 }
@@ -58,6 +61,7 @@ impl Reply {
             body: Payload::Plain(body),
             cache_control,
             etag: Some(etag),
+            retry_after_secs: None,
         })
     }
 }

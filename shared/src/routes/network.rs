@@ -109,6 +109,7 @@ fn reply<B: Serialize>(body: &B, source: Source, max_age_secs: u64) -> Result<Re
     Ok(Reply {
         status: 200,
         etag: Some(format!("W/\"{:016x}\"", fnv1a(&body))),
+        retry_after_secs: None,
         body: Payload::Plain(body),
         cache_control,
     })

@@ -8,6 +8,8 @@ use crate::domain::{
 };
 use std::time::Duration;
 
+use super::height_budget::take_height_build;
+use crate::table::Budget;
 use crate::table::{BlockInfo, CacheTable, EpochSnapshot, SnapshotHeader, StatsSlot, TableResult};
 use crate::time::now_ms;
 
@@ -211,32 +213,19 @@ async fn build_and_store_finished<C: Chain, T: CacheTable>(
     total: Option<u64>,
 ) -> Result<EpochView, ApiError> {
     if height.is_some() {
-        take_height_build(core, epoch).await?;
+        take_height_build(
+            &core.table,
+            &core.config,
+            Budget::EpochHeightBuilds(epoch),
+            now_ms(),
+        )
+        .await?;
     }
     let (slot, snapshot) = build_finished(&core.chain, epoch, height).await?;
     if let Err(e) = core.table.store_stats(slot, &snapshot).await {
         tracing::error!(error = %e, epoch, "could not store a finished epoch's stats");
     }
     Ok(view(snapshot, false, total, Source::Chain))
-}
-
-/// Every distinct height of a finished epoch is a build and a stored
-/// snapshot: a caller cycling through heights is held to
-/// `HEIGHT_BUILDS_PER_MINUTE` builds per epoch per minute, across all
-/// instances (and to none while the table, which counts them, is down).
-async fn take_height_build<C: Chain, T: CacheTable>(
-    core: &Core<C, T>,
-    epoch: u64,
-) -> Result<(), ApiError> {
-    let limit = core.config.height_builds_per_minute;
-    if core.table.take_height_build(epoch, now_ms(), limit).await? {
-        Ok(())
-    } else {
-        Err(ApiError::TooManyRequests(format!(
-            "Too many distinct heights requested for epoch {epoch}: at most {limit} a minute; \
-             retry in a minute or ask without a height"
-        )))
-    }
 }
 
 fn header(

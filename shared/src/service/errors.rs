@@ -16,9 +16,12 @@ pub enum ApiError {
     #[error("{0}")]
     NotAcceptable(String),
     /// A bounded kind of work (builds at requested heights) is used up for
-    /// now: 429.
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// now: 429, with `Retry-After`.
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// The chain could not answer and nothing usable is cached: 502, or 504
     /// when it timed out.
     #[error("{context}: {source}")]
@@ -47,12 +50,22 @@ impl ApiError {
             ApiError::BadRequest(_) => 400,
             ApiError::NotFound(_) => 404,
             ApiError::NotAcceptable(_) => 406,
-            ApiError::TooManyRequests(_) => 429,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Upstream { source, .. } if source.is_timeout() => 504,
             ApiError::Upstream { .. } => 502,
             ApiError::DeadlineExceeded => 504,
             ApiError::Storage(_) => 503,
             ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// When a refused caller may try again (`Retry-After`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -63,7 +76,7 @@ impl ApiError {
             ApiError::BadRequest(m)
             | ApiError::NotFound(m)
             | ApiError::NotAcceptable(m)
-            | ApiError::TooManyRequests(m) => m.clone(),
+            | ApiError::TooManyRequests { detail: m, .. } => m.clone(),
             ApiError::Upstream { context, source } => match source {
                 ChainError::Timeout(_) => format!("{context}: the chain node timed out"),
                 ChainError::BadResponse(_) => {
@@ -136,7 +149,10 @@ mod tests {
                 "The chain node did not answer in time, please retry",
             ),
             (
-                ApiError::TooManyRequests("Too many heights".into()),
+                ApiError::TooManyRequests {
+                    detail: "Too many heights".into(),
+                    retry_after_secs: 12,
+                },
                 429,
                 "Too many heights",
             ),

@@ -10,6 +10,7 @@ mod fakes;
 pub mod finished;
 pub mod header_memo;
 pub mod health;
+pub mod height_budget;
 pub mod inference_scan;
 pub mod inferences;
 pub mod items;

@@ -36,6 +36,7 @@ impl ReplyMemo {
             body: h.body.clone(),
             cache_control: h.cache_control.clone(),
             etag: h.etag.clone(),
+            retry_after_secs: None,
         })
     }
 
@@ -69,6 +70,7 @@ mod tests {
             body: Payload::Plain(b"{}".to_vec()),
             cache_control: cache_control.into(),
             etag: Some("W/\"x\"".into()),
+            retry_after_secs: None,
         }
     }
 

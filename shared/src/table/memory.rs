@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use super::budget::{budget_window, Budget, BudgetTable};
 use super::items::*;
 use super::port::{CacheTable, ModalBundle, ModalRead, TableError, TableResult, ValidatorKeyRow};
 use crate::domain::ParticipantStats;
@@ -29,7 +30,8 @@ struct State {
     items: HashMap<ItemKey, CachedItem>,
     leases: HashMap<u64, WarmLease>,
     totals: HashMap<u64, EpochTotal>,
-    height_builds: HashMap<(u64, i64), u32>,
+    /// (budget, window) -> units taken.
+    budgets: HashMap<(Budget, i64), u32>,
 }
 
 impl MemoryTable {
@@ -280,28 +282,21 @@ impl CacheTable for MemoryTable {
         state.totals.insert(total.epoch_id, total.clone());
         Ok(PutOutcome::Written)
     }
-
-    async fn take_height_build(&self, epoch: u64, now_ms: i64, limit: u32) -> TableResult<bool> {
-        let mut state = self.enter()?;
-        Ok(take_budget(&mut state.height_builds, epoch, now_ms, limit))
-    }
 }
 
-/// One of `limit` builds of `epoch` in the minute of `now_ms`, if any is left.
-pub(super) fn take_budget(
-    budgets: &mut HashMap<(u64, i64), u32>,
-    epoch: u64,
-    now_ms: i64,
-    limit: u32,
-) -> bool {
-    let used = budgets
-        .entry((epoch, now_ms.div_euclid(60_000)))
-        .or_default();
-    let taken = *used < limit;
-    if taken {
-        *used += 1;
+impl BudgetTable for MemoryTable {
+    async fn take_budget(&self, budget: Budget, now_ms: i64, limit: u32) -> TableResult<bool> {
+        let mut state = self.enter()?;
+        let used = state
+            .budgets
+            .entry((budget, budget_window(now_ms)))
+            .or_default();
+        let taken = *used < limit;
+        if taken {
+            *used += 1;
+        }
+        Ok(taken)
     }
-    taken
 }
 
 impl super::RevisionTable for MemoryTable {

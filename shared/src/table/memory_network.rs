@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 
 use super::items::PutOutcome;
-use super::memory::{take_budget, MemoryTable};
+use super::memory::MemoryTable;
 use super::memory_state::NetworkMemory;
 use super::network::{network_may_replace, NetworkItem, NetworkTable, StoredDoc};
 use super::port::{TableError, TableResult};
@@ -32,15 +32,5 @@ impl NetworkTable for MemoryTable {
         }
         state.docs.insert(item, doc.clone());
         Ok(PutOutcome::Written)
-    }
-
-    async fn take_models_height_build(
-        &self,
-        epoch: u64,
-        now_ms: i64,
-        limit: u32,
-    ) -> TableResult<bool> {
-        let mut state = self.network_state()?;
-        Ok(take_budget(&mut state.height_builds, epoch, now_ms, limit))
     }
 }

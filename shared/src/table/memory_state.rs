@@ -15,8 +15,6 @@ use crate::keybase::KeybaseIdentity;
 #[derive(Default)]
 pub(super) struct NetworkMemory {
     pub(super) docs: HashMap<NetworkItem, StoredDoc>,
-    /// (epoch, minute) -> models builds at requested heights.
-    pub(super) height_builds: HashMap<(u64, i64), u32>,
 }
 
 /// One stored chunk: its rows and stamp, when it was fetched, finality.

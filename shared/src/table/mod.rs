@@ -2,6 +2,7 @@
 //! README). [`CacheTable`] is the port; [`DynamoTable`] the real adapter,
 //! [`MemoryTable`] an in-memory fake with the same rules for unit tests.
 
+pub mod budget;
 mod dynamo;
 pub mod inferences;
 pub mod items;
@@ -14,6 +15,7 @@ mod port;
 pub mod revisions;
 mod status_port;
 
+pub use budget::{Budget, BudgetTable};
 pub use dynamo::{
     DynamoTable, TableCounters, MAX_STATUS_CHUNK_BYTES, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE,
 };

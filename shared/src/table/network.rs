@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use super::budget::BudgetTable;
 use super::items::PutOutcome;
 use super::port::TableResult;
 
@@ -69,7 +70,7 @@ pub fn network_may_replace(rule: NetworkWriteRule, stored_ms: Option<i64>, new_m
     }
 }
 
-pub trait NetworkTable: Send + Sync {
+pub trait NetworkTable: BudgetTable + Send + Sync {
     fn load_network(
         &self,
         item: NetworkItem,
@@ -82,15 +83,6 @@ pub trait NetworkTable: Send + Sync {
         item: NetworkItem,
         doc: &StoredDoc,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
-
-    /// Takes one of the `limit` models builds at a requested height that
-    /// `epoch` allows in the minute of `now_ms`, across all instances.
-    fn take_models_height_build(
-        &self,
-        epoch: u64,
-        now_ms: i64,
-        limit: u32,
-    ) -> impl Future<Output = TableResult<bool>> + Send;
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use super::budget::BudgetTable;
 use super::items::*;
 use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
 use crate::ids::ParticipantId;
@@ -65,7 +66,9 @@ pub struct ValidatorKeyRow {
 /// `StatsSlot` as a map key (`StatsSlot` itself is `Copy + Hash`).
 pub type StatsSlotKey = StatsSlot;
 
-pub trait CacheTable: Send + Sync {
+/// Builds at requested heights are budgeted ([`BudgetTable`]), so every
+/// table that serves them holds the budgets too.
+pub trait CacheTable: BudgetTable + Send + Sync {
     /// DynamoDB requests made so far (for logs and benchmarks).
     fn requests(&self) -> u64 {
         0
@@ -184,14 +187,4 @@ pub trait CacheTable: Send + Sync {
         &self,
         total: &EpochTotal,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
-
-    /// Takes one of the `limit` builds at a requested height that `epoch`
-    /// allows in the minute of `now_ms`, across all instances; `false`
-    /// when that minute's builds are used up.
-    fn take_height_build(
-        &self,
-        epoch: u64,
-        now_ms: i64,
-        limit: u32,
-    ) -> impl Future<Output = TableResult<bool>> + Send;
 }

@@ -346,27 +346,4 @@ async fn network_items_follow_their_write_rules() {
     assert_eq!(ttl("H#000000000007"), Some(true));
     assert_eq!(ttl("FINAL"), Some(false));
     assert_eq!(ttl("TIMELINE"), Some(false));
-    // The models' height budget: `limit` a minute per epoch.
-    for _ in 0..2 {
-        assert!(t
-            .table
-            .take_models_height_build(59, 60_000, 2)
-            .await
-            .unwrap());
-    }
-    assert!(!t
-        .table
-        .take_models_height_build(59, 60_000, 2)
-        .await
-        .unwrap());
-    assert!(t
-        .table
-        .take_models_height_build(58, 60_000, 2)
-        .await
-        .unwrap());
-    assert!(t
-        .table
-        .take_models_height_build(59, 120_000, 2)
-        .await
-        .unwrap());
 }

@@ -139,6 +139,7 @@ impl Rendered {
             body: Payload::Gzipped(self.body.clone()),
             cache_control: self.cache_control.clone(),
             etag: Some(self.etag.clone()),
+            retry_after_secs: None,
         }
     }
 }

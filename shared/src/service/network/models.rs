@@ -9,8 +9,9 @@ use crate::chain::{Chain, ChainError, EpochRef, NetworkChain};
 use crate::domain::models::{aggregate_model_weights, model_infos};
 use crate::domain::{resolve_past_height, HeightError};
 use crate::service::finished::finished_epoch_range;
+use crate::service::height_budget::take_height_build;
 use crate::service::{ApiError, Core};
-use crate::table::{NetworkItem, NetworkTable, PutOutcome, TableError};
+use crate::table::{Budget, NetworkItem, NetworkTable, PutOutcome, TableError};
 use crate::time::{now_ms, rfc3339_ms};
 
 use super::responses::{ModelsResponse, StatsWindow, TimelineResponse};
@@ -205,17 +206,13 @@ async fn finished_models<C: Chain + NetworkChain, T: NetworkTable>(
         }
     }
     if height.is_some() {
-        let limit = core.config.height_builds_per_minute;
-        if !core
-            .table
-            .take_models_height_build(epoch, now_ms(), limit)
-            .await?
-        {
-            return Err(ApiError::TooManyRequests(format!(
-                "Too many distinct heights requested for epoch {epoch}'s models: at most {limit} \
-                 a minute; retry in a minute or ask without a height"
-            )));
-        }
+        take_height_build(
+            &core.table,
+            &core.config,
+            Budget::ModelsHeightBuilds(epoch),
+            now_ms(),
+        )
+        .await?;
     }
     let context = || format!("Failed to fetch models for epoch {epoch}");
     let (this, canonical) = finished_epoch_range(&core.chain, epoch, &context()).await?;

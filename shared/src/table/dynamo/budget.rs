@@ -1,4 +1,4 @@
-//! Budgets shared by every instance: one atomic counter item a window,
+//! [`BudgetTable`] on DynamoDB: one atomic counter item a window,
 //! incremented only while under its limit (UpdateItem `ADD` under a
 //! condition: one write a request, and no read-modify-write race).
 
@@ -8,20 +8,22 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use super::client::{unavailable, DynamoTable};
 use super::keys::{n, Key, TTL_ATTRIBUTE};
 use super::metering::Op;
+use crate::table::budget::{budget_window, Budget, BudgetTable};
 use crate::table::port::TableResult;
 
 /// A counter outlives its window by a day, then DynamoDB's TTL removes it.
 const COUNTER_TTL_SECS: i64 = 86_400;
 
-impl DynamoTable {
-    /// Adds one to the counter at `key` if it is below `limit`; `false`
+impl BudgetTable for DynamoTable {
+    /// Adds one to the window's counter if it is below `limit`; `false`
     /// when the limit is reached.
-    pub(super) async fn take_budget(
-        &self,
-        key: &Key,
-        now_ms: i64,
-        limit: u32,
-    ) -> TableResult<bool> {
+    async fn take_budget(&self, budget: Budget, now_ms: i64, limit: u32) -> TableResult<bool> {
+        let window = budget_window(now_ms);
+        let key = match budget {
+            Budget::EpochHeightBuilds(epoch) => Key::height_builds(epoch, window),
+            Budget::ModelsHeightBuilds(epoch) => Key::models_height_builds(epoch, window),
+            Budget::AllHeightBuilds => Key::all_height_builds(window),
+        };
         let result = self
             .client
             .update_item()

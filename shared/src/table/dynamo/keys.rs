@@ -93,6 +93,11 @@ impl Key {
         Self::new(epoch_pk(epoch), format!("HEIGHT_BUILDS#{minute:010}"))
     }
 
+    /// The count of every build at a requested height in one minute.
+    pub fn all_height_builds(minute: i64) -> Self {
+        Self::new("BUDGET", format!("HEIGHT_BUILDS#{minute:010}"))
+    }
+
     /// The network-wide views' items.
     pub fn network(item: NetworkItem) -> Self {
         match item {

@@ -223,13 +223,4 @@ impl CacheTable for DynamoTable {
             .await?
             .outcome())
     }
-
-    async fn take_height_build(&self, epoch: u64, now_ms: i64, limit: u32) -> TableResult<bool> {
-        self.take_budget(
-            &Key::height_builds(epoch, now_ms.div_euclid(60_000)),
-            now_ms,
-            limit,
-        )
-        .await
-    }
 }

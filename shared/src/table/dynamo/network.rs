@@ -46,18 +46,4 @@ impl NetworkTable for DynamoTable {
         };
         Ok(self.put_conditional(attrs, condition).await?.outcome())
     }
-
-    async fn take_models_height_build(
-        &self,
-        epoch: u64,
-        now_ms: i64,
-        limit: u32,
-    ) -> TableResult<bool> {
-        self.take_budget(
-            &Key::models_height_builds(epoch, now_ms.div_euclid(60_000)),
-            now_ms,
-            limit,
-        )
-        .await
-    }
 }

@@ -203,6 +203,51 @@ async fn heights_of_a_past_epoch_are_validated_clamped_and_cached() {
     );
 }
 
+/// Cycling through epochs, one height each, stays under the per-epoch
+/// budget every time; the deployment's total (HEIGHT_BUILDS_PER_MINUTE_TOTAL,
+/// 10) holds it, and a refusal says when to retry.
+#[tokio::test]
+async fn builds_at_heights_are_capped_for_the_whole_deployment() {
+    let sim = start_sim(20, 30).await;
+    let model = sim.model();
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let instances: Vec<_> = (0..3)
+        .map(|_| stats(&t, &[sim.url()], &[], &invoke))
+        .collect();
+    let minute = || shared::time::now_ms().div_euclid(60_000);
+    let started = minute();
+    let (mut built, mut refused) = (0, 0);
+    for (i, epoch) in (8..=25u64).enumerate() {
+        let height = model.effective_block_height(epoch) + 50;
+        let path = format!("/v1/inference/epochs/{epoch}?height={height}");
+        let resp = handle_epoch_stats(&instances[i % 3], &get(&path, &[])).await;
+        match resp.status().as_u16() {
+            200 => built += 1,
+            429 => {
+                refused += 1;
+                let retry: u64 = header(&resp, "retry-after")
+                    .expect("a 429 says when to retry")
+                    .parse()
+                    .expect("seconds");
+                assert!((1..=60).contains(&retry), "Retry-After {retry}");
+                assert_eq!(header(&resp, "cache-control"), Some("no-store"));
+                let detail = json_body(&resp)["detail"].as_str().unwrap().to_owned();
+                assert!(detail.contains("for everyone"), "{detail}");
+            }
+            other => panic!("{path}: {other}"),
+        }
+    }
+    if minute() == started {
+        assert_eq!((built, refused), (10, 8), "18 epochs, 10 builds a minute");
+    } else {
+        assert!(
+            built <= 20 && refused >= 1,
+            "{built} built, {refused} refused"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_cached_current_epoch_survives_a_chain_outage() {
     let sim = start_sim(20, 30).await;

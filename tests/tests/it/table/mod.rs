@@ -1,8 +1,10 @@
 //! The DynamoDB adapter against DynamoDB Local, through the real SDK, one
 //! module per concern: participant items and totals ([`item_writes`]),
-//! stats snapshots ([`snapshots`]), the warm lease ([`leases`]). This file
+//! stats snapshots ([`snapshots`]), the warm lease ([`leases`]), the
+//! shared budgets ([`budgets`]). This file
 //! holds the rows they write, and the adapter's failure and schema checks.
 
+mod budgets;
 mod item_writes;
 mod leases;
 mod snapshots;
