@@ -196,6 +196,11 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
     // Served before any jail fetch: null, never an error.
     let before = handle_epoch_stats(&state, &get(&path, &[])).await;
     assert_eq!(before.status(), 200);
+    assert_eq!(
+        header(&before, "cache-control"),
+        Some("no-store"),
+        "an answer without jail statuses is not kept by browsers"
+    );
     let body = json_body(&before);
     assert!(body["participants"]
         .as_array()
@@ -253,6 +258,7 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
     let after = handle_epoch_stats(&state, &get(&path, &[])).await;
     assert_eq!(after.status(), 200);
     assert_ne!(header(&after, "etag").unwrap(), etag_before);
+    assert_eq!(header(&after, "cache-control"), Some("public, max-age=60"));
     let body = json_body(&after);
     let now: DateTime<Utc> = Utc::now();
     for row in body["participants"].as_array().unwrap() {

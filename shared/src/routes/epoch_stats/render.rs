@@ -36,9 +36,14 @@ pub fn render_epoch(
 ) -> Result<Rendered, ApiError> {
     let h = &view.snapshot.header;
     let total = view.total_assigned_rewards_gnk;
+    // A finished epoch's first view can come before its jail statuses
+    // (the warm it sets off fetches them at the canonical height): a
+    // browser must not keep that incomplete copy, so it asks again.
+    let jail_missing = statuses.jail.is_empty() && !view.snapshot.participants.is_empty();
     let cache_control = match (view.is_current, view.source) {
         (_, Source::StaleTable) => "no-store".to_owned(),
         (true, _) => format!("public, max-age={current_freshness_secs}"),
+        (false, _) if jail_missing => "no-store".to_owned(),
         (false, _) => FINISHED.to_owned(),
     };
     let etag = format!(

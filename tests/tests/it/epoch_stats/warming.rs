@@ -68,8 +68,9 @@ async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
     let cached = handle_epoch_stats(&ctx, &get("/v1/inference/epochs/28", &[])).await;
     assert_eq!(json_body(&cached)["participants"], body["participants"]);
     assert_eq!(sim.stats().total, before);
-    // Until the warmer has settled the total, the answer is short-lived.
-    assert_eq!(header(&cached, "cache-control"), Some("public, max-age=60"));
+    // The warm is only recorded here, so the jail statuses it would fetch
+    // are not in: browsers must not keep the answer.
+    assert_eq!(header(&cached, "cache-control"), Some("no-store"));
 }
 
 #[tokio::test]
