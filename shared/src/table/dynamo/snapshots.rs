@@ -15,7 +15,10 @@ use aws_sdk_dynamodb::types::WriteRequest;
 use super::batch::{delete_request, put_request};
 use super::client::{Condition, DynamoTable};
 use super::codec::{encode_json, encode_rows};
-use super::keys::{n, str_attr, Item, Key, DAY_SECS, SK};
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+
+use super::keys::{n, str_attr, Item, Key, DAY_SECS, SK, TTL_ATTRIBUTE};
+use super::metering::Op;
 use super::rows::{
     decode_chunk, decode_header, decode_tally_chunk, encode_chunk, encode_header,
     encode_tally_chunk,
@@ -134,7 +137,7 @@ impl DynamoTable {
         header.participant_count = snapshot.participants.len() as u64;
         header.rows_hash = Some(rows_hash);
         header.tallies_hash = apart.then(|| tallies_hash(&snapshot.participants));
-        let expiry = chunk_expiry(slot, now);
+        let expiry = Some(chunk_expiry(slot, now));
         if apart {
             let stored = self.get_item(&Key::stats(slot)).await?.map(decode_header);
             if let Some(stored) = stored.transpose()? {
@@ -173,6 +176,10 @@ impl DynamoTable {
         self.batch_write(puts).await?;
 
         let outcome = self.put_header(slot, header.clone()).await?;
+        if outcome == PutOutcome::Written && kept_for_good(slot) {
+            // Named by a header now: kept as long as it is.
+            self.clear_chunk_expiry(&chunk_keys).await;
+        }
         if outcome == PutOutcome::LostRace {
             // Another writer's snapshot won; ours is unreachable, remove it.
             let tally_keys = (0..buckets)
@@ -188,6 +195,42 @@ impl DynamoTable {
             }
         }
         Ok(outcome)
+    }
+
+    /// Removes the expiry of `keys` (a final snapshot's chunks, once its
+    /// header names them), a few at a time. One that fails keeps its expiry
+    /// and is logged: the snapshot is then rebuilt after it expires, since
+    /// a missing chunk reads as not cached.
+    async fn clear_chunk_expiry(&self, keys: &[Key]) {
+        use futures::StreamExt;
+        // Built first: each request owns its parameters.
+        let calls: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key.attributes()))
+                    .update_expression("REMOVE #ttl")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+            })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(calls)
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for result in results {
+            match result {
+                Ok(resp) => self.counters.record(Op::Write, resp.consumed_capacity()),
+                Err(e) => {
+                    self.counters.record(Op::Write, None);
+                    tracing::error!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "could not keep a final snapshot's chunk: it expires within a day");
+                }
+            }
+        }
     }
 
     /// The header, under [`may_replace_stats`] as a condition.
@@ -298,16 +341,25 @@ fn new_version(header: &SnapshotHeader) -> String {
     )
 }
 
-/// When a slot's chunks expire (epoch seconds); a final snapshot's never do.
-fn chunk_expiry(slot: StatsSlot, now_ms: i64) -> Option<i64> {
+/// When a slot's chunks expire (epoch seconds). Every chunk is written
+/// with one: a final snapshot's too, until its header names them
+/// ([`kept_for_good`]), so chunks orphaned by a run cut short (a timeout
+/// between the chunks and the header) go away within a day.
+fn chunk_expiry(slot: StatsSlot, now_ms: i64) -> i64 {
     let now = now_ms / 1000;
     match slot {
         // Rewritten (new rows, or unchanged rows due a rewrite) well
         // before this; a replaced snapshot is gone within it.
-        StatsSlot::Current => Some(now + CURRENT_CHUNKS_TTL_MS / 1000),
-        StatsSlot::AtHeight(..) => Some(now + 30 * DAY_SECS),
-        StatsSlot::Final(_) => None,
+        StatsSlot::Current => now + CURRENT_CHUNKS_TTL_MS / 1000,
+        StatsSlot::AtHeight(..) => now + 30 * DAY_SECS,
+        StatsSlot::Final(_) => now + DAY_SECS,
     }
+}
+
+/// Whether a slot's chunks lose their expiry once its header is written
+/// (a final snapshot is kept for good).
+fn kept_for_good(slot: StatsSlot) -> bool {
+    matches!(slot, StatsSlot::Final(_))
 }
 
 /// Encodes rows (without their tallies when `apart`) into chunks,

@@ -226,3 +226,93 @@ async fn ten_thousand_participants_round_trip_and_a_modal_reads_twice() {
         .unwrap()
         .is_none());
 }
+
+/// Every chunk is written with an expiry, so one orphaned by a run cut
+/// short between its chunks and its header goes away; a final snapshot's
+/// chunks lose it once the header names them, and the loser of a race
+/// leaves nothing behind.
+#[tokio::test]
+async fn a_final_snapshots_chunks_are_kept_for_good_only_once_named() {
+    let t = TestTable::new().await;
+    let snap = snapshot(57, 900_000, 1_000, 40);
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Final(57), &snap)
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    let chunks =
+        |items: &[std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>]| {
+            items
+                .iter()
+                .filter(|i| i["pk"].as_s().is_ok_and(|p| p.starts_with("SNAP#")))
+                .map(|i| i.contains_key("expires_at"))
+                .collect::<Vec<bool>>()
+        };
+    let named = chunks(&t.scan_all().await);
+    assert!(!named.is_empty());
+    assert!(named.iter().all(|ttl| !ttl), "named chunks keep no expiry");
+
+    let mut other = snapshot(57, 900_000, 2_000, 40);
+    other.participants.truncate(30);
+    assert_eq!(
+        t.table
+            .store_stats(StatsSlot::Final(57), &other)
+            .await
+            .unwrap(),
+        PutOutcome::LostRace
+    );
+    assert_eq!(
+        chunks(&t.scan_all().await),
+        named,
+        "the loser's chunks removed"
+    );
+    let loaded = t
+        .table
+        .load_stats(StatsSlot::Final(57))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.participants, snap.participants);
+
+    // A run cut short after its chunks (here: a header DynamoDB refuses,
+    // over the item size limit) leaves chunks that expire within a day.
+    let mut cut = snapshot(58, 950_000, 4_000, 20);
+    cut.header.block.current_block_timestamp = Some("x".repeat(450_000));
+    assert!(t
+        .table
+        .store_stats(StatsSlot::Final(58), &cut)
+        .await
+        .is_err());
+    let now = shared::time::now_ms() / 1000;
+    let orphans: Vec<Option<i64>> = t
+        .scan_all()
+        .await
+        .iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|p| p.starts_with("SNAP#58.")))
+        .map(|i| i.get("expires_at")?.as_n().ok()?.parse().ok())
+        .collect();
+    assert!(!orphans.is_empty(), "the cut run's chunks");
+    assert!(
+        orphans
+            .iter()
+            .all(|t| t.is_some_and(|t| t > now && t <= now + 86_400 + 60)),
+        "{orphans:?}"
+    );
+    let before_height = chunks(&t.scan_all().await).len();
+
+    // A snapshot at a height keeps its chunks' expiry (30 days).
+    t.table
+        .store_stats(
+            StatsSlot::AtHeight(57, 899_000),
+            &snapshot(57, 899_000, 3_000, 10),
+        )
+        .await
+        .unwrap();
+    let all = chunks(&t.scan_all().await);
+    assert_eq!(
+        all.iter().filter(|ttl| **ttl).count(),
+        all.len() - named.len()
+    );
+}
