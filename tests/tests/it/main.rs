@@ -6,6 +6,7 @@ mod epoch_stats;
 mod events;
 mod fixtures;
 mod health;
+mod hello;
 mod hostile;
 mod hot;
 mod iam;
