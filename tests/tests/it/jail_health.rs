@@ -12,10 +12,11 @@ use axum::routing::get as route_get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use shared::chain::{ValidatorChain, VALIDATOR_MAX_PAGES};
-use shared::domain::jail::{clean_jailed_until, clean_moniker, http_url_only, non_empty};
+use shared::domain::jail::{clean_jailed_until, clean_moniker, non_empty};
+use shared::domain::links::web_link;
 use shared::domain::validator_keys::valcons_of;
 use shared::domain::{JailStatus, NodeHealth};
-use shared::keybase::{picture_url, HttpKeybase, KeybaseIdentity};
+use shared::keybase::{picture_url, HttpKeybase, KeybaseIdentity, KeybaseUsername};
 use shared::routes::{handle_epoch_stats, handle_participant};
 use shared::service::epochs::{current_epoch, epoch_by_id};
 use shared::service::jail::{refresh_current_jail, warm_finished_jail};
@@ -40,7 +41,8 @@ fn expected_status(model: &Model, epoch: u64, addr: &str, height: u64) -> Option
     let username = identity
         .as_deref()
         .filter(|i| KeybaseIdentity::parse(i).is_some())
-        .and_then(keybase_username);
+        .and_then(keybase_username)
+        .and_then(|u| KeybaseUsername::parse(&u));
     let entry = model.epoch_participant(epoch, addr).unwrap();
     let jailed_until = if v.jailed {
         let valcons = valcons_of(&v.consensus_pubkey.key).unwrap();
@@ -54,9 +56,9 @@ fn expected_status(model: &Model, epoch: u64, addr: &str, height: u64) -> Option
         jailed_until,
         moniker: clean_moniker(Some(&v.description.moniker)),
         identity,
-        keybase_picture_url: username.as_deref().map(picture_url),
-        keybase_username: username,
-        website: http_url_only(Some(&v.description.website)),
+        keybase_picture_url: username.as_ref().map(picture_url),
+        keybase_username: username.map(KeybaseUsername::into_string),
+        website: web_link(Some(&v.description.website)),
         consensus_key_mismatch: Some(v.consensus_pubkey.key != entry.validator_key),
         validator_consensus_key: Some(v.consensus_pubkey.key.clone()),
     })
@@ -285,7 +287,9 @@ fn big_status(i: usize) -> JailStatus {
         moniker: Some(format!("{i:0>70}")),
         identity: Some(format!("{i:0>64}")),
         keybase_username: Some(format!("user{i:0>12}")),
-        keybase_picture_url: Some(picture_url(&format!("user{i:0>12}"))),
+        keybase_picture_url: KeybaseUsername::parse(&format!("user{i:0>12}"))
+            .as_ref()
+            .map(picture_url),
         website: Some(format!("https://{i:0>130}.example")),
         validator_consensus_key: Some(format!("{i:0>44}")),
         consensus_key_mismatch: Some(true),
