@@ -17,6 +17,7 @@ mod jail_health;
 mod links;
 mod network;
 mod openapi;
+mod pages;
 mod participant;
 mod reliability;
 mod replay;
