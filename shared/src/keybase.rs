@@ -1,8 +1,9 @@
 //! Keybase lookups of validator identities (contract part 2, 4.3 and 7.2):
 //! a narrow port ([`KeybaseLookup`]) and its HTTP adapter. The identity is
-//! validated (`^[0-9A-Fa-f]{16}$`) and URL-encoded, the username is
-//! percent-encoded into the picture URL; answers are cached in the table
-//! by the caller (see `service::jail`).
+//! validated (`^[0-9A-Fa-f]{16}$`) and URL-encoded; a username is kept
+//! only in Keybase's charset ([`KeybaseUsername`]) and the picture URL is
+//! built only from one; answers are cached in the table by the caller (see
+//! `service::jail`).
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -34,6 +35,32 @@ impl KeybaseIdentity {
     }
 }
 
+/// A Keybase username as Keybase allows them: 2 to 16 of `a-z`, `0-9` and
+/// `_`. Keybase compares them case-insensitively, so input is lowercased
+/// first; anything else (a slash, a quote, a space, a longer name) is no
+/// username, so nothing an outsider writes reaches the picture URL's path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeybaseUsername(String);
+
+impl KeybaseUsername {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let name = raw.trim().to_ascii_lowercase();
+        let ok = (2..=16).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        ok.then_some(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// What a lookup said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeybaseAnswer {
@@ -45,12 +72,10 @@ pub enum KeybaseAnswer {
     Failed(String),
 }
 
-/// The browser's avatar URL for a username (percent-encoded).
-pub fn picture_url(username: &str) -> String {
-    format!(
-        "https://keybase.io/{}/picture?size=96",
-        utf8_percent_encode(username, NON_ALPHANUMERIC)
-    )
+/// The browser's avatar URL, built only from a valid username (whose
+/// charset needs no encoding in a path).
+pub fn picture_url(username: &KeybaseUsername) -> String {
+    format!("https://keybase.io/{}/picture?size=96", username.as_str())
 }
 
 pub trait KeybaseLookup: Send + Sync {
@@ -149,8 +174,9 @@ impl HttpKeybase {
             .next()
             .and_then(|t| t.basics)
             .and_then(|b| b.username)
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty());
+            // A name outside Keybase's charset is no answer worth caching.
+            .and_then(|u| KeybaseUsername::parse(&u))
+            .map(KeybaseUsername::into_string);
         Ok(match (ok, username) {
             (true, Some(username)) => KeybaseAnswer::Found { username },
             _ => KeybaseAnswer::NotFound,
@@ -192,14 +218,44 @@ mod tests {
     }
 
     #[test]
-    fn picture_urls_encode_the_username() {
+    fn usernames_follow_keybase_charset() {
+        let cases = [
+            ("alice", Some("alice")),
+            ("  Alice_42 ", Some("alice_42")),
+            ("ab", Some("ab")),
+            ("a", None),
+            ("abcdefghijklmnop", Some("abcdefghijklmnop")),
+            ("abcdefghijklmnopq", None),
+            ("a/../b?c", None),
+            ("al ice", None),
+            ("al-ice", None),
+            ("alice.io", None),
+            (r#"x"><script>"#, None),
+            ("ålice", None),
+            ("", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                KeybaseUsername::parse(raw)
+                    .as_ref()
+                    .map(KeybaseUsername::as_str),
+                want,
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn picture_urls_are_built_from_valid_usernames() {
+        let alice = KeybaseUsername::parse("Alice").unwrap();
         assert_eq!(
-            picture_url("alice"),
+            picture_url(&alice),
             "https://keybase.io/alice/picture?size=96"
         );
+        // And it passes the served-link rule unchanged.
         assert_eq!(
-            picture_url("a/../b?c"),
-            "https://keybase.io/a%2F%2E%2E%2Fb%3Fc/picture?size=96"
+            crate::domain::links::web_link(Some(&picture_url(&alice))).as_deref(),
+            Some(picture_url(&alice).as_str())
         );
     }
 }

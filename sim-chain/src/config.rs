@@ -345,6 +345,10 @@ pub struct ConfigPatch {
     /// the `{i}` of `/node/{i}/health`): a healthy node answers 503 and an
     /// unhealthy one `ok`; flipping an index again flips it back.
     pub flip_health: Option<Vec<usize>>,
+    /// `true` gives participants hostile links and Keybase names (script
+    /// URLs, quotes and tags, userinfo; see `model::hostile`); `false`
+    /// the normal ones again.
+    pub hostile_links: Option<bool>,
 }
 
 /// The configuration in force, as returned by `GET`/`POST /__config`.

@@ -145,6 +145,12 @@ impl SimChain {
         self.state.faults.set(kind, fault);
     }
 
+    /// Gives participants hostile links and Keybase names (`true`) or the
+    /// normal ones (`false`); see [`Model::hostile_links`].
+    pub fn set_hostile_links(&self, on: bool) {
+        self.state.set_hostile_links(on);
+    }
+
     /// Simulates an epoch transition (or goes back in time). Epochs below 1
     /// are treated as 1.
     pub fn set_current_epoch(&self, epoch: u64) {

@@ -25,7 +25,8 @@ Control endpoints: GET /__health, GET /__stats, POST /__stats/reset,
 GET|POST /__config (e.g. {\"latency_ms\":50,\"current_epoch\":61,\"faults\":{\"summary\":{\"rate\":0.3,\"mode\":\"503\"}}};
 a fault with \"after\":N applies once N requests of its kind have passed;
 {\"freeze_head\":true} keeps the head where it is, {\"advance_blocks\":N} makes N blocks now,
-{\"flip_health\":[0,4]} flips those nodes' /health answers (again: back)).";
+{\"flip_health\":[0,4]} flips those nodes' /health answers (again: back),
+{\"hostile_links\":true} gives participants script URLs, quotes, userinfo and bad Keybase names).";
 
 /// Simulated Gonka chain node with deterministic data.
 #[derive(Debug, Parser)]

@@ -95,6 +95,7 @@ fn repo_routes_per_function() {
         keys("network"),
         [
             "GET /v1/timeline",
+            "GET /v1/hello",
             "GET /v1/models/current",
             "GET /v1/models/epochs/{epoch_id}"
         ]
@@ -103,6 +104,7 @@ fn repo_routes_per_function() {
         keys("network"),
         [
             "GET /v1/timeline",
+            "GET /v1/hello",
             "GET /v1/models/current",
             "GET /v1/models/epochs/{epoch_id}"
         ]

@@ -91,6 +91,7 @@ impl Chain for HttpChain {
         let base = format!("/chain-api/cosmos/authz/v1beta1/grants/granter/{granter}?pagination.limit={AUTHZ_PAGE}");
         let mut grants = Vec::new();
         let mut cursor = PageCursor::Offset(0);
+        let mut seen_keys = std::collections::HashSet::new();
         for _ in 0..AUTHZ_MAX_PAGES {
             let path = match &cursor {
                 PageCursor::Offset(0) => base.clone(),
@@ -110,6 +111,14 @@ impl Chain for HttpChain {
                 .and_then(|p| p.next_key)
                 .filter(|k| !k.is_empty());
             cursor = match (next_key, &cursor) {
+                // A key seen before: the node is looping, and the grants
+                // read so far are not all of them (warm keys would be
+                // missing), so the listing fails rather than ends.
+                (Some(key), _) if !seen_keys.insert(key.clone()) => {
+                    return Err(ChainError::BadResponse(format!(
+                        "authz grants of {granter}: next_key {key} repeated"
+                    )));
+                }
                 (Some(key), _) => PageCursor::Key(key),
                 // A node that pages by key ends the list with a null key.
                 (None, PageCursor::Key(_)) => return Ok(grants),

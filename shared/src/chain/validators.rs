@@ -95,7 +95,8 @@ pub struct SigningInfo {
 /// The chain reads of the jail fetch.
 pub trait ValidatorChain: Send + Sync {
     /// Every validator as of `height`, following `pagination.next_key`
-    /// (capped at [`VALIDATOR_MAX_PAGES`]; a key seen before ends the list).
+    /// (capped at [`VALIDATOR_MAX_PAGES`]; a key seen before is an error,
+    /// never a shorter list).
     fn validators(&self, height: u64) -> impl Future<Output = ChainResult<Vec<Validator>>> + Send;
 
     /// The signing info of a consensus address as of `height`; `None` when
@@ -126,13 +127,17 @@ impl ValidatorChain for HttpChain {
                 .and_then(|p| p.next_key)
                 .filter(|k| !k.is_empty());
             match next {
-                // A node repeating a key would loop forever: the list ends.
                 Some(key) if seen_keys.insert(key.clone()) => {
                     path = format!("{base}&pagination.key={}", encode_query_value(&key));
                 }
+                // A node repeating a key would loop forever, and what was
+                // read is not the whole list: stored as complete, it would
+                // drop validators (their jail statuses) until the next run.
                 Some(key) => {
-                    tracing::warn!(%key, "validators: repeated next_key; list ends here");
-                    return Ok(all);
+                    return Err(ChainError::BadResponse(format!(
+                        "validators: next_key {key} repeated after {} pages",
+                        seen_keys.len() + 1
+                    )));
                 }
                 None => return Ok(all),
             }

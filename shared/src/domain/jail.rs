@@ -1,8 +1,8 @@
 //! Jail status and node health of a participant (docs/contract-part2.md 4.1 with
 //! section 0): what is stored per (epoch, participant) and per participant,
-//! the rules that clean the chain's validator fields, and how both are
-//! merged into a served row (`ready_to_unjail` is computed then, never
-//! stored).
+//! the rules that clean the chain's validator fields (its `website` goes
+//! through `links::web_link`), and how both are merged into a served row
+//! (`ready_to_unjail` is computed then, never stored).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,20 +54,6 @@ pub fn non_empty(v: Option<&str>) -> Option<String> {
 /// all it says.
 pub fn clean_moniker(raw: Option<&str>) -> Option<String> {
     non_empty(raw).filter(|m| !m.starts_with("gonkavaloper"))
-}
-
-/// A chain-sourced link is served only as an http(s) URL (docs/contract-part2.md 7.3: it
-/// becomes an `<a href>`).
-pub fn http_url_only(raw: Option<&str>) -> Option<String> {
-    let url = non_empty(raw)?;
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))?;
-    let ok = !rest.is_empty()
-        && !rest.starts_with('/')
-        && !url.chars().any(|c| c.is_control() || c.is_whitespace());
-    ok.then_some(url)
 }
 
 /// `jailed_until` as served: the chain's zero time means "none".
@@ -128,22 +114,6 @@ mod tests {
         ];
         for (raw, want) in moniker {
             assert_eq!(clean_moniker(raw).as_deref(), want, "{raw:?}");
-        }
-        let website = [
-            (Some("https://example.com"), Some("https://example.com")),
-            (Some(" http://a.b/x?y=1 "), Some("http://a.b/x?y=1")),
-            (Some("HTTPS://EXAMPLE.COM"), Some("HTTPS://EXAMPLE.COM")),
-            (Some("javascript:alert(1)"), None),
-            (Some("data:text/html,x"), None),
-            (Some("example.com"), None),
-            (Some("https://"), None),
-            (Some("https:///path"), None),
-            (Some("https://a b"), None),
-            (Some(""), None),
-            (None, None),
-        ];
-        for (raw, want) in website {
-            assert_eq!(http_url_only(raw).as_deref(), want, "{raw:?}");
         }
         let until = [
             (Some("1970-01-01T00:00:00Z"), None),

@@ -4,6 +4,7 @@ pub mod hardware;
 pub mod heights;
 pub mod inferences;
 pub mod jail;
+pub mod links;
 pub mod models;
 pub mod rates;
 pub mod rewards;

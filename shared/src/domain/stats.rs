@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::hardware::ml_nodes_map;
+use super::links::web_link;
 use super::rates::{invalidation_rate, missed_rate};
 use crate::chain::{CurrentEpochStats, EpochParticipant, ListedParticipant};
 
@@ -68,7 +69,8 @@ impl ParticipantStats {
                 .unwrap_or_else(|| listed.index.clone()),
             weight: epoch.weight.unwrap_or(0),
             validator_key: epoch.validator_key.clone(),
-            inference_url: listed.inference_url.clone(),
+            // Served as a link: outsiders register it (`links`).
+            inference_url: web_link(listed.inference_url.as_deref()),
             status: listed.status.clone(),
             models: epoch.models.clone(),
             missed_rate: 0.0,
@@ -206,8 +208,8 @@ mod tests {
             assert_eq!(row.invalidation_rate, invalid);
             assert_eq!(
                 row.inference_url.as_deref(),
-                Some(format!("http://{index}").as_str()),
-                "inference_url comes from the list"
+                Some(format!("http://{index}/").as_str()),
+                "inference_url comes from the list (re-serialised)"
             );
             assert_eq!(
                 row.validator_key.as_deref(),
@@ -284,5 +286,27 @@ mod tests {
         assert_eq!(row.ml_nodes_map, Some(BTreeMap::new()));
         assert_eq!(row.current_epoch_stats, CurrentEpochStats::default());
         assert_eq!(row.missed_rate, 0.0);
+    }
+
+    #[test]
+    fn inference_url_is_served_only_as_a_safe_link() {
+        let cases = [
+            ("javascript:alert(document.cookie)//", None),
+            ("ftp://node.example/", None),
+            (
+                r#"http://node.example/"><script>"#,
+                Some("http://node.example/%22%3E%3Cscript%3E"),
+            ),
+            (
+                "http://node.example:8000",
+                Some("http://node.example:8000/"),
+            ),
+        ];
+        for (raw, want) in cases {
+            let mut src = listed("a", "0", "0", "0");
+            src.inference_url = Some(raw.into());
+            let row = ParticipantStats::from_sources(&epoch_entry("a", Some(1)), &src);
+            assert_eq!(row.inference_url.as_deref(), want, "{raw}");
+        }
     }
 }

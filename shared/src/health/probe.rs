@@ -101,14 +101,20 @@ impl HealthProber {
         })
     }
 
-    /// The URL probed for an `inference_url`: http(s) only, `/health`
-    /// appended to its path, query and fragment dropped (so nothing absorbs
-    /// the `/health`); `Err` with the reason otherwise.
+    /// The URL probed for an `inference_url`: http(s) only, no userinfo,
+    /// `/health` appended to its path, query and fragment dropped (so
+    /// nothing absorbs the `/health`); `Err` with the reason otherwise.
     pub fn health_url(&self, inference_url: &str) -> Result<Url, String> {
         let mut url =
             Url::parse(inference_url.trim()).map_err(|e| format!("unparsable URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("scheme {:?} is not http(s)", url.scheme()));
+        }
+        // The HTTP client would send `user:pw@` as a Basic authorization
+        // header: credentials an outsider wrote, to a host they chose.
+        // Refused, not stripped, so such a node is never probed.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("URL with userinfo refused".into());
         }
         let literal = match url.host() {
             None => return Err("URL without a host".into()),
@@ -187,7 +193,7 @@ mod tests {
     fn builds_the_health_url_or_refuses() {
         let strict = HealthProber::new(false).unwrap();
         let open = HealthProber::new(true).unwrap();
-        let cases: [(&str, Option<&str>, Option<&str>); 10] = [
+        let cases: [(&str, Option<&str>, Option<&str>); 14] = [
             // (inference_url, strict, with private targets allowed)
             (
                 "https://node.example.com:8443/",
@@ -227,11 +233,21 @@ mod tests {
             ),
             ("ftp://node.example.com/", None, None),
             ("javascript:alert(1)", None, None),
+            // Userinfo is refused whatever the address setting.
+            ("http://user@node.example.com/", None, None),
+            ("http://user:pw@node.example.com/", None, None),
+            ("http://:pw@node.example.com/", None, None),
+            ("http://user:pw@127.0.0.1:9001/", None, None),
         ];
         for (raw, want_strict, want_open) in cases {
             let got = |p: &HealthProber| p.health_url(raw).ok().map(|u| u.to_string());
             assert_eq!(got(&strict).as_deref(), want_strict, "{raw}");
             assert_eq!(got(&open).as_deref(), want_open, "{raw} (private allowed)");
         }
+        assert_eq!(
+            open.health_url("http://user:pw@127.0.0.1:9001/")
+                .unwrap_err(),
+            "URL with userinfo refused"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! network: `GET /v1/timeline`, `GET /v1/models/current` and
-//! `GET /v1/models/epochs/{epoch_id}[?height=H]`.
+//! `GET /v1/models/epochs/{epoch_id}[?height=H]`, and the tracker's liveness
+//! route `GET /v1/hello` (answered from code: no table, no chain).
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -22,6 +23,7 @@ const FINISHED_MODELS_MAX_AGE_SECS: u64 = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkRoute {
+    Hello,
     Timeline,
     ModelsCurrent,
     ModelsEpoch { epoch: u64, height: Option<u64> },
@@ -29,6 +31,7 @@ pub enum NetworkRoute {
 
 pub fn route_network(path: &str, query: Option<&str>) -> Result<NetworkRoute, ApiError> {
     match api_path(path) {
+        "/v1/hello" => Ok(NetworkRoute::Hello),
         "/v1/timeline" => Ok(NetworkRoute::Timeline),
         "/v1/models/current" => Ok(NetworkRoute::ModelsCurrent),
         p => match p.strip_prefix("/v1/models/epochs/") {
@@ -71,6 +74,8 @@ async fn answer<C: Chain + NetworkChain, T: NetworkTable>(
     route: NetworkRoute,
 ) -> Result<Reply, ApiError> {
     match route {
+        // Uptime monitors call this: it must answer while the table or chain is down.
+        NetworkRoute::Hello => reply(&serde_json::json!({"message": "hello"}), Source::Table, 0),
         NetworkRoute::Timeline => {
             let served = timeline(core).await?;
             reply(&served.value, served.source, TIMELINE_MAX_AGE_SECS)
@@ -122,6 +127,7 @@ mod tests {
     #[test]
     fn network_routes() {
         let ok = |p: &str, q: Option<&str>| route_network(p, q).unwrap();
+        assert_eq!(ok("/v1/hello", None), NetworkRoute::Hello);
         assert_eq!(ok("/v1/timeline", None), NetworkRoute::Timeline);
         assert_eq!(ok("/prod/v1/timeline/", None), NetworkRoute::Timeline);
         assert_eq!(

@@ -13,12 +13,11 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::chain::{Chain, ChainError, EpochRef, Validator, ValidatorChain};
-use crate::domain::jail::{
-    clean_jailed_until, clean_moniker, consensus_key_mismatch, http_url_only, non_empty,
-};
+use crate::domain::jail::{clean_jailed_until, clean_moniker, consensus_key_mismatch, non_empty};
+use crate::domain::links::web_link;
 use crate::domain::validator_keys::{valcons_of, valoper_of};
 use crate::domain::JailStatus;
-use crate::keybase::{picture_url, KeybaseAnswer, KeybaseIdentity, KeybaseLookup};
+use crate::keybase::{picture_url, KeybaseAnswer, KeybaseIdentity, KeybaseLookup, KeybaseUsername};
 use crate::table::{CacheTable, CachedKeybase, PutOutcome, StatsSlot, StatusTable, TableError};
 use crate::time::now_ms;
 
@@ -165,7 +164,9 @@ where
             let username = identity
                 .as_deref()
                 .and_then(KeybaseIdentity::parse)
-                .and_then(|i| usernames.get(&i).cloned().flatten());
+                .and_then(|i| usernames.get(&i).cloned().flatten())
+                // Cached answers too (older ones were stored unchecked).
+                .and_then(|u| KeybaseUsername::parse(&u));
             let key = v
                 .consensus_pubkey
                 .as_ref()
@@ -178,9 +179,9 @@ where
                     .and_then(|u| clean_jailed_until(u.as_deref())),
                 moniker: clean_moniker(desc.moniker.as_deref()),
                 identity,
-                keybase_picture_url: username.as_deref().map(picture_url),
-                keybase_username: username,
-                website: http_url_only(desc.website.as_deref()),
+                keybase_picture_url: username.as_ref().map(picture_url),
+                keybase_username: username.map(KeybaseUsername::into_string),
+                website: web_link(desc.website.as_deref()),
                 consensus_key_mismatch: consensus_key_mismatch(
                     key.as_deref(),
                     e.validator_key.as_deref(),

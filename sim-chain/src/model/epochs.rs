@@ -96,7 +96,7 @@ impl Model {
                 .flat_map(|g| &g.ml_nodes)
                 .filter_map(|n| n.poc_weight)
                 .sum(),
-            inference_url: p.inference_url.clone(),
+            inference_url: self.inference_url_of(i),
             models: p.models.iter().map(|m| m.to_string()).collect(),
             seed: SeedSignature {
                 participant: p.address.clone(),

@@ -23,6 +23,7 @@ mod authz;
 mod epochs;
 mod hardware;
 mod heights;
+mod hostile;
 mod inference_list;
 mod inference_seeds;
 mod models;

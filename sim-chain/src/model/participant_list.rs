@@ -66,7 +66,7 @@ impl Model {
                 0
             },
             inference_url: if registered {
-                p.inference_url.clone()
+                self.inference_url_of(i)
             } else {
                 String::new()
             },

@@ -80,6 +80,8 @@ pub struct Model {
     pub(super) universe: Arc<Universe>,
     pub(super) current_epoch: u64,
     pub(super) clock: Clock,
+    /// The `hostile_links` knob (see `hostile`).
+    pub(super) hostile_links: bool,
 }
 
 /// Where block times meet the wall clock: block `anchor_height` was made
@@ -195,6 +197,7 @@ impl Model {
                 advancing: config.advance_heights,
                 head_offset: 0,
             },
+            hostile_links: false,
         };
         model.anchored_at(crate::time::now_unix_ms())
     }
@@ -206,6 +209,7 @@ impl Model {
             universe: Arc::clone(&self.universe),
             current_epoch: epoch.max(1),
             clock: self.clock,
+            hostile_links: self.hostile_links,
         }
     }
 

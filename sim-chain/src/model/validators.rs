@@ -28,11 +28,21 @@ pub fn valcons_of_key(key_b64: &str) -> Option<String> {
 }
 
 /// Keybase identities the stand-in knows start with `A`; those starting
-/// with `F` are unknown to it.
+/// with `F` are unknown to it. Only the `hostile_links` knob makes the two
+/// others: `B`, answered with a username no Keybase account can have (a
+/// quote, a tag, a slash), and `C`, with a valid one in mixed case.
 pub fn keybase_username(identity: &str) -> Option<String> {
     let id = identity.to_ascii_uppercase();
-    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with('A'))
-        .then(|| format!("user{}", &id[10..].to_ascii_lowercase()))
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let tail = id[10..].to_ascii_lowercase();
+    match id.as_bytes()[0] {
+        b'A' => Some(format!("user{tail}")),
+        b'B' => Some(format!(r#"x"><img src=/{tail}>"#)),
+        b'C' => Some(format!("User_{}", &id[10..])),
+        _ => None,
+    }
 }
 
 impl Model {
@@ -80,18 +90,18 @@ impl Model {
             1 => String::new(),
             _ => format!("  node-{i} "),
         };
-        let identity = match i % 6 {
+        let identity = self.hostile_identity(i).unwrap_or_else(|| match i % 6 {
             0 => format!("A{:015X}", i),
             2 => format!("F{:015X}", i),
             4 => "not-a-keybase-id".into(),
             _ => String::new(),
-        };
-        let website = match i % 8 {
+        });
+        let website = self.hostile_website(i).unwrap_or_else(|| match i % 8 {
             0 => "javascript:alert(document.cookie)".into(),
             1 => format!("https://node{i}.example.com"),
             2 => String::new(),
             _ => format!("http://example.org/{i}"),
-        };
+        });
         let tokens = if i % 17 == 5 {
             "0".into()
         } else {
@@ -238,6 +248,14 @@ mod tests {
             Some("user00000c")
         );
         assert_eq!(keybase_username("F00000000000000C"), None);
+        assert_eq!(
+            keybase_username("B00000000000000C").as_deref(),
+            Some(r#"x"><img src=/00000c>"#)
+        );
+        assert_eq!(
+            keybase_username("C00000000000000C").as_deref(),
+            Some("User_00000C")
+        );
         assert_eq!(keybase_username("A0"), None);
     }
 }

@@ -100,6 +100,15 @@ impl AppState {
         }
     }
 
+    /// Turns the `hostile_links` knob; the rendered list and epoch bodies
+    /// carry inference URLs, so they are forgotten.
+    pub(crate) fn set_hostile_links(&self, on: bool) {
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        *model = model.with_hostile_links(on);
+        self.epoch_bodies.clear();
+        self.list_bodies.clear();
+    }
+
     /// Flips each node's health answer (again: back).
     pub(crate) fn flip_health(&self, nodes: &[usize]) {
         let mut flips = self.health_flips.lock().unwrap_or_else(|e| e.into_inner());
@@ -197,6 +206,9 @@ async fn post_config(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
         state.set_current_epoch(epoch);
     }
     state.move_head(patch.freeze_head, patch.advance_blocks);
+    if let Some(on) = patch.hostile_links {
+        state.set_hostile_links(on);
+    }
     if let Some(nodes) = &patch.flip_health {
         state.flip_health(nodes);
     }

@@ -37,6 +37,7 @@ const CASES: &[(&str, u16)] = &[
     ("/v1/participants/{participant}/inferences?epoch_id=58", 200),
     ("/v1/participants/{participant}/inferences", 400),
     ("/v1/participants/{participant}/inferences?epoch_id=0", 400),
+    ("/v1/hello", 200),
     ("/v1/timeline", 200),
     ("/v1/models/current", 200),
     ("/v1/models/epochs/59", 200),
@@ -51,6 +52,8 @@ const CHAIN_DOWN_CASES: &[(&str, u16)] = &[
     ("/v1/participants/{participant}?epoch_id=60", 502),
     // Table only: not covered yet, never a chain error.
     ("/v1/participants/{participant}/inferences?epoch_id=60", 200),
+    // Answered from code: up while the chain is down.
+    ("/v1/hello", 200),
     ("/v1/timeline", 502),
     ("/v1/models/current", 502),
     ("/v1/models/epochs/59", 502),
