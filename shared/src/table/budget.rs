@@ -1,11 +1,7 @@
 //! Budgets shared by every instance: a counter per window that a request
 //! takes one from, or is refused once the window's limit is reached.
-//! [`BudgetTable`] is the port; the DynamoDB adapter keeps one counter item
+//! [`BudgetTable`](super::BudgetTable) is the port (in `port`); the DynamoDB adapter keeps one counter item
 //! per window (`dynamo/budget.rs`), the in-memory fake a map.
-
-use std::future::Future;
-
-use super::port::TableResult;
 
 /// How long a budget's window lasts: every budget counts per minute.
 pub const BUDGET_WINDOW_MS: i64 = 60_000;
@@ -32,17 +28,6 @@ pub fn budget_window(now_ms: i64) -> i64 {
 pub fn seconds_to_next_window(now_ms: i64) -> u64 {
     let left_ms = BUDGET_WINDOW_MS - now_ms.rem_euclid(BUDGET_WINDOW_MS);
     (left_ms as u64).div_ceil(1000).max(1)
-}
-
-pub trait BudgetTable: Send + Sync {
-    /// Takes one of the `limit` units `budget` allows in the window of
-    /// `now_ms`, across all instances; `false` when they are used up.
-    fn take_budget(
-        &self,
-        budget: Budget,
-        now_ms: i64,
-        limit: u32,
-    ) -> impl Future<Output = TableResult<bool>> + Send;
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::budget::{budget_window, Budget, BudgetTable};
+use super::budget::{budget_window, Budget};
 use super::items::*;
+use super::port::BudgetTable;
 use super::port::{CacheTable, ModalBundle, ModalRead, TableError, TableResult, ValidatorKeyRow};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;

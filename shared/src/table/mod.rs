@@ -15,7 +15,7 @@ mod port;
 pub mod revisions;
 mod status_port;
 
-pub use budget::{Budget, BudgetTable};
+pub use budget::Budget;
 pub use dynamo::{
     DynamoTable, TableCounters, MAX_STATUS_CHUNK_BYTES, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE,
 };
@@ -26,7 +26,8 @@ pub use items::*;
 pub use memory::MemoryTable;
 pub use network::{NetworkItem, NetworkTable, NetworkWriteRule, StoredDoc};
 pub use port::{
-    CacheTable, ModalBundle, ModalRead, StatsSlotKey, TableError, TableResult, ValidatorKeyRow,
+    BudgetTable, CacheTable, ModalBundle, ModalRead, StatsSlotKey, TableError, TableResult,
+    ValidatorKeyRow,
 };
 pub use revisions::{RevisionQuery, RevisionTable, Revisions};
 pub use status_port::{

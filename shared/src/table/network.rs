@@ -3,8 +3,8 @@
 
 use std::future::Future;
 
-use super::budget::BudgetTable;
 use super::items::PutOutcome;
+use super::port::BudgetTable;
 use super::port::TableResult;
 
 /// The network-wide items.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::budget::BudgetTable;
+use super::budget::Budget;
 use super::items::*;
 use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
 use crate::ids::ParticipantId;
@@ -187,4 +187,15 @@ pub trait CacheTable: BudgetTable + Send + Sync {
         &self,
         total: &EpochTotal,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+}
+
+pub trait BudgetTable: Send + Sync {
+    /// Takes one of the `limit` units `budget` allows in the window of
+    /// `now_ms`, across all instances; `false` when they are used up.
+    fn take_budget(
+        &self,
+        budget: Budget,
+        now_ms: i64,
+        limit: u32,
+    ) -> impl Future<Output = TableResult<bool>> + Send;
 }

@@ -8,7 +8,8 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use super::client::{unavailable, DynamoTable};
 use super::keys::{n, Key, TTL_ATTRIBUTE};
 use super::metering::Op;
-use crate::table::budget::{budget_window, Budget, BudgetTable};
+use crate::table::budget::{budget_window, Budget};
+use crate::table::port::BudgetTable;
 use crate::table::port::TableResult;
 
 /// A counter outlives its window by a day, then DynamoDB's TTL removes it.
