@@ -272,6 +272,22 @@ mod tests {
         })
     }
 
+    /// A caller invoking `rt` in the background, as the Invoke API does.
+    pub(crate) fn spawn_invoke(
+        rt: &Arc<FunctionRuntime>,
+        request_id: &str,
+    ) -> tokio::task::JoinHandle<Outcome> {
+        let (rt, request_id) = (rt.clone(), request_id.to_string());
+        tokio::spawn(async move {
+            rt.invoke(
+                request_id,
+                Bytes::from_static(b"{}"),
+                Duration::from_secs(5),
+            )
+            .await
+        })
+    }
+
     async fn until_busy(rt: &FunctionRuntime, want: usize) {
         for _ in 0..200 {
             if rt.busy() == want {
@@ -286,17 +302,7 @@ mod tests {
     async fn busy_counts_queued_and_running_invocations_until_answered() {
         let rt = runtime();
         assert_eq!(rt.busy(), 0);
-        let caller = {
-            let rt = rt.clone();
-            tokio::spawn(async move {
-                rt.invoke(
-                    "r1".into(),
-                    Bytes::from_static(b"{}"),
-                    Duration::from_secs(5),
-                )
-                .await
-            })
-        };
+        let caller = spawn_invoke(&rt, "r1");
         until_busy(&rt, 1).await;
         let pending = rt.pop_live().expect("queued");
         assert!(rt.dispatch(pending).is_some());
@@ -313,17 +319,7 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_queued_invocation_is_not_busy() {
         let rt = runtime();
-        let caller = {
-            let rt = rt.clone();
-            tokio::spawn(async move {
-                rt.invoke(
-                    "r2".into(),
-                    Bytes::from_static(b"{}"),
-                    Duration::from_secs(5),
-                )
-                .await
-            })
-        };
+        let caller = spawn_invoke(&rt, "r2");
         until_busy(&rt, 1).await;
         caller.abort();
         let _ = caller.await;
