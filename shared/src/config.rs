@@ -80,6 +80,10 @@ pub struct Config {
     /// `KEYBASE_API_URL` (default `https://keybase.io`): where validator
     /// identities are looked up.
     pub keybase_api_url: String,
+    /// `KEYBASE_DEADLINE_MARGIN_MS` (default 10000): a jail run stops
+    /// waiting for Keybase when less than this remains of its invocation
+    /// (room to store the rows with the answers that came).
+    pub keybase_deadline_margin: Duration,
     /// `HEALTH_ALLOW_PRIVATE_TARGETS` (default false): lets health probes
     /// reach loopback and private addresses. Local use only.
     pub health_allow_private_targets: bool,
@@ -171,6 +175,10 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .collect(),
             keybase_api_url,
+            keybase_deadline_margin: Duration::from_millis(num(
+                "KEYBASE_DEADLINE_MARGIN_MS",
+                10_000,
+            )?),
             health_allow_private_targets,
             health_concurrency: num("HEALTH_CONCURRENCY", 256)?.clamp(1, 900) as usize,
         })

@@ -124,9 +124,14 @@ where
             }),
         Job::Timeline => Box::pin(timeline_job(core)).await.map_err(refresh),
         Job::Models => Box::pin(models_job(core)).await.map_err(refresh),
-        Job::Jail => Box::pin(jail_job(core, &state.keybase))
-            .await
-            .map_err(JobError::Jail),
+        Job::Jail => Box::pin(jail_job(
+            core,
+            &state.keybase,
+            &state.keybase_memo,
+            deadline_ms,
+        ))
+        .await
+        .map_err(JobError::Jail),
         Job::Health => Box::pin(health_job(core, &state.prober, deadline_ms))
             .await
             .map_err(JobError::Health),

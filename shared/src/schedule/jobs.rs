@@ -13,6 +13,7 @@ use crate::keybase::KeybaseLookup;
 use crate::service::health::{probe_node_health, HealthError};
 use crate::service::inference_scan::{scan_step, ScanError, ScanSettings};
 use crate::service::jail::{refresh_current_jail, JailError};
+use crate::service::keybase_names::{KeybaseMemo, KeybaseRun};
 use crate::service::network::{refresh_models_current, refresh_timeline, RefreshError};
 use crate::service::Core;
 use crate::table::{InferenceTable, NetworkTable, StatusTable};
@@ -41,13 +42,33 @@ pub async fn models_job<C: Chain + NetworkChain, T: NetworkTable>(
     }))
 }
 
-/// The current epoch's jail statuses at the latest height.
+/// Keybase's budget when the invocation has no deadline (outside Lambda).
+const KEYBASE_BUDGET_WITHOUT_DEADLINE: Duration = Duration::from_secs(40);
+
+/// The current epoch's jail statuses at the latest height; Keybase is
+/// waited for until the invocation's deadline less the configured margin.
 pub async fn jail_job<C: Chain + ValidatorChain, T: StatusTable, K: KeybaseLookup>(
     core: &Core<C, T>,
     keybase: &K,
+    memo: &KeybaseMemo,
+    deadline_ms: Option<i64>,
 ) -> Result<Value, JailError> {
-    let report = refresh_current_jail(&core.chain, &core.table, keybase).await?;
+    let run = KeybaseRun {
+        lookup: keybase,
+        memo,
+        deadline: Some(
+            tokio::time::Instant::now() + keybase_budget(&core.config, deadline_ms, now_ms()),
+        ),
+    };
+    let report = refresh_current_jail(&core.chain, &core.table, &run).await?;
     Ok(to_report(report))
+}
+
+/// How long a jail run may wait for Keybase.
+fn keybase_budget(config: &Config, deadline_ms: Option<i64>, now_ms: i64) -> Duration {
+    time_left(deadline_ms, now_ms).map_or(KEYBASE_BUDGET_WITHOUT_DEADLINE, |left| {
+        left.saturating_sub(config.keybase_deadline_margin)
+    })
 }
 
 /// A probe already started may take its whole 5 s timeout (and the round
@@ -140,5 +161,20 @@ mod tests {
         let late = scan_settings(&config, Some(1_000_000), 1_000_000 + 5);
         assert!(late.deadline.unwrap() <= tokio::time::Instant::now());
         assert!(scan_settings(&config, None, 0).deadline.is_none());
+    }
+
+    #[test]
+    fn keybase_waits_until_the_deadline_less_the_margin() {
+        let config = Config::from_lookup(|k| match k {
+            "TABLE_NAME" => Some("t".into()),
+            "CHAIN_API_URLS" => Some("http://a".into()),
+            "KEYBASE_DEADLINE_MARGIN_MS" => Some("12000".into()),
+            _ => None,
+        })
+        .unwrap();
+        let budget = |d, now| keybase_budget(&config, d, now);
+        assert_eq!(budget(Some(55_000), 0), Duration::from_secs(43));
+        assert_eq!(budget(Some(5_000), 0), Duration::ZERO);
+        assert_eq!(budget(None, 0), KEYBASE_BUDGET_WITHOUT_DEADLINE);
     }
 }

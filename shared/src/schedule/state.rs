@@ -3,16 +3,19 @@
 use crate::chain::Chain;
 use crate::health::HealthProber;
 use crate::keybase::KeybaseLookup;
+use crate::service::keybase_names::KeybaseMemo;
 use crate::service::Core;
 use crate::table::CacheTable;
 use crate::warm::{WarmTrigger, WarmerInvoker};
 
 /// The core, the warm trigger (for the new-epoch warm), and the jail and
-/// health jobs' clients (Keybase, the guarded health prober).
+/// health jobs' clients (Keybase and its answers in memory, the guarded
+/// health prober).
 pub struct SchedulerState<C, T, W, K> {
     pub core: Core<C, T>,
     pub warm: WarmTrigger<W>,
     pub keybase: K,
+    pub keybase_memo: KeybaseMemo,
     pub prober: HealthProber,
 }
 
@@ -24,6 +27,7 @@ impl<C: Chain, T: CacheTable, W: WarmerInvoker, K: KeybaseLookup> SchedulerState
             core,
             warm,
             keybase,
+            keybase_memo: KeybaseMemo::default(),
             prober,
         }
     }

@@ -17,22 +17,17 @@ use crate::domain::jail::{clean_jailed_until, clean_moniker, consensus_key_misma
 use crate::domain::links::web_link;
 use crate::domain::validator_keys::{valcons_of, valoper_of};
 use crate::domain::JailStatus;
-use crate::keybase::{picture_url, KeybaseAnswer, KeybaseIdentity, KeybaseLookup, KeybaseUsername};
-use crate::table::{CacheTable, CachedKeybase, PutOutcome, StatsSlot, StatusTable, TableError};
+use crate::keybase::{picture_url, KeybaseIdentity, KeybaseLookup, KeybaseUsername};
+use crate::table::{CacheTable, PutOutcome, StatsSlot, StatusTable, TableError};
 use crate::time::now_ms;
 
 use super::epochs::build_finished;
+use super::keybase_names::{known_usernames, look_up_due, KeybaseRun};
 use super::ApiError;
 
 /// Signing-info requests in flight at once (the chain client's own limit
 /// applies too).
 const SIGNING_INFO_CONCURRENCY: usize = 16;
-/// Keybase lookups in flight at once (an external host: kept gentle).
-const KEYBASE_CONCURRENCY: usize = 4;
-/// How long a found Keybase user is trusted.
-pub const KEYBASE_FOUND_TTL_MS: i64 = 24 * 3_600_000;
-/// How long "not found" or a failed lookup is remembered.
-pub const KEYBASE_MISS_TTL_MS: i64 = 3_600_000;
 
 /// An epoch participant as the jail fetch needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +64,9 @@ pub struct JailReport {
     pub keybase_cached: usize,
     pub keybase_lookups: usize,
     pub keybase_failures: usize,
+    /// Lookups not asked or not waited for: the run's Keybase budget ran
+    /// out (the next run asks them; known usernames stay served).
+    pub keybase_left: usize,
     /// `false` when a stored (final or newer) copy was kept.
     pub written: bool,
     /// A finished epoch already stored final: nothing fetched.
@@ -76,13 +74,17 @@ pub struct JailReport {
     pub duration_ms: u64,
 }
 
-/// Fetches and stores the jail statuses of `entries` at `height`.
-/// Any failed validator page stores nothing; a failed signing info or
-/// Keybase lookup only leaves that field empty.
+/// Fetches and stores the jail statuses of `entries` at `height`, with
+/// the Keybase usernames already known; then, when some are due, looks
+/// them up under `keybase`'s budget and stores the rows again with the
+/// answers. So a Keybase that never answers delays nothing: the statuses
+/// are in the table before the first lookup. Any failed validator page
+/// stores nothing; a failed signing info or Keybase lookup only leaves
+/// that field as it was known.
 pub async fn fetch_jail_statuses<V, T, K>(
     chain: &V,
     table: &T,
-    keybase: &K,
+    keybase: &KeybaseRun<'_, K>,
     epoch: u64,
     height: u64,
     entries: &[JailEntry],
@@ -154,43 +156,70 @@ where
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let usernames = keybase_usernames(table, keybase, &identities, &mut report).await;
-
-    let rows: Vec<JailStatus> = matched
-        .iter()
-        .map(|(e, v)| {
-            let desc = v.description.clone().unwrap_or_default();
-            let identity = non_empty(desc.identity.as_deref());
-            let username = identity
-                .as_deref()
-                .and_then(KeybaseIdentity::parse)
-                .and_then(|i| usernames.get(&i).cloned().flatten())
-                // Cached answers too (older ones were stored unchecked).
-                .and_then(|u| KeybaseUsername::parse(&u));
-            let key = v
-                .consensus_pubkey
-                .as_ref()
-                .and_then(|k| non_empty(k.base64()));
-            JailStatus {
-                participant: e.participant.clone(),
-                is_jailed: v.jailed,
-                jailed_until: jailed_until
-                    .get(&e.participant)
-                    .and_then(|u| clean_jailed_until(u.as_deref())),
-                moniker: clean_moniker(desc.moniker.as_deref()),
-                identity,
-                keybase_picture_url: username.as_ref().map(picture_url),
-                keybase_username: username.map(KeybaseUsername::into_string),
-                website: web_link(desc.website.as_deref()),
-                consensus_key_mismatch: consensus_key_mismatch(
-                    key.as_deref(),
-                    e.validator_key.as_deref(),
-                ),
-                validator_consensus_key: key,
-            }
-        })
-        .collect();
-    let outcome = table.store_jail(epoch, &rows, now_ms(), is_final).await?;
+    let mut known = known_usernames(table, keybase.memo, &identities).await;
+    report.keybase_cached = known.cached;
+    let rows = |usernames: &HashMap<KeybaseIdentity, Option<String>>| -> Vec<JailStatus> {
+        matched
+            .iter()
+            .map(|(e, v)| {
+                let desc = v.description.clone().unwrap_or_default();
+                let identity = non_empty(desc.identity.as_deref());
+                let username = identity
+                    .as_deref()
+                    .and_then(KeybaseIdentity::parse)
+                    .and_then(|i| usernames.get(&i).cloned().flatten())
+                    // Cached answers too (older ones were stored unchecked).
+                    .and_then(|u| KeybaseUsername::parse(&u));
+                let key = v
+                    .consensus_pubkey
+                    .as_ref()
+                    .and_then(|k| non_empty(k.base64()));
+                JailStatus {
+                    participant: e.participant.clone(),
+                    is_jailed: v.jailed,
+                    jailed_until: jailed_until
+                        .get(&e.participant)
+                        .and_then(|u| clean_jailed_until(u.as_deref())),
+                    moniker: clean_moniker(desc.moniker.as_deref()),
+                    identity,
+                    keybase_picture_url: username.as_ref().map(picture_url),
+                    keybase_username: username.map(KeybaseUsername::into_string),
+                    website: web_link(desc.website.as_deref()),
+                    consensus_key_mismatch: consensus_key_mismatch(
+                        key.as_deref(),
+                        e.validator_key.as_deref(),
+                    ),
+                    validator_consensus_key: key,
+                }
+            })
+            .collect()
+    };
+    let outcome = if known.due.is_empty() {
+        table
+            .store_jail(epoch, &rows(&known.usernames), now_ms(), is_final)
+            .await?
+    } else {
+        // Stored before any lookup; not final yet, so the copy with the
+        // answers (and a finished epoch's final one) may replace it.
+        let first_at = now_ms();
+        let first = table
+            .store_jail(epoch, &rows(&known.usernames), first_at, false)
+            .await?;
+        let before = known.usernames.clone();
+        let tally = look_up_due(table, keybase, &mut known).await;
+        report.keybase_lookups = tally.answered;
+        report.keybase_failures = tally.failed;
+        report.keybase_left = tally.left;
+        if known.usernames != before || is_final {
+            // Stamped after the first copy, which only a newer one replaces.
+            let at = now_ms().max(first_at + 1);
+            table
+                .store_jail(epoch, &rows(&known.usernames), at, is_final)
+                .await?
+        } else {
+            first
+        }
+    };
     report.written = outcome == PutOutcome::Written;
     report.duration_ms = started.elapsed().as_millis() as u64;
     tracing::info!(
@@ -199,61 +228,6 @@ where
         "jail statuses fetched"
     );
     Ok(report)
-}
-
-/// Keybase usernames of `identities`: cached answers first, the rest
-/// looked up and cached (found 24 h; not found or failed 1 h). A failed
-/// lookup never loses a username the cache knew: it is kept (and asked
-/// again in an hour). A table failure only costs the cache.
-async fn keybase_usernames<T: StatusTable, K: KeybaseLookup>(
-    table: &T,
-    keybase: &K,
-    identities: &[KeybaseIdentity],
-    report: &mut JailReport,
-) -> HashMap<KeybaseIdentity, Option<String>> {
-    let now = now_ms();
-    let stored = table.load_keybase(identities).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "Keybase cache unreadable");
-        HashMap::new()
-    });
-    let (fresh, stale): (HashMap<_, _>, HashMap<_, _>) =
-        stored.into_iter().partition(|(_, c)| c.expires_at_ms > now);
-    report.keybase_cached = fresh.len();
-    let mut out: HashMap<KeybaseIdentity, Option<String>> =
-        fresh.into_iter().map(|(i, c)| (i, c.username)).collect();
-    let missing: Vec<&KeybaseIdentity> = identities
-        .iter()
-        .filter(|i| !out.contains_key(*i))
-        .collect();
-    let answers: Vec<(KeybaseIdentity, KeybaseAnswer)> = futures::stream::iter(missing)
-        .map(|i| async move { (i.clone(), keybase.lookup(i).await) })
-        .buffer_unordered(KEYBASE_CONCURRENCY)
-        .collect()
-        .await;
-    report.keybase_lookups = answers.len();
-    let mut to_cache = Vec::with_capacity(answers.len());
-    for (identity, answer) in answers {
-        let (username, ttl) = match answer {
-            KeybaseAnswer::Found { username } => (Some(username), KEYBASE_FOUND_TTL_MS),
-            KeybaseAnswer::NotFound => (None, KEYBASE_MISS_TTL_MS),
-            KeybaseAnswer::Failed(e) => {
-                report.keybase_failures += 1;
-                tracing::warn!(identity = identity.as_str(), error = %e, "Keybase lookup failed");
-                let known = stale.get(&identity).and_then(|c| c.username.clone());
-                (known, KEYBASE_MISS_TTL_MS)
-            }
-        };
-        out.insert(identity.clone(), username.clone());
-        to_cache.push(CachedKeybase {
-            identity,
-            username,
-            expires_at_ms: now + ttl,
-        });
-    }
-    if let Err(e) = table.store_keybase(&to_cache).await {
-        tracing::warn!(error = %e, "could not cache Keybase answers");
-    }
-    out
 }
 
 /// Jail entries from (participant id, epoch validator key) pairs.
@@ -272,7 +246,7 @@ fn jail_entries<'a>(
 pub async fn refresh_current_jail<C, T, K>(
     chain: &C,
     table: &T,
-    keybase: &K,
+    keybase: &KeybaseRun<'_, K>,
 ) -> Result<JailReport, JailError>
 where
     C: Chain + ValidatorChain,
@@ -308,7 +282,7 @@ where
 pub async fn warm_finished_jail<C, T, K>(
     chain: &C,
     table: &T,
-    keybase: &K,
+    keybase: &KeybaseRun<'_, K>,
     epoch: u64,
 ) -> Result<JailReport, JailError>
 where
@@ -352,57 +326,4 @@ where
         }
     };
     fetch_jail_statuses(chain, table, keybase, epoch, height, &entries, true).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::table::MemoryTable;
-
-    /// A Keybase that answers every lookup the same way.
-    struct Answers(KeybaseAnswer);
-
-    impl KeybaseLookup for Answers {
-        async fn lookup(&self, _: &KeybaseIdentity) -> KeybaseAnswer {
-            self.0.clone()
-        }
-    }
-
-    #[tokio::test]
-    async fn a_failed_lookup_keeps_the_username_the_cache_knew() {
-        let table = MemoryTable::new();
-        let known = KeybaseIdentity::parse("0123456789ABCDEF").unwrap();
-        let unknown = KeybaseIdentity::parse("FEDCBA9876543210").unwrap();
-        // Found a day ago: due to be asked again.
-        table
-            .store_keybase(&[CachedKeybase {
-                identity: known.clone(),
-                username: Some("alice".into()),
-                expires_at_ms: now_ms() - 1,
-            }])
-            .await
-            .unwrap();
-        let failing = Answers(KeybaseAnswer::Failed("timed out".into()));
-        let mut report = JailReport::default();
-        let ids = [known.clone(), unknown.clone()];
-        let names = keybase_usernames(&table, &failing, &ids, &mut report).await;
-        assert_eq!(
-            names[&known].as_deref(),
-            Some("alice"),
-            "kept through a failure"
-        );
-        assert_eq!(names[&unknown], None);
-        assert_eq!((report.keybase_lookups, report.keybase_failures), (2, 2));
-        // Cached as such for the hour: the next run asks nobody.
-        let stored = table.load_keybase(&ids).await.unwrap();
-        assert_eq!(stored[&known].username.as_deref(), Some("alice"));
-        assert!(stored[&known].expires_at_ms > now_ms());
-        let found = Answers(KeybaseAnswer::Found {
-            username: "bob".into(),
-        });
-        let mut report = JailReport::default();
-        let names = keybase_usernames(&table, &found, &ids, &mut report).await;
-        assert_eq!(report.keybase_lookups, 0);
-        assert_eq!(names[&known].as_deref(), Some("alice"));
-    }
 }

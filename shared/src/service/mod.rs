@@ -15,6 +15,7 @@ pub mod inference_scan;
 pub mod inferences;
 pub mod items;
 pub mod jail;
+pub mod keybase_names;
 pub mod network;
 pub mod participant;
 pub mod reply_memo;

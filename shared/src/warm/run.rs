@@ -19,6 +19,7 @@ use crate::service::items::{
     fetch_item, missing_items, modal_item_keys, store_fetched, ItemOutcome,
 };
 use crate::service::jail::{warm_finished_jail, JailReport};
+use crate::service::keybase_names::{KeybaseMemo, KeybaseRun};
 use crate::service::Core;
 use crate::table::{
     CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError, WarmRest,
@@ -274,17 +275,19 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
                 "deadline reached; the jail statuses wait for the next run"
             );
         } else {
-            report.jail = warm_jail(core, epoch).await;
+            report.jail = warm_jail(core, epoch, stop_at_ms).await;
         }
     }
     finish(core, report, started, usage0)
 }
 
-/// A finished epoch's jail statuses, unless stored final already. The
-/// Keybase client is made per run (a warm run is minutes apart from the next).
+/// A finished epoch's jail statuses, unless stored final already; Keybase
+/// is waited for until `stop_at_ms`. The Keybase client and its memory
+/// are made per run (a warm run is minutes apart from the next).
 async fn warm_jail<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
     core: &Core<C, T>,
     epoch: u64,
+    stop_at_ms: Option<i64>,
 ) -> Option<JailReport> {
     let keybase = match HttpKeybase::new(&core.config.keybase_api_url) {
         Ok(k) => k,
@@ -293,7 +296,16 @@ async fn warm_jail<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
             return None;
         }
     };
-    match warm_finished_jail(&core.chain, &core.table, &keybase, epoch).await {
+    let memo = KeybaseMemo::default();
+    let run = KeybaseRun {
+        lookup: &keybase,
+        memo: &memo,
+        deadline: stop_at_ms.map(|stop| {
+            let left = stop.saturating_sub(now_ms()).max(0) as u64;
+            tokio::time::Instant::now() + std::time::Duration::from_millis(left)
+        }),
+    };
+    match warm_finished_jail(&core.chain, &core.table, &run, epoch).await {
         Ok(report) => Some(report),
         Err(e) => {
             tracing::warn!(epoch, error = %e, "jail statuses not fetched; the next warm run retries");

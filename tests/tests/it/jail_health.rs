@@ -19,13 +19,16 @@ use shared::keybase::{picture_url, HttpKeybase, KeybaseIdentity, KeybaseUsername
 use shared::routes::{handle_epoch_stats, handle_participant};
 use shared::service::epochs::{current_epoch, epoch_by_id};
 use shared::service::jail::{refresh_current_jail, warm_finished_jail};
+use shared::service::keybase_names::KeybaseMemo;
 use shared::table::{
     CacheTable, PutOutcome, StatsSlot, StatusParts, StatusTable, MAX_STATUS_CHUNK_BYTES,
 };
 use sim_chain::{keybase_username, Model};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, get, header, json_body, serve, start_sim, stats, InvokeRecorder};
+use crate::support::{
+    ctx, get, header, json_body, serve, start_sim, stats, unbounded, InvokeRecorder,
+};
 
 const CURRENT: u64 = 30;
 
@@ -90,7 +93,9 @@ async fn the_current_epochs_jail_statuses_follow_the_rules() {
     let model = sim.model();
     let t = TestTable::new().await;
     let ctx = ctx(&t, &[sim.url()], &[]);
-    let keybase = HttpKeybase::new(&sim.url()).unwrap();
+    let http = HttpKeybase::new(&sim.url()).unwrap();
+    let memo = KeybaseMemo::default();
+    let keybase = unbounded(&http, &memo);
     let report = refresh_current_jail(&ctx.chain, &t.table, &keybase)
         .await
         .unwrap();
@@ -165,7 +170,9 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
         .all(|p| p["is_jailed"].is_null() && p["node_healthy"].is_null()));
     let etag_before = header(&before, "etag").unwrap().to_owned();
 
-    let keybase = HttpKeybase::new(&sim.url()).unwrap();
+    let http = HttpKeybase::new(&sim.url()).unwrap();
+    let memo = KeybaseMemo::default();
+    let keybase = unbounded(&http, &memo);
     let report = warm_finished_jail(&state.core.chain, &t.table, &keybase, epoch)
         .await
         .unwrap();

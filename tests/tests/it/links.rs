@@ -17,11 +17,12 @@ use shared::keybase::HttpKeybase;
 use shared::routes::{handle_epoch_stats, handle_participant};
 use shared::service::health::probe_node_health;
 use shared::service::jail::refresh_current_jail;
+use shared::service::keybase_names::KeybaseMemo;
 use shared::table::{StatusParts, StatusTable};
 use sim_chain::{Model, NodeBehaviour};
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, get, json_body, serve, start_sim, stats, InvokeRecorder};
+use crate::support::{ctx, get, json_body, serve, start_sim, stats, unbounded, InvokeRecorder};
 
 const CURRENT: u64 = 30;
 const SCRIPT_TAIL: &str = r#"/"><script>alert(1)</script>"#;
@@ -116,7 +117,9 @@ async fn hostile_links_are_served_null_or_percent_encoded() {
     let model = sim.model();
     let t = TestTable::new().await;
     let core = ctx(&t, &[sim.url()], &[]);
-    let keybase = HttpKeybase::new(&sim.url()).unwrap();
+    let http = HttpKeybase::new(&sim.url()).unwrap();
+    let memo = KeybaseMemo::default();
+    let keybase = unbounded(&http, &memo);
     refresh_current_jail(&core.chain, &t.table, &keybase)
         .await
         .unwrap();

@@ -13,11 +13,12 @@ use serde_json::{json, Value};
 use shared::chain::{Chain, ValidatorChain, VALIDATOR_MAX_PAGES};
 use shared::keybase::HttpKeybase;
 use shared::service::jail::refresh_current_jail;
+use shared::service::keybase_names::KeybaseMemo;
 use shared::table::{StatusParts, StatusTable};
 use shared::ParticipantId;
 
 use crate::dynamo_local::TestTable;
-use crate::support::{ctx, serve, start_sim};
+use crate::support::{ctx, serve, start_sim, unbounded};
 
 const CURRENT: u64 = 30;
 const VALIDATORS: &str = "/chain-api/cosmos/staking/v1beta1/validators";
@@ -109,7 +110,9 @@ async fn a_validator_list_cut_by_a_repeated_key_is_not_stored() {
     let t = TestTable::new().await;
     let proxy = repeating_proxy(sim.url()).await;
     let core = ctx(&t, &[proxy], &[]);
-    let keybase = HttpKeybase::new(&sim.url()).unwrap();
+    let http = HttpKeybase::new(&sim.url()).unwrap();
+    let memo = KeybaseMemo::default();
+    let keybase = unbounded(&http, &memo);
     let err = refresh_current_jail(&core.chain, &t.table, &keybase)
         .await
         .unwrap_err();

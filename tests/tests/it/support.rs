@@ -134,6 +134,18 @@ pub fn scheduler(
     )
 }
 
+/// A jail run's Keybase with no budget (waits for every answer).
+pub fn unbounded<'a>(
+    lookup: &'a shared::keybase::HttpKeybase,
+    memo: &'a shared::service::keybase_names::KeybaseMemo,
+) -> shared::service::keybase_names::KeybaseRun<'a, shared::keybase::HttpKeybase> {
+    shared::service::keybase_names::KeybaseRun {
+        lookup,
+        memo,
+        deadline: None,
+    }
+}
+
 /// The warmer's payload for `epoch` (every participant).
 pub fn warm_job(epoch: u64, finished: bool) -> WarmRequest {
     WarmRequest::new(epoch.try_into().expect("epoch >= 1"), finished)
