@@ -7,7 +7,10 @@
 //! starts a new scan.
 //!
 //! A failed page keeps what the run read before it (saved) and fails the
-//! step; the next run resumes at that page. Nothing is published before
+//! step; the next run resumes at that page. A page that fails in
+//! `max_failed_runs` runs in a row (a node that pruned the scan's height
+//! fails it for good) drops the scan, and the next run starts a new one
+//! at the latest height. Nothing is published before
 //! the last page, so a partial picture is never shown as complete. Two
 //! overlapping runs cannot both save: the checkpoint is conditional on
 //! its version, and the loser's pages are dropped.
@@ -40,6 +43,9 @@ pub struct ScanSettings {
     /// Pages per scan at most: past it (or on a repeated page key) the
     /// chain's answer is broken, and the scan is dropped.
     pub max_pages: u64,
+    /// Runs in a row whose page fails before the scan restarts at a newer
+    /// height (at least 1).
+    pub max_failed_runs: u32,
 }
 
 impl Default for ScanSettings {
@@ -49,6 +55,7 @@ impl Default for ScanSettings {
             deadline: None,
             min_interval: Duration::from_secs(300),
             max_pages: 10_000,
+            max_failed_runs: 3,
         }
     }
 }
@@ -99,6 +106,15 @@ pub enum ScanError {
     Page {
         page: u64,
         pages_read: u32,
+        source: ChainError,
+    },
+    /// The same page failed in `runs` runs in a row: the scan is dropped,
+    /// and the next run starts one at the latest height.
+    #[error("inference page {page} at height {height} failed in {runs} runs in a row; the scan restarts at a newer height: {source}")]
+    Restarted {
+        page: u64,
+        height: u64,
+        runs: u32,
         source: ChainError,
     },
     /// The list does not end (a repeated key, or more than `max_pages`):
@@ -202,8 +218,32 @@ where
             Err(ScanError::Abandoned { pages, reason })
         }
         None => {
-            // Save what was read (or a scan just started), unless nothing changed.
-            let outcome = if pages_read > 0 || !resumed {
+            if pages_read > 0 {
+                state.position.failed_runs = 0;
+            }
+            if failure.is_some() {
+                state.position.failed_runs += 1;
+            }
+            let runs = state.position.failed_runs;
+            if let Some(source) = failure.take_if(|_| runs >= settings.max_failed_runs.max(1)) {
+                let (page, height) = (state.position.pages + 1, state.position.height);
+                // Not a completed scan: the interval counts from the last one.
+                let next = ScanCheckpoint {
+                    scan: None,
+                    ..read.clone()
+                };
+                table.save_scan(&read, &next).await?;
+                tracing::error!(page, height, runs, error = %source, "inference page keeps failing; the scan restarts at a newer height");
+                return Err(ScanError::Restarted {
+                    page,
+                    height,
+                    runs,
+                    source,
+                });
+            }
+            // Save what was read, a failure counted or a scan just started,
+            // unless nothing changed.
+            let outcome = if pages_read > 0 || failure.is_some() || !resumed {
                 let next = ScanCheckpoint {
                     scan: Some(state.clone()),
                     ..read.clone()
@@ -255,6 +295,7 @@ async fn start_scan<C: Chain + InferenceChain>(chain: &C) -> Result<ScanState, S
             next_key: None,
             pages: 0,
             inferences_seen: 0,
+            failed_runs: 0,
         },
         members: members.participants.into_iter().map(|m| m.index).collect(),
         tally: InferenceTally::default(),

@@ -36,6 +36,7 @@ pub fn settings(page_budget: u32) -> ScanSettings {
         deadline: None,
         min_interval: Duration::ZERO,
         max_pages: 1_000,
+        max_failed_runs: 3,
     }
 }
 

@@ -10,6 +10,7 @@ mod hello;
 mod hostile;
 mod hot;
 mod iam;
+mod inference_restarts;
 mod inference_writes;
 mod inferences;
 mod inferences_route;

@@ -43,6 +43,16 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 /// DynamoDB's TTL attribute (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Whether an item's TTL has passed (an item without one never expires):
+/// DynamoDB deletes expired items up to days late, so a read that must not
+/// see them checks.
+pub fn is_expired(item: &Item, now_secs: i64) -> bool {
+    item.get(TTL_ATTRIBUTE)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .is_some_and(|at| at <= now_secs)
+}
 pub const DAY_SECS: i64 = 86_400;
 
 /// The primary key of one item.

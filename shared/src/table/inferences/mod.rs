@@ -27,6 +27,10 @@ pub struct ScanPosition {
     pub next_key: Option<String>,
     pub pages: u64,
     pub inferences_seen: u64,
+    /// Runs in a row whose next page failed (a node that pruned `height`
+    /// fails it every time): at the settings' limit the scan restarts.
+    #[serde(default)]
+    pub failed_runs: u32,
 }
 
 /// A scan in progress: its position, the current epoch's members and the

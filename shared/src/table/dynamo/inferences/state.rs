@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::super::batch::{delete_request, put_request};
 use super::super::client::{Condition, DynamoTable};
 use super::super::codec::{decode_json, encode_json};
-use super::super::keys::{n, str_attr, Key, PK, SK, TTL_ATTRIBUTE};
+use super::super::keys::{is_expired, n, str_attr, Key, PK, SK, TTL_ATTRIBUTE};
 use super::{blob, blob_item, corrupt};
 use crate::domain::inferences::InferenceTally;
 use crate::table::inferences::rules::save_as_delta;
@@ -97,15 +97,19 @@ impl DynamoTable {
     ) -> TableResult<Option<(Vec<String>, InferenceTally)>> {
         let keys = stored.parts.iter().flat_map(piece_keys);
         let items = self.batch_get(keys, None).await?;
+        let now_secs = crate::time::now_ms() / 1000;
         let mut bodies = Vec::with_capacity(stored.parts.len());
         for part in &stored.parts {
             let pk = Key::scan_piece(&part.token, 0).pk;
+            // DynamoDB deletes expired items up to days late: a piece past
+            // its expiry counts as gone.
             let mut pieces: Vec<_> = items
                 .iter()
                 .filter(|i| str_attr(i, PK) == Some(pk.as_str()))
+                .filter(|i| !is_expired(i, now_secs))
                 .collect();
             if pieces.len() != part.pieces as usize {
-                tracing::warn!(token = %part.token, found = pieces.len(), expected = part.pieces, "scan state pieces are missing (expired); the scan starts over");
+                tracing::warn!(token = %part.token, found = pieces.len(), expected = part.pieces, "scan state pieces are missing or expired; the scan starts over");
                 return Ok(None);
             }
             pieces.sort_by(|a, b| str_attr(a, SK).cmp(&str_attr(b, SK)));
