@@ -5,4 +5,4 @@ pub mod guard;
 pub mod probe;
 
 pub use guard::{check_address, Refused};
-pub use probe::{HealthProber, ProbeResult, MAX_BODY_BYTES, PROBE_TIMEOUT};
+pub use probe::{HealthProber, ProbeFailure, ProbeResult, MAX_BODY_BYTES, PROBE_TIMEOUT};

@@ -20,17 +20,38 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// What is read of a body at most (a healthy answer is tiny).
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
 
+/// The resolver's refusal, as it appears in the request's error.
+const NO_PUBLIC_ADDRESS: &str = "resolves to no public address";
+
+/// Why a node is unhealthy, as the job's summary counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeFailure {
+    /// The epoch entry has no `inference_url`.
+    NoUrl,
+    /// Unparsable, not http(s), with userinfo, or an address the guard refuses.
+    Refused,
+    TimedOut,
+    /// No connection or no answer (DNS, refused, reset, TLS).
+    Unreachable,
+    /// An answer other than 200.
+    HttpStatus,
+}
+
 /// A probe's answer; `reason` is for logs only, never served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeResult {
     pub healthy: bool,
+    /// `None` when healthy.
+    pub failure: Option<ProbeFailure>,
     pub reason: Option<String>,
 }
 
 impl ProbeResult {
-    fn unhealthy(reason: impl Into<String>) -> Self {
+    fn unhealthy(failure: ProbeFailure, reason: impl Into<String>) -> Self {
         Self {
             healthy: false,
+            failure: Some(failure),
             reason: Some(reason.into()),
         }
     }
@@ -69,11 +90,9 @@ impl Resolve for GuardedResolver {
                 })
                 .collect();
             if accepted.is_empty() {
-                return Err(format!(
-                    "{host} resolves to no public address: refused {}",
-                    refused.join(", ")
-                )
-                .into());
+                return Err(
+                    format!("{host} {NO_PUBLIC_ADDRESS}: refused {}", refused.join(", ")).into(),
+                );
             }
             let addrs: Addrs = Box::new(accepted.into_iter());
             Ok(addrs)
@@ -135,22 +154,32 @@ impl HealthProber {
     /// Healthy only on a 200 within [`PROBE_TIMEOUT`].
     pub async fn probe(&self, inference_url: &str) -> ProbeResult {
         if inference_url.trim().is_empty() {
-            return ProbeResult::unhealthy("no inference URL");
+            return ProbeResult::unhealthy(ProbeFailure::NoUrl, "no inference URL");
         }
         let url = match self.health_url(inference_url) {
             Ok(u) => u,
-            Err(reason) => return ProbeResult::unhealthy(reason),
+            Err(reason) => return ProbeResult::unhealthy(ProbeFailure::Refused, reason),
         };
         match tokio::time::timeout(PROBE_TIMEOUT, self.get(url)).await {
             Ok(result) => result,
-            Err(_) => ProbeResult::unhealthy("timed out"),
+            Err(_) => ProbeResult::unhealthy(ProbeFailure::TimedOut, "timed out"),
         }
     }
 
     async fn get(&self, url: Url) -> ProbeResult {
         let mut resp = match self.client.get(url).send().await {
             Ok(r) => r,
-            Err(e) => return ProbeResult::unhealthy(error_chain(&e)),
+            Err(e) => {
+                let reason = error_chain(&e);
+                let failure = if e.is_timeout() {
+                    ProbeFailure::TimedOut
+                } else if reason.contains(NO_PUBLIC_ADDRESS) {
+                    ProbeFailure::Refused
+                } else {
+                    ProbeFailure::Unreachable
+                };
+                return ProbeResult::unhealthy(failure, reason);
+            }
         };
         let status = resp.status();
         // Read a little of the body (so the connection is reused when it
@@ -165,10 +194,14 @@ impl HealthProber {
         if status == reqwest::StatusCode::OK {
             ProbeResult {
                 healthy: true,
+                failure: None,
                 reason: None,
             }
         } else {
-            ProbeResult::unhealthy(format!("HTTP {}", status.as_u16()))
+            ProbeResult::unhealthy(
+                ProbeFailure::HttpStatus,
+                format!("HTTP {}", status.as_u16()),
+            )
         }
     }
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use axum::routing::get as route_get;
 use axum::Router;
 use chrono::DateTime;
-use shared::health::HealthProber;
+use shared::domain::NodeHealth;
+use shared::health::{HealthProber, ProbeFailure};
 use shared::routes::{handle_epoch_stats, handle_participant};
-use shared::service::health::probe_node_health;
+use shared::service::health::{probe_node_health, MAX_CARRIED_AGE_MS};
 use shared::table::{StatusParts, StatusTable};
 use sim_chain::NodeBehaviour;
 
@@ -116,10 +117,21 @@ async fn node_health_of_every_current_participant() {
         4,
         "healthy, 503, redirect and unreachable all probed"
     );
+    // The round's summary counts the unhealthy by kind.
+    let by_kind = &report.unhealthy_by_kind;
+    assert_eq!(by_kind.values().sum::<usize>(), report.unhealthy);
+    assert!(
+        by_kind.get(&ProbeFailure::HttpStatus) > Some(&0),
+        "{by_kind:?}"
+    );
+    assert!(
+        by_kind.get(&ProbeFailure::Unreachable) > Some(&0),
+        "{by_kind:?}"
+    );
 
     // With the guard on, every simulated node (on loopback) is refused.
     let strict = HealthProber::new(false).unwrap();
-    probe_node_health(
+    let report = probe_node_health(
         &ctx.chain,
         &t.table,
         &strict,
@@ -134,6 +146,10 @@ async fn node_health_of_every_current_participant() {
         .await
         .unwrap();
     assert!(members.iter().all(|a| !stored.health[a].healthy));
+    assert_eq!(
+        report.unhealthy_by_kind,
+        std::collections::BTreeMap::from([(ProbeFailure::Refused, members.len())])
+    );
 
     // Served in the current epoch's rows and the modal.
     let invoke = InvokeRecorder::start().await;
@@ -155,4 +171,51 @@ async fn node_health_of_every_current_participant() {
     .await;
     assert_eq!(modal.status(), 200);
     assert_eq!(json_body(&modal)["participant"]["node_healthy"], false);
+}
+
+/// A round cut short keeps each unprobed node's last result and probe
+/// time, but not one older than a day: that one is dropped, not restamped.
+#[tokio::test]
+async fn a_node_not_probed_keeps_its_last_result_for_a_day_only() {
+    let sim = start_sim(40, CURRENT).await;
+    let members = sim.model().participants_in_epoch(CURRENT);
+    let t = TestTable::new().await;
+    let ctx = ctx(&t, &[sim.url()], &[]);
+    let now = shared::time::now_ms();
+    let (recent_at, old_at) = (now - 3_600_000, now - 2 * MAX_CARRIED_AGE_MS);
+    let rows: Vec<NodeHealth> = members
+        .iter()
+        .enumerate()
+        .map(|(i, p)| NodeHealth {
+            participant: p.clone(),
+            healthy: i % 3 == 0,
+            checked_at: shared::time::rfc3339_ms(if i % 2 == 0 { recent_at } else { old_at }),
+        })
+        .collect();
+    t.table.store_health(&rows, now - 60_000).await.unwrap();
+
+    // No time for any probe.
+    let open = HealthProber::new(true).unwrap();
+    let report = probe_node_health(&ctx.chain, &t.table, &open, 8, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(report.not_probed, members.len());
+    let old = members.len() / 2;
+    assert!(old > 0);
+    assert_eq!(report.dropped_stale, old);
+    let stored = t
+        .table
+        .load_statuses(StatusParts::both(CURRENT))
+        .await
+        .unwrap()
+        .health;
+    let kept: std::collections::HashMap<String, NodeHealth> = rows
+        .into_iter()
+        .filter(|r| r.checked_at == shared::time::rfc3339_ms(recent_at))
+        .map(|r| (r.participant.clone(), r))
+        .collect();
+    assert_eq!(
+        stored, kept,
+        "recent results kept as they were, old ones dropped"
+    );
 }
