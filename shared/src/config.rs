@@ -84,6 +84,10 @@ pub struct Config {
     /// waiting for Keybase when less than this remains of its invocation
     /// (room to store the rows with the answers that came).
     pub keybase_deadline_margin: Duration,
+    /// `FIRST_VIEW_JAIL_WAIT_MS` (default 5000): how long the first view of
+    /// a finished epoch without jail statuses waits for them to be fetched
+    /// (at its canonical height); past it the answer is sent `no-store`.
+    pub first_view_jail_wait: Duration,
     /// `HEALTH_ALLOW_PRIVATE_TARGETS` (default false): lets health probes
     /// reach loopback and private addresses. Local use only.
     pub health_allow_private_targets: bool,
@@ -179,6 +183,7 @@ impl Config {
                 "KEYBASE_DEADLINE_MARGIN_MS",
                 10_000,
             )?),
+            first_view_jail_wait: Duration::from_millis(num("FIRST_VIEW_JAIL_WAIT_MS", 5_000)?),
             health_allow_private_targets,
             health_concurrency: num("HEALTH_CONCURRENCY", 256)?.clamp(1, 900) as usize,
         })

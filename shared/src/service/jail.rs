@@ -22,7 +22,7 @@ use crate::table::{CacheTable, PutOutcome, StatsSlot, StatusTable, TableError};
 use crate::time::now_ms;
 
 use super::epochs::build_finished;
-use super::keybase_names::{known_usernames, look_up_due, KeybaseRun};
+use super::keybase_names::{known_usernames, look_up_due, KeybaseMemo, KeybaseRun};
 use super::ApiError;
 
 /// Signing-info requests in flight at once (the chain client's own limit
@@ -231,7 +231,7 @@ where
 }
 
 /// Jail entries from (participant id, epoch validator key) pairs.
-fn jail_entries<'a>(
+pub fn jail_entries<'a>(
     pairs: impl Iterator<Item = (&'a String, &'a Option<String>)>,
 ) -> Vec<JailEntry> {
     pairs
@@ -326,4 +326,25 @@ where
         }
     };
     fetch_jail_statuses(chain, table, keybase, epoch, height, &entries, true).await
+}
+
+/// The first view of a finished epoch whose jail statuses are not stored:
+/// fetched at its canonical `height` for the view's `entries`, with the
+/// Keybase usernames already known (a request asks Keybase nothing), and
+/// stored not final, so the warm the view sets off stores the final copy
+/// with Keybase's answers.
+pub async fn first_view_jail<V, T>(
+    chain: &V,
+    table: &T,
+    memo: &KeybaseMemo,
+    epoch: u64,
+    height: u64,
+    entries: &[JailEntry],
+) -> Result<JailReport, JailError>
+where
+    V: ValidatorChain,
+    T: StatusTable,
+{
+    let keybase = KeybaseRun::known_only(memo);
+    fetch_jail_statuses(chain, table, &keybase, epoch, height, entries, false).await
 }

@@ -51,6 +51,28 @@ pub struct KeybaseRun<'a, K> {
     pub deadline: Option<Instant>,
 }
 
+/// A Keybase that is never asked (see [`KeybaseRun::known_only`]).
+pub struct NotAsked;
+
+impl KeybaseLookup for NotAsked {
+    async fn lookup(&self, _: &KeybaseIdentity) -> KeybaseAnswer {
+        KeybaseAnswer::Failed("not asked".into())
+    }
+}
+
+impl<'a> KeybaseRun<'a, NotAsked> {
+    /// A run that serves the usernames already known and asks Keybase
+    /// nothing (its budget is spent before it starts): for a request,
+    /// which must not wait for Keybase.
+    pub fn known_only(memo: &'a KeybaseMemo) -> Self {
+        Self {
+            lookup: &NotAsked,
+            memo,
+            deadline: Some(Instant::now()),
+        }
+    }
+}
+
 /// What is known before any lookup: each identity's username (fresh or
 /// stale: a stale username is served until an answer replaces it) and
 /// the identities due for a lookup (absent or stale).

@@ -23,7 +23,7 @@ use shared::service::keybase_names::KeybaseMemo;
 use shared::table::{
     CacheTable, PutOutcome, StatsSlot, StatusParts, StatusTable, MAX_STATUS_CHUNK_BYTES,
 };
-use sim_chain::{keybase_username, Model};
+use sim_chain::{keybase_username, EndpointKind, Fault, FaultMode, Model};
 
 use crate::dynamo_local::TestTable;
 use crate::support::{
@@ -154,7 +154,12 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
     let epoch = CURRENT - 1;
     let path = format!("/v1/inference/epochs/{epoch}");
 
-    // Served before any jail fetch: null, never an error.
+    // The chain's validator list failing: the first view is served without
+    // jail statuses (null, never an error), and browsers must not keep it.
+    sim.set_fault(
+        EndpointKind::Validators,
+        Some(Fault::new(1.0, FaultMode::Status503)),
+    );
     let before = handle_epoch_stats(&state, &get(&path, &[])).await;
     assert_eq!(before.status(), 200);
     assert_eq!(
@@ -169,6 +174,42 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
         .iter()
         .all(|p| p["is_jailed"].is_null() && p["node_healthy"].is_null()));
     let etag_before = header(&before, "etag").unwrap().to_owned();
+    sim.set_fault(EndpointKind::Validators, None);
+
+    // With the chain answering, another instance's first view is complete:
+    // the statuses are fetched at the canonical height before answering
+    // (Keybase is not asked: usernames come with the warm's final copy).
+    let other = stats(&t, &[sim.url()], &[("HOT_REVALIDATE_SECS", "0")], &invoke);
+    let first = handle_epoch_stats(&other, &get(&path, &[])).await;
+    assert_eq!(header(&first, "cache-control"), Some("public, max-age=60"));
+    let canonical_of_view = json_body(&first)["height"].as_u64().unwrap();
+    let mut jailed_rows = 0;
+    for row in json_body(&first)["participants"].as_array().unwrap() {
+        let addr = row["index"].as_str().unwrap();
+        let want = expected_status(&model, epoch, addr, canonical_of_view);
+        assert_eq!(
+            row["is_jailed"].as_bool(),
+            want.as_ref().map(|w| w.is_jailed),
+            "{addr}"
+        );
+        assert_eq!(
+            row["moniker"].as_str(),
+            want.as_ref().and_then(|w| w.moniker.as_deref()),
+            "{addr}"
+        );
+        jailed_rows += usize::from(row["is_jailed"] == true);
+    }
+    assert!(jailed_rows > 0, "the rule is exercised");
+    let first_stored = t
+        .table
+        .load_statuses(StatusParts::both(epoch))
+        .await
+        .unwrap();
+    assert!(first_stored
+        .jail
+        .values()
+        .all(|s| s.keybase_username.is_none()));
+    let etag_first = header(&first, "etag").unwrap().to_owned();
 
     let http = HttpKeybase::new(&sim.url()).unwrap();
     let memo = KeybaseMemo::default();
@@ -217,7 +258,10 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
     assert!(second.skipped);
     assert_eq!(sim.stats().total, 0);
 
-    // The next view shows them, with a new ETag (the kept rendering is outdated).
+    // The next views show them (usernames too), with a new ETag (the kept
+    // renderings are outdated).
+    let other_after = handle_epoch_stats(&other, &get(&path, &[])).await;
+    assert_ne!(header(&other_after, "etag").unwrap(), etag_first);
     let after = handle_epoch_stats(&state, &get(&path, &[])).await;
     assert_eq!(after.status(), 200);
     assert_ne!(header(&after, "etag").unwrap(), etag_before);
@@ -452,4 +496,41 @@ async fn keybase_is_left_alone_after_a_429_and_found_users_are_read() {
     );
     let unknown = KeybaseIdentity::parse("F00000000000000C").unwrap();
     assert_eq!(stand_in.lookup(&unknown).await, KeybaseAnswer::NotFound);
+}
+
+/// A first view whose jail fetch cannot finish within
+/// `FIRST_VIEW_JAIL_WAIT_MS` is answered at once, `no-store`; only the
+/// epochs the dashboard offers fetch them at all.
+#[tokio::test]
+async fn a_first_view_cut_by_its_wait_or_outside_the_window_is_not_kept() {
+    let sim = start_sim(60, CURRENT).await;
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let hurried = stats(
+        &t,
+        &[sim.url()],
+        &[("FIRST_VIEW_JAIL_WAIT_MS", "0")],
+        &invoke,
+    );
+    let resp = handle_epoch_stats(
+        &hurried,
+        &get(&format!("/v1/inference/epochs/{}", CURRENT - 1), &[]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(&resp, "cache-control"), Some("no-store"));
+    assert!(json_body(&resp)["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["is_jailed"].is_null()));
+
+    // An epoch older than the dashboard's window: no jail fetch.
+    let state = stats(&t, &[sim.url()], &[], &invoke);
+    handle_epoch_stats(&state, &get("/v1/inference/current", &[])).await;
+    sim.reset_stats();
+    let old = handle_epoch_stats(&state, &get("/v1/inference/epochs/5", &[])).await;
+    assert_eq!(old.status(), 200);
+    assert_eq!(header(&old, "cache-control"), Some("no-store"));
+    assert_eq!(sim.stats().kind("validators"), 0);
 }

@@ -8,6 +8,11 @@
 //! as it is; a new tip, total or status is merged into the kept rows and
 //! re-rendered; new rows (another snapshot version) or counters (other
 //! tallies) are read again.
+//!
+//! The first view of a finished epoch in the warm window whose jail
+//! statuses are not stored yet fetches them (at the epoch's canonical
+//! height, known Keybase usernames only) before answering, for at most
+//! `FIRST_VIEW_JAIL_WAIT_MS`; cut short, the answer goes `no-store`.
 
 pub mod render;
 mod route;
@@ -17,16 +22,18 @@ use std::sync::{Arc, Mutex};
 
 use lambda_http::{Body, Request, Response};
 
-use crate::chain::Chain;
+use crate::chain::{Chain, ValidatorChain};
 use crate::http::{serve, Reply};
-use crate::service::epochs::{current_epoch, epoch_by_id, EpochView};
+use crate::service::epochs::{current_epoch, epoch_by_id, EpochView, Source};
+use crate::service::jail::{first_view_jail, jail_entries};
+use crate::service::keybase_names::KeybaseMemo;
 use crate::service::{ApiError, Core};
 use crate::table::{CacheTable, RevisionQuery, RevisionTable, StatsSlot, StatusTable};
 use crate::time::now_ms;
-use crate::warm::{WarmTrigger, WarmerInvoker};
+use crate::warm::{warms, WarmTrigger, WarmerInvoker};
 use render::{render_epoch, Kept, KeptAnswers};
 pub use route::{route_epoch_stats, EpochRoute};
-use statuses::StatusCache;
+use statuses::{StatusCache, Statuses};
 
 /// What epoch-stats holds: the core, the warm trigger, the answers it
 /// keeps and the jail and health it merges into them.
@@ -35,6 +42,12 @@ pub struct EpochStatsState<C, T, W> {
     pub warm: WarmTrigger<W>,
     kept: KeptAnswers,
     statuses: StatusCache,
+    /// Keybase usernames known to this instance (a first view's jail fetch
+    /// serves them; it asks Keybase nothing).
+    keybase: KeybaseMemo,
+    /// One first-view jail fetch at a time in the instance: concurrent
+    /// first views wait for it and serve what it stored.
+    first_view_fetch: tokio::sync::Mutex<()>,
     /// The current epoch's id and when it was learnt (ms): which finished
     /// epochs are in the warm window.
     current: Mutex<Option<(u64, i64)>>,
@@ -42,7 +55,7 @@ pub struct EpochStatsState<C, T, W> {
 
 impl<C, T, W> EpochStatsState<C, T, W>
 where
-    C: Chain,
+    C: Chain + ValidatorChain,
     T: CacheTable + StatusTable + RevisionTable,
     W: WarmerInvoker,
 {
@@ -54,6 +67,8 @@ where
             warm,
             kept: KeptAnswers::default(),
             statuses: StatusCache::default(),
+            keybase: KeybaseMemo::default(),
+            first_view_fetch: tokio::sync::Mutex::new(()),
             current: Mutex::default(),
         }
     }
@@ -180,7 +195,7 @@ pub async fn handle_epoch_stats<C, T, W>(
     req: &Request,
 ) -> Response<Body>
 where
-    C: Chain,
+    C: Chain + ValidatorChain,
     T: CacheTable + StatusTable + RevisionTable,
     W: WarmerInvoker,
 {
@@ -216,11 +231,15 @@ async fn build<C, T, W>(
     now: i64,
 ) -> Result<Reply, ApiError>
 where
-    C: Chain,
+    C: Chain + ValidatorChain,
     T: CacheTable + StatusTable + RevisionTable,
     W: WarmerInvoker,
 {
     let core = &state.core;
+    let canonical = matches!(
+        route,
+        EpochRoute::Current | EpochRoute::Epoch { height: None, .. }
+    );
     let view = match route {
         EpochRoute::Current => current_epoch(core).await?,
         EpochRoute::Epoch { epoch, height } => epoch_by_id(core, epoch, height).await?,
@@ -230,11 +249,16 @@ where
         .statuses
         .get(&core.table, epoch_id, None, now, state.window_ms())
         .await;
-    // The warmer trigger's I/O overlaps the rendering, and completes
-    // before the handler returns (Lambda freezes the process after the
-    // response).
+    // The warmer trigger's I/O overlaps the first view's jail fetch and
+    // the rendering, and completes before the handler returns (Lambda
+    // freezes the process after the response).
     let freshness = core.config.current_epoch_freshness.as_secs();
     let (_, rendered) = tokio::join!(state.warm(epoch_id, view.is_current), async {
+        let statuses = if canonical {
+            complete_first_view(state, &view, statuses).await
+        } else {
+            statuses
+        };
         render_epoch(&view, &statuses, freshness)
     });
     let rendered = Arc::new(rendered?);
@@ -243,4 +267,84 @@ where
         .kept
         .put(route, rendered, Some(Arc::new(view)), now_ms());
     Ok(reply)
+}
+
+/// A finished epoch's first view (in the warm window) without jail
+/// statuses: they are fetched at its canonical height (the view's) and
+/// read back, within `FIRST_VIEW_JAIL_WAIT_MS`; otherwise `statuses` as
+/// they were (the answer then goes `no-store`).
+async fn complete_first_view<C, T, W>(
+    state: &EpochStatsState<C, T, W>,
+    view: &EpochView,
+    statuses: Statuses,
+) -> Statuses
+where
+    C: Chain + ValidatorChain,
+    T: CacheTable + StatusTable + RevisionTable,
+    W: WarmerInvoker,
+{
+    let epoch = view.snapshot.header.epoch_id;
+    let incomplete = !view.is_current
+        && view.source != Source::StaleTable
+        && statuses.jail.is_empty()
+        && !view.snapshot.participants.is_empty();
+    if !incomplete || !warms(epoch, true, state.current_epoch_id().await) {
+        return statuses;
+    }
+    let core = &state.core;
+    let fetch = async {
+        let _one_at_a_time = state.first_view_fetch.lock().await;
+        // A first view before this one may have stored them meanwhile.
+        let held = state
+            .statuses
+            .get(&core.table, epoch, None, now_ms(), state.window_ms())
+            .await;
+        if !held.jail.is_empty() {
+            return Ok(held);
+        }
+        let entries = jail_entries(
+            view.snapshot
+                .participants
+                .iter()
+                .map(|p| (&p.index, &p.validator_key)),
+        );
+        let report = first_view_jail(
+            &core.chain,
+            &core.table,
+            &state.keybase,
+            epoch,
+            view.snapshot.header.height,
+            &entries,
+        )
+        .await?;
+        tracing::info!(
+            epoch,
+            matched = report.matched,
+            written = report.written,
+            "first view: jail statuses fetched before answering"
+        );
+        state.statuses.forget_jail(epoch);
+        Ok::<_, crate::service::jail::JailError>(
+            state
+                .statuses
+                .get(&core.table, epoch, None, now_ms(), state.window_ms())
+                .await,
+        )
+    };
+    let wait = core.config.first_view_jail_wait;
+    match tokio::time::timeout(wait, fetch).await {
+        Ok(Ok(filled)) => filled,
+        Ok(Err(e)) => {
+            tracing::warn!(epoch, error = %e, "first view: jail statuses unavailable; answered no-store");
+            statuses
+        }
+        Err(_) => {
+            tracing::warn!(
+                epoch,
+                wait_ms = wait.as_millis() as u64,
+                "first view: jail fetch cut by its wait; answered no-store"
+            );
+            statuses
+        }
+    }
 }

@@ -144,6 +144,13 @@ impl StatusCache {
         ));
     }
 
+    /// Drops the held jail statuses of `epoch` (just written: the next
+    /// [`Self::get`] reads them).
+    pub fn forget_jail(&self, epoch: u64) {
+        let mut j = self.jail.lock().unwrap_or_else(|p| p.into_inner());
+        j.retain(|(e, _)| *e != epoch);
+    }
+
     /// A revalidation confirmed what is held.
     fn mark_checked(&self, epoch: u64, now_ms: i64) {
         if let Some(h) = self

@@ -68,9 +68,20 @@ async fn concurrent_requests_for_an_uncached_epoch_trigger_the_warmer_once() {
     let cached = handle_epoch_stats(&ctx, &get("/v1/inference/epochs/28", &[])).await;
     assert_eq!(json_body(&cached)["participants"], body["participants"]);
     assert_eq!(sim.stats().total, before);
-    // The warm is only recorded here, so the jail statuses it would fetch
-    // are not in: browsers must not keep the answer.
-    assert_eq!(header(&cached, "cache-control"), Some("no-store"));
+    // Complete from the first view: the jail statuses were fetched before
+    // answering (once for the 50), so browsers may keep it.
+    assert_eq!(header(&cached, "cache-control"), Some("public, max-age=60"));
+    assert!(body["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["is_jailed"].is_boolean()));
+    let pages = (sim.model().validators(canonical).len() as u64).div_ceil(200);
+    assert_eq!(
+        sim.stats().kind("validators"),
+        pages,
+        "one jail fetch for 50 views"
+    );
 }
 
 #[tokio::test]
