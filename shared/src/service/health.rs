@@ -49,6 +49,9 @@ pub struct HealthReport {
     pub duration_ms: u64,
 }
 
+/// A probe's stored result and, when unhealthy, why.
+type Probed = (NodeHealth, Option<ProbeFailure>);
+
 /// How long a node's last result is carried over rounds that did not
 /// probe it (the health items' own lifetime).
 pub const MAX_CARRIED_AGE_MS: i64 = 24 * 3_600_000;
@@ -97,26 +100,25 @@ pub async fn probe_node_health<C: Chain, T: StatusTable>(
         ..HealthReport::default()
     };
     let stop_at = started + deadline;
-    let results: Vec<(String, Option<(NodeHealth, Option<ProbeFailure>)>)> =
-        futures::stream::iter(targets)
-            .map(|(participant, url)| async move {
-                if Instant::now() >= stop_at {
-                    return (participant, None);
-                }
-                let result = prober.probe(&url).await;
-                if let Some(reason) = &result.reason {
-                    tracing::debug!(%participant, inference_url = %url, %reason, "node unhealthy");
-                }
-                let health = NodeHealth {
-                    participant: participant.clone(),
-                    healthy: result.healthy,
-                    checked_at: crate::time::rfc3339_ms(now_ms()),
-                };
-                (participant, Some((health, result.failure)))
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+    let results: Vec<(String, Option<Probed>)> = futures::stream::iter(targets)
+        .map(|(participant, url)| async move {
+            if Instant::now() >= stop_at {
+                return (participant, None);
+            }
+            let result = prober.probe(&url).await;
+            if let Some(reason) = &result.reason {
+                tracing::debug!(%participant, inference_url = %url, %reason, "node unhealthy");
+            }
+            let health = NodeHealth {
+                participant: participant.clone(),
+                healthy: result.healthy,
+                checked_at: crate::time::rfc3339_ms(now_ms()),
+            };
+            (participant, Some((health, result.failure)))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
 
     let skipped: Vec<&String> = results
         .iter()
