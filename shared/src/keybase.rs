@@ -1,4 +1,4 @@
-//! Keybase lookups of validator identities (contract part 2, 4.3 and 7.2):
+//! Keybase lookups of validator identities (docs/contract-part2.md 4.3 and 7.2):
 //! a narrow port ([`KeybaseLookup`]) and its HTTP adapter. The identity is
 //! validated (`^[0-9A-Fa-f]{16}$`) and URL-encoded; a username is kept
 //! only in Keybase's charset ([`KeybaseUsername`]) and the picture URL is

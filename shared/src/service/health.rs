@@ -1,4 +1,4 @@
-//! The node health job (contract part 2, 4.4 with section 0): every
+//! The node health job (docs/contract-part2.md 4.4 with section 0): every
 //! current epoch entry's `inference_url` probed under the SSRF guard,
 //! concurrently under one deadline, stored per participant (global).
 //!

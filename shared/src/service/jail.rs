@@ -1,4 +1,4 @@
-//! The jail fetch (contract part 2, 4.2 with section 0): an epoch's
+//! The jail fetch (docs/contract-part2.md 4.2 with section 0): an epoch's
 //! validators at one height, matched to its participants by operator
 //! address, signing infos for the jailed, Keybase for identities (cached
 //! in the table), stored per (epoch, participant). The scheduled function

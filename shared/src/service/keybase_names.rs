@@ -1,4 +1,4 @@
-//! Keybase usernames for the jail fetch (contract part 2, 4.3): what is
+//! Keybase usernames for the jail fetch (docs/contract-part2.md 4.3): what is
 //! known (the instance's memory, then the table) and the lookups of the
 //! rest under a time budget, each answer cached as it arrives. A run cut
 //! short by its budget, a 429 or a timeout loses nothing: what was
