@@ -6,9 +6,15 @@
 //! the ready banner.
 //! [`Stack`] holds what runs so that a failure halfway stops exactly that.
 
+mod locate;
+mod stack;
+
+use locate::{bin_dir, instance_labels, load_template};
+pub use stack::Stack;
+
 use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +23,6 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use sim_chain::SimChain;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::apigw::routes::RouteTable;
 use crate::apigw::server::{self, Front};
@@ -29,184 +33,12 @@ use crate::invoke_api::{self, Functions};
 use crate::meter::{self, Meter};
 use crate::options::Options;
 use crate::output;
-use crate::processes::{self, ChildSpec, Endpoints, Shutdown, ShutdownTrigger};
+use crate::processes::{self, ChildSpec, Endpoints};
 use crate::runtime_api::{self, FunctionRuntime};
 use crate::template::Template;
 
 /// Start-up budget for DynamoDB Local and for every instance to poll.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the API front may take to finish in-flight requests on shutdown.
-const FRONT_DRAIN: Duration = Duration::from_secs(5);
-const INTERRUPTED: &str = "interrupted during start-up";
-
-/// Everything started so far, so that a failure halfway through start-up
-/// stops exactly what runs.
-pub struct Stack {
-    trigger: ShutdownTrigger,
-    shutdown: Shutdown,
-    /// Watchers of child processes; each stops its child on shutdown.
-    children: Vec<JoinHandle<()>>,
-    /// Runtime API and Invoke API servers: aborted last, since instances
-    /// long-poll them until they are stopped.
-    servers: Vec<JoinHandle<()>>,
-    front: Option<(ShutdownTrigger, JoinHandle<()>)>,
-    chain: Option<SimChain>,
-    /// A process that must not exit (DynamoDB Local) did.
-    fatal: mpsc::UnboundedSender<String>,
-    fatal_rx: mpsc::UnboundedReceiver<String>,
-}
-
-impl Stack {
-    /// Nothing started yet; `trigger` fires the `shutdown` everything watches.
-    pub fn new(trigger: ShutdownTrigger, shutdown: Shutdown) -> Stack {
-        let (fatal, fatal_rx) = mpsc::unbounded_channel();
-        Stack {
-            trigger,
-            shutdown,
-            children: Vec::new(),
-            servers: Vec::new(),
-            front: None,
-            chain: None,
-            fatal,
-            fatal_rx,
-        }
-    }
-
-    /// Resolves when a process that must not exit did, with why.
-    pub async fn fatal(&mut self) -> Option<String> {
-        self.fatal_rx.recv().await
-    }
-
-    /// Waits for `fut`, unless a fatal exit or the shutdown comes first.
-    async fn unless_stopped<T>(
-        &mut self,
-        fut: impl std::future::Future<Output = T>,
-    ) -> Result<T, String> {
-        tokio::select! {
-            out = fut => Ok(out),
-            Some(msg) = self.fatal_rx.recv() => Err(msg),
-            _ = self.shutdown.wait() => Err(INTERRUPTED.into()),
-        }
-    }
-
-    pub async fn stop(self) {
-        // In order: no new requests (in-flight ones finish), then the
-        // functions, then what they use.
-        if let Some((trigger, front)) = self.front {
-            trigger.fire();
-            let abort = front.abort_handle();
-            if tokio::time::timeout(FRONT_DRAIN, front).await.is_err() {
-                abort.abort();
-            }
-        }
-        self.trigger.fire();
-        let limit = processes::STOP_GRACE + Duration::from_secs(2);
-        let _ = tokio::time::timeout(limit, join_all(self.children)).await;
-        for server in self.servers {
-            server.abort();
-        }
-        if let Some(chain) = self.chain {
-            chain.shutdown().await;
-        }
-    }
-}
-
-async fn join_all(handles: Vec<JoinHandle<()>>) {
-    for h in handles {
-        let _ = h.await;
-    }
-}
-
-/// `template.yaml` in the current folder or a parent, else next to the
-/// executable's folders (`target/release/..`).
-fn find_template(opts: &Options) -> Result<PathBuf, String> {
-    if let Some(t) = &opts.template {
-        return Ok(t.clone());
-    }
-    let starts = [
-        std::env::current_dir().ok(),
-        std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(Path::to_path_buf)),
-    ];
-    starts
-        .iter()
-        .flatten()
-        .flat_map(|s| s.ancestors())
-        .map(|d| d.join("template.yaml"))
-        .find(|c| c.is_file())
-        .ok_or_else(|| {
-            "template.yaml not found in the current folder or its parents (pass --template)".into()
-        })
-}
-
-/// The template and the folder it is in (where `node_modules` is).
-fn load_template(opts: &Options) -> Result<(Template, PathBuf), String> {
-    let path = find_template(opts)?;
-    let root = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let template =
-        Template::parse(&text, &opts.parameters).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((template, root))
-}
-
-/// The folder of the function binaries, all of them there.
-fn bin_dir(opts: &Options, template: &Template) -> Result<PathBuf, String> {
-    let bin_dir = match &opts.bin_dir {
-        Some(d) => d.clone(),
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(Path::to_path_buf))
-            .ok_or("cannot tell local-stack's own folder (pass --bin-dir)")?,
-    };
-    let missing: Vec<String> = template
-        .functions
-        .iter()
-        .map(|f| bin_dir.join(&f.binary))
-        .filter(|p| !p.is_file())
-        .map(|p| p.display().to_string())
-        .collect();
-    if !missing.is_empty() {
-        let packages: Vec<String> = template
-            .functions
-            .iter()
-            .map(|f| format!("-p {}", f.binary))
-            .collect();
-        return Err(format!(
-            "missing function binaries: {} (build them: cargo build --release {}; or pass --bin-dir)",
-            missing.join(", "),
-            packages.join(" ")
-        ));
-    }
-    Ok(bin_dir)
-}
-
-/// Each function's instance labels (`epoch-stats#1`, or just `warmer`).
-fn instance_labels(opts: &Options, template: &Template) -> Vec<Vec<String>> {
-    template
-        .functions
-        .iter()
-        .map(|f| {
-            let n = if f.routes.is_empty() {
-                opts.warmer_instances
-            } else {
-                opts.instances
-            };
-            (1..=n)
-                .map(|i| {
-                    if n == 1 {
-                        f.name.clone()
-                    } else {
-                        format!("{}#{i}", f.name)
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
 
 async fn bind(port: u16, what: &str, hint: &str) -> Result<TcpListener, String> {
     TcpListener::bind(("127.0.0.1", port))
