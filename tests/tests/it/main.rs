@@ -14,6 +14,7 @@ mod inference_restarts;
 mod inference_writes;
 mod inferences;
 mod inferences_route;
+mod jail_first_view;
 mod jail_health;
 mod jail_keybase;
 mod links;
