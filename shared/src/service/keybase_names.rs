@@ -193,12 +193,16 @@ pub async fn look_up_due<T: StatusTable, K: KeybaseLookup>(
         run.memo.remember(entry);
         known.usernames.insert(identity, username);
     }
-    if tally.failed > 0 || tally.left > 0 {
+    // Failures are worth a warning; lookups the budget left are expected
+    // (a request's run asks none), and the next run asks them.
+    if tally.failed > 0 {
         tracing::warn!(
             failed = tally.failed,
             left = tally.left,
-            "Keybase lookups failed or left for the next run"
+            "Keybase lookups failed; known usernames kept"
         );
+    } else if tally.left > 0 {
+        tracing::info!(left = tally.left, "Keybase lookups left for the next run");
     }
     tally
 }
