@@ -177,6 +177,32 @@ impl TestTable {
         self.scan_all().await.len()
     }
 
+    /// The inference scan's state pieces (`INFSCAN#...` items).
+    pub async fn scan_state_pieces(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.scan_all()
+            .await
+            .into_iter()
+            .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("INFSCAN#")))
+            .collect()
+    }
+
+    /// Writes `item` as it is, past the adapter and its conditions (to age
+    /// or damage what the adapter stored).
+    pub async fn put_raw(
+        &self,
+        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("put_item");
+    }
+
     pub async fn scan_all(
         &self,
     ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {

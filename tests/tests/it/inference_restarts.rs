@@ -11,15 +11,6 @@ use crate::dynamo_local::TestTable;
 use crate::inferences::{published, settings, sim};
 use crate::support::ctx;
 
-/// The scan's state pieces (`INFSCAN#...`) in the table.
-async fn state_pieces(t: &TestTable) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-    t.scan_all()
-        .await
-        .into_iter()
-        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("INFSCAN#")))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_page_failing_run_after_run_restarts_the_scan_at_a_newer_height() {
     let sim = sim().await;
@@ -55,7 +46,7 @@ async fn a_page_failing_run_after_run_restarts_the_scan_at_a_newer_height() {
     let checkpoint = core.table.load_scan().await.unwrap();
     assert!(checkpoint.scan.is_none(), "the scan is dropped");
     assert_eq!(checkpoint.last_started_ms, None, "not counted as a scan");
-    assert!(state_pieces(&t).await.is_empty(), "its pieces removed");
+    assert!(t.scan_state_pieces().await.is_empty(), "its pieces removed");
     assert!(published(&t).await.is_empty(), "nothing partial published");
 
     // The node answers again: a new scan from the first page, at the
@@ -89,18 +80,12 @@ async fn saved_state_past_its_expiry_is_ignored() {
     assert!(core.table.load_scan().await.unwrap().scan.is_some());
 
     // Past their TTL, before DynamoDB got round to deleting them.
-    let pieces = state_pieces(&t).await;
+    let pieces = t.scan_state_pieces().await;
     assert!(!pieces.is_empty());
     let past = (chrono::Utc::now().timestamp() - 60).to_string();
     for mut piece in pieces {
         piece.insert("expires_at".into(), AttributeValue::N(past.clone()));
-        t.client
-            .put_item()
-            .table_name(&t.name)
-            .set_item(Some(piece))
-            .send()
-            .await
-            .unwrap();
+        t.put_raw(piece).await;
     }
     assert!(
         core.table.load_scan().await.unwrap().scan.is_none(),

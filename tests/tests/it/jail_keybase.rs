@@ -87,13 +87,7 @@ async fn expire_keybase_cache(t: &TestTable) {
         item.insert("ask_after".into(), AttributeValue::N("1".into()));
         let ttl = (1 + KEYBASE_KEPT_PAST_EXPIRY_MS) / 1000;
         item.insert("expires_at".into(), AttributeValue::N(ttl.to_string()));
-        t.client
-            .put_item()
-            .table_name(&t.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
+        t.put_raw(item).await;
     }
 }
 
