@@ -56,6 +56,10 @@ pub struct ViewCost {
     pub metered: Metered,
     /// Bytes of all the bodies, as transferred (gzip).
     pub body_bytes: u64,
+    /// Modals: the first view of each participant, metered before the
+    /// counted views (a stored item past its freshness, such as unclaimed
+    /// rewards after five minutes, is refreshed by the read-through then).
+    pub first_views: Option<(u64, Metered)>,
 }
 
 impl ViewCost {
@@ -102,35 +106,60 @@ async fn round(stack: &Stack, functions: &[FunctionDef]) -> Result<Vec<JobCost>,
     Ok(out)
 }
 
-/// `count` views cycling over `paths` after `warmups` unmetered ones.
+/// One kind of page view: the paths its views cycle over.
+struct ViewKind<'a> {
+    what: &'a str,
+    route: &'a str,
+    paths: &'a [String],
+    /// Whether each path's first view is metered on its own first.
+    first_views: bool,
+}
+
+/// `count` views cycling over the kind's paths after `warmups` unmetered
+/// ones (and, if asked, one metered first view of each path).
 async fn views(
     stack: &Stack,
-    what: &str,
-    route: &str,
-    paths: &[String],
+    kind: ViewKind<'_>,
     count: usize,
     warmups: usize,
 ) -> Result<ViewCost, String> {
-    for path in paths.iter().cycle().take(warmups) {
+    for path in kind.paths.iter().cycle().take(warmups) {
         get_ok(&stack.http, &stack.url(path)).await?;
     }
-    stack.wait_quiet(QUIET_WITHIN).await?;
-    stack.reset_meter().await?;
-    let mut body_bytes = 0;
-    for path in paths.iter().cycle().take(count) {
-        let got = get_ok(&stack.http, &stack.url(path)).await?;
-        body_bytes += got.body.len() as u64;
-    }
-    // What the views set off in the background (a re-warm) is theirs.
-    stack.wait_quiet(QUIET_WITHIN).await?;
-    let metered = stack.read_meter().await?;
+    let first_views = if kind.first_views {
+        Some((
+            kind.paths.len() as u64,
+            metered(stack, kind.paths.iter()).await?.0,
+        ))
+    } else {
+        None
+    };
+    let (metered, body_bytes) = metered(stack, kind.paths.iter().cycle().take(count)).await?;
     Ok(ViewCost {
-        what: what.into(),
-        route: route.into(),
+        what: kind.what.into(),
+        route: kind.route.into(),
         views: count as u64,
         metered,
         body_bytes,
+        first_views,
     })
+}
+
+/// GETs of `paths`, one at a time, metered with what they set off in the
+/// background (a re-warm is theirs); with the bodies' bytes.
+async fn metered<'a>(
+    stack: &Stack,
+    paths: impl Iterator<Item = &'a String>,
+) -> Result<(Metered, u64), String> {
+    stack.wait_quiet(QUIET_WITHIN).await?;
+    stack.reset_meter().await?;
+    let mut body_bytes = 0;
+    for path in paths {
+        let got = get_ok(&stack.http, &stack.url(path)).await?;
+        body_bytes += got.body.len() as u64;
+    }
+    stack.wait_quiet(QUIET_WITHIN).await?;
+    Ok((stack.read_meter().await?, body_bytes))
 }
 
 async fn chain_config(stack: &Stack, patch: Value) -> Result<Value, String> {
@@ -185,7 +214,8 @@ pub async fn run(
                 .collect()
         })
         .unwrap_or_default();
-    let modals: Vec<String> = sample(&participants, participants.len(), 8)
+    // As many participants as views, each viewed once first.
+    let modals: Vec<String> = sample(&participants, views_per_kind, 8)
         .into_iter()
         .map(|p| format!("/v1/participants/{p}?epoch_id={warm_epoch}"))
         .collect();
@@ -193,24 +223,33 @@ pub async fn run(
         return Err(format!("epoch {warm_epoch} lists no participant"));
     }
     let mut seen = Vec::new();
-    for (what, route, paths) in [
+    for (what, route, paths, first_views) in [
         (
             "the current epoch",
             "/v1/inference/current".to_string(),
             vec!["/v1/inference/current".to_string()],
+            false,
         ),
         (
             "a past epoch",
             format!("/v1/inference/epochs/{}", c - 1),
             vec![format!("/v1/inference/epochs/{}", c - 1)],
+            false,
         ),
         (
             "a modal",
             format!("/v1/participants/{{p}}?epoch_id={warm_epoch}"),
             modals,
+            true,
         ),
     ] {
-        seen.push(views(stack, what, &route, &paths, views_per_kind, warmups).await?);
+        let kind = ViewKind {
+            what,
+            route: &route,
+            paths: &paths,
+            first_views,
+        };
+        seen.push(views(stack, kind, views_per_kind, warmups).await?);
     }
     progress(&format!("N={n}: the bill: page views measured"));
     let storage = match table_size::scan(stack, warm_epoch).await {

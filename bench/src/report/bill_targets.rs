@@ -148,8 +148,9 @@ fn explain_view(v: &ViewCost, goal: f64) -> String {
         v.views,
         v.metered.by_operation(),
         if v.what == "a modal" {
-            "A modal answered in one round trip (one BatchGetItem holding the stats chunk's key too) \
-             would meet it."
+            "Each view reads in one BatchGetItem; requests beyond it are the read-through \
+             refreshing stored items past their freshness, or an instance's first modal of the epoch \
+             (which reads the headers first)."
         } else {
             "Answering from the instance's kept copy with one small revision item read at most every \
              few seconds (instead of the stats and jail/health chunks) would meet it."

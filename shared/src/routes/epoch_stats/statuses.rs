@@ -11,6 +11,10 @@ use crate::table::{StatusParts, StatusRevision, StatusTable};
 
 /// Epochs whose jail statuses are held (one per kept answer at most).
 const JAIL_EPOCHS: usize = 4;
+/// Jail statuses held over all epochs (as for the kept rows: one epoch of
+/// 10,000 participants fits, four do not; each status is a few hundred
+/// bytes). The newest set is always held.
+const HELD_JAIL_ROWS: usize = super::render::KEPT_ROWS;
 
 /// One status set as held: its rows, revision and when it was last known
 /// to hold (ms).
@@ -89,25 +93,34 @@ impl StatusCache {
         } else {
             None
         };
-        let (jail, jail_revision) = match (held_jail, &read) {
+        // Moved out of what was read, not cloned: at N = 10,000 each set is
+        // megabytes.
+        let (read_jail, read_health) = match read {
+            Some(r) => (
+                Some((r.jail, r.jail_revision)),
+                Some((r.health, r.health_revision)),
+            ),
+            None => (None, None),
+        };
+        let (jail, jail_revision) = match (held_jail, read_jail) {
             (Some(h), _) => h,
-            (None, Some(r)) => {
-                let rows = Arc::new(r.jail.clone());
-                self.hold_jail(epoch, rows.clone(), r.jail_revision, now_ms);
-                (rows, r.jail_revision)
+            (None, Some((rows, revision))) => {
+                let rows = Arc::new(rows);
+                self.hold_jail(epoch, rows.clone(), revision, now_ms);
+                (rows, revision)
             }
             (None, None) => (Arc::default(), 0),
         };
-        let (health, health_revision) = match (held_health, &read) {
+        let (health, health_revision) = match (held_health, read_health) {
             (Some(h), _) => h,
-            (None, Some(r)) => {
-                let rows = Arc::new(r.health.clone());
+            (None, Some((rows, revision))) => {
+                let rows = Arc::new(rows);
                 *self.health.lock().unwrap_or_else(|p| p.into_inner()) = Some(Held {
                     rows: rows.clone(),
-                    revision: r.health_revision,
+                    revision,
                     checked_at_ms: now_ms,
                 });
-                (rows, r.health_revision)
+                (rows, revision)
             }
             (None, None) => (Arc::default(), 0),
         };
@@ -132,6 +145,12 @@ impl StatusCache {
         let mut j = self.jail.lock().unwrap_or_else(|p| p.into_inner());
         j.retain(|(e, _)| *e != epoch);
         if j.len() >= JAIL_EPOCHS {
+            j.pop_front();
+        }
+        // Oldest first out, until the new set fits beside the others.
+        while !j.is_empty()
+            && j.iter().map(|(_, h)| h.rows.len()).sum::<usize>() + rows.len() > HELD_JAIL_ROWS
+        {
             j.pop_front();
         }
         j.push_back((
@@ -185,5 +204,59 @@ mod tests {
         for (held, known, fresh, want) in cases {
             assert_eq!(holds(held, known, fresh), want, "{held} {known:?} {fresh}");
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    fn set(n: usize) -> Arc<HashMap<String, JailStatus>> {
+        let rows = (0..n)
+            .map(|i| {
+                let p = format!("gonka1p{i}");
+                let status = JailStatus {
+                    participant: p.clone(),
+                    is_jailed: false,
+                    jailed_until: None,
+                    moniker: None,
+                    identity: None,
+                    keybase_username: None,
+                    keybase_picture_url: None,
+                    website: None,
+                    validator_consensus_key: None,
+                    consensus_key_mismatch: None,
+                };
+                (p, status)
+            })
+            .collect();
+        Arc::new(rows)
+    }
+
+    fn held(cache: &StatusCache) -> Vec<u64> {
+        let j = cache.jail.lock().unwrap();
+        j.iter().map(|(e, _)| *e).collect()
+    }
+
+    /// Small epochs: four held. Epochs of 9,000 participants: one at a
+    /// time (another epoch's statuses are read again if its answer is
+    /// re-rendered).
+    #[test]
+    fn held_jail_sets_stay_within_the_row_budget() {
+        let cache = StatusCache::default();
+        for epoch in 1..=5 {
+            cache.hold_jail(epoch, set(100), 1, 0);
+        }
+        assert_eq!(held(&cache), vec![2, 3, 4, 5]);
+        cache.hold_jail(6, set(9_000), 1, 0);
+        assert_eq!(held(&cache), vec![3, 4, 5, 6]);
+        cache.hold_jail(7, set(9_000), 1, 0);
+        assert_eq!(held(&cache), vec![7]);
+        cache.hold_jail(8, set(HELD_JAIL_ROWS + 1), 1, 0);
+        assert_eq!(
+            held(&cache),
+            vec![8],
+            "the newest is held even over the budget"
+        );
     }
 }

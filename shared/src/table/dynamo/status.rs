@@ -451,7 +451,10 @@ impl StatusTable for DynamoTable {
     }
 
     async fn store_keybase(&self, entries: &[CachedKeybase]) -> TableResult<()> {
-        let puts: Vec<_> = entries
+        // The items first, their put futures made lazily: a put future is
+        // kilobytes, and a Vec of thousands of them was the scheduler's
+        // largest allocation (16 MB at N = 10,000).
+        let items: Vec<(Item, i64)> = entries
             .iter()
             .map(|e| {
                 let mut item = Key::keybase(e.identity.as_str()).attributes();
@@ -461,12 +464,15 @@ impl StatusTable for DynamoTable {
                 item.insert(ASK_AFTER.into(), n(e.expires_at_ms));
                 let ttl = (e.expires_at_ms + KEYBASE_KEPT_PAST_EXPIRY_MS).div_euclid(1000);
                 item.insert(TTL_ATTRIBUTE.into(), n(ttl));
-                // The answer asked again later (the newer one) is kept.
-                let condition = Condition::new("attribute_not_exists(pk) OR expires_at < :t")
-                    .value(":t", n(ttl));
-                self.put_conditional(item, condition)
+                (item, ttl)
             })
             .collect();
+        let puts = items.into_iter().map(|(item, ttl)| {
+            // The answer asked again later (the newer one) is kept.
+            let condition =
+                Condition::new("attribute_not_exists(pk) OR expires_at < :t").value(":t", n(ttl));
+            self.put_conditional(item, condition)
+        });
         // A few in flight, not one per identity: thousands of concurrent
         // puts opened as many connections, whose buffers the SDK's pool then
         // kept (the warmer's 140 MiB at 10,000 participants).
