@@ -3,8 +3,12 @@
 (cargo-modules 0.27). Its own `--acyclic` also counts an item and its
 associated items as a cycle; this keeps only modules and "uses" edges.
 
+It also checks the layering the README promises: the domain and the table
+(the storage format) never use the chain's wire types, nor the layers
+above them.
+
 Usage: module-cycles.py PACKAGE [cargo-modules target args, e.g. --lib]
-Exits 1 and prints each cycle when there is one."""
+Exits 1 and prints each cycle and each forbidden arrow when there is one."""
 import re
 import subprocess
 import sys
@@ -35,7 +39,21 @@ def visit(node):
 for m in sorted(modules):
     if m not in state:
         visit(m)
+# (layer, layers it must not use), as module paths below the crate.
+ABOVE = ["chain", "service", "routes", "warm", "schedule", "http", "health", "bootstrap"]
+FORBIDDEN = {"domain": ABOVE + ["table"], "table": ABOVE}
+root = package.replace("-", "_")
+def layer(module):
+    parts = module.split("::")
+    return parts[1] if len(parts) > 1 and parts[0] == root else None
+forbidden = sorted(
+    (a, b) for a, bs in edges.items() for b in bs
+    if layer(b) in FORBIDDEN.get(layer(a), ()))
+
 for c in cycles:
     print("cycle: " + " -> ".join(c))
-print(f"{package}: {len(modules)} modules, {sum(map(len, edges.values()))} use edges, {len(cycles)} cycles")
-sys.exit(1 if cycles else 0)
+for a, b in forbidden:
+    print(f"forbidden: {a} -> {b} ({layer(a)} must not use {layer(b)})")
+print(f"{package}: {len(modules)} modules, {sum(map(len, edges.values()))} use edges, "
+      f"{len(cycles)} cycles, {len(forbidden)} forbidden arrows")
+sys.exit(1 if cycles or forbidden else 0)

@@ -180,6 +180,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(next.status(), 200);
+        // Running, not polling: still up (start-up must not wait for it
+        // to poll again).
+        assert_eq!((rt.idle_instances(), rt.live_instances()), (0, 1));
         let outcome = waiter.await.unwrap();
         assert_eq!(
             outcome,

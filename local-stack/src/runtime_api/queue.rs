@@ -132,6 +132,12 @@ impl FunctionRuntime {
         self.pollers.load(Ordering::SeqCst)
     }
 
+    /// Instances known to be up: waiting for an event or running one (an
+    /// early request can keep an instance busy past start-up's wait).
+    pub fn live_instances(&self) -> usize {
+        self.idle_instances() + lock(&self.in_flight).len()
+    }
+
     /// Queues an invocation and waits for its outcome: at most `queue_wait`
     /// for an instance to take it, then at most the function's timeout.
     /// Dropping the future abandons the invocation (an instance skips it if

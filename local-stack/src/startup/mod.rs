@@ -195,7 +195,7 @@ async fn wait_for_instances(
         let waiting: Vec<String> = runtimes
             .iter()
             .zip(labels)
-            .filter(|((r, _), l)| r.idle_instances() < l.len())
+            .filter(|((r, _), l)| r.live_instances() < l.len())
             .map(|((r, _), _)| r.name().to_string())
             .collect();
         if waiting.is_empty() {

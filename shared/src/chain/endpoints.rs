@@ -6,6 +6,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use super::http::HttpChain;
 use super::port::{Chain, ChainError, ChainResult, EpochRef};
 use super::types::*;
+use crate::domain::{self, EpochRoster, ListedMember};
 use crate::ids::ParticipantId;
 
 /// Grants per authz page (the chain's default maximum page size is 100).
@@ -28,11 +29,11 @@ impl Chain for HttpChain {
         required(path, self.get(path, None).await?)
     }
 
-    async fn epoch_participants(&self, epoch: EpochRef) -> ChainResult<Option<ActiveParticipants>> {
+    async fn epoch_participants(&self, epoch: EpochRef) -> ChainResult<Option<EpochRoster>> {
         Ok(self
             .get::<EpochParticipantsResponse>(&epoch_participants_path(epoch), None)
             .await?
-            .map(|r| r.active_participants))
+            .map(|r| r.active_participants.into_domain()))
     }
 
     async fn epoch_member_ids(&self, epoch: EpochRef) -> ChainResult<Option<Vec<String>>> {
@@ -64,7 +65,7 @@ impl Chain for HttpChain {
             .map(|b| b.result.block.header.time))
     }
 
-    async fn participant_list(&self, height: u64) -> ChainResult<Vec<ListedParticipant>> {
+    async fn participant_list(&self, height: u64) -> ChainResult<Vec<ListedMember>> {
         let path =
             "/chain-api/productscience/inference/inference/participant?pagination.limit=10000";
         Ok(required(
@@ -72,7 +73,10 @@ impl Chain for HttpChain {
             self.get::<ParticipantListResponse>(path, Some(height))
                 .await?,
         )?
-        .participant)
+        .participant
+        .into_iter()
+        .map(ListedParticipant::into_domain)
+        .collect())
     }
 
     async fn performance_summary(
@@ -87,7 +91,7 @@ impl Chain for HttpChain {
             .map(|r| r.summary))
     }
 
-    async fn authz_grants(&self, granter: &ParticipantId) -> ChainResult<Vec<Grant>> {
+    async fn authz_grants(&self, granter: &ParticipantId) -> ChainResult<Vec<domain::Grant>> {
         let base = format!("/chain-api/cosmos/authz/v1beta1/grants/granter/{granter}?pagination.limit={AUTHZ_PAGE}");
         let mut grants = Vec::new();
         let mut cursor = PageCursor::Offset(0);
@@ -105,7 +109,7 @@ impl Chain for HttpChain {
                 return Ok(grants);
             };
             let count = page.grants.len();
-            grants.extend(page.grants);
+            grants.extend(page.grants.into_iter().map(Grant::into_domain));
             let next_key = page
                 .pagination
                 .and_then(|p| p.next_key)
@@ -135,14 +139,22 @@ impl Chain for HttpChain {
         )))
     }
 
-    async fn hardware_nodes(&self, participant: &ParticipantId) -> ChainResult<Vec<HardwareNode>> {
+    async fn hardware_nodes(
+        &self,
+        participant: &ParticipantId,
+    ) -> ChainResult<Vec<domain::HardwareNode>> {
         let path =
             format!("/chain-api/productscience/inference/inference/hardware_nodes/{participant}");
         Ok(self
             .get::<HardwareNodesResponse>(&path, None)
             .await?
             .and_then(|r| r.nodes)
-            .map(|n| n.hardware_nodes)
+            .map(|n| {
+                n.hardware_nodes
+                    .into_iter()
+                    .map(HardwareNode::into_domain)
+                    .collect()
+            })
             .unwrap_or_default())
     }
 }

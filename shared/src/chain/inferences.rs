@@ -15,18 +15,19 @@ use super::http::HttpChain;
 use super::num;
 use super::port::{ChainError, ChainResult};
 use super::types::Pagination;
+use crate::domain::ListedInference;
 
 /// Inferences per page: the tracker's, and the chain's usual maximum.
 pub const INFERENCE_PAGE_LIMIT: usize = 500;
 
 const INFERENCE_LIST_PATH: &str = "/chain-api/productscience/inference/inference/inference";
 
-/// One inference as the list gives it, only the fields the scan keeps or
-/// sorts by. Every field may be missing or null (one odd row never fails
-/// a page).
+/// One inference as the list's body gives it, only the fields the scan
+/// keeps or sorts by. Every field may be missing or null (one odd row never
+/// fails a page).
 #[serde_as]
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-pub struct ListedInference {
+pub struct InferenceEntry {
     #[serde(default)]
     pub inference_id: Option<String>,
     #[serde(default)]
@@ -56,15 +57,57 @@ pub struct ListedInference {
     pub model: Option<String>,
 }
 
-/// One page of the list and where the next one starts.
+/// One page of the list's body.
 #[serde_as]
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct InferencePage {
+struct InferencePageBody {
     // Required (null allowed): a body without it is the wrong shape.
     #[serde_as(as = "DefaultOnNull")]
-    pub inference: Vec<ListedInference>,
+    inference: Vec<InferenceEntry>,
     #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+/// One page of the list, as the domain reads it, and where the next one
+/// starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InferencePage {
+    pub inference: Vec<ListedInference>,
     pub pagination: Option<Pagination>,
+}
+
+impl From<InferencePageBody> for InferencePage {
+    fn from(b: InferencePageBody) -> Self {
+        Self {
+            inference: b
+                .inference
+                .into_iter()
+                .map(InferenceEntry::into_domain)
+                .collect(),
+            pagination: b.pagination,
+        }
+    }
+}
+
+impl InferenceEntry {
+    /// As the domain reads it.
+    pub fn into_domain(self) -> ListedInference {
+        let e = self;
+        ListedInference {
+            inference_id: e.inference_id,
+            status: e.status,
+            assigned_to: e.assigned_to,
+            epoch_id: e.epoch_id,
+            start_block_height: e.start_block_height,
+            start_block_timestamp: e.start_block_timestamp,
+            validated_by: e.validated_by,
+            prompt_hash: e.prompt_hash,
+            response_hash: e.response_hash,
+            prompt_token_count: e.prompt_token_count,
+            completion_token_count: e.completion_token_count,
+            model: e.model,
+        }
+    }
 }
 
 impl InferencePage {
@@ -87,7 +130,7 @@ pub struct CurrentEpochMembers {
     #[serde_as(as = "num::Int")]
     pub effective_block_height: u64,
     #[serde_as(as = "DefaultOnNull")]
-    pub participants: Vec<super::types::EpochMember>,
+    pub participants: Vec<super::types::MemberId>,
 }
 
 #[derive(Deserialize)]
@@ -124,8 +167,9 @@ fn inference_page_path(key: Option<&str>) -> String {
 impl InferenceChain for HttpChain {
     async fn inference_page(&self, key: Option<&str>, height: u64) -> ChainResult<InferencePage> {
         let path = inference_page_path(key);
-        self.get::<InferencePage>(&path, Some(height))
+        self.get::<InferencePageBody>(&path, Some(height))
             .await?
+            .map(InferencePage::from)
             .ok_or_else(|| ChainError::BadResponse(format!("{INFERENCE_LIST_PATH}: not found")))
     }
 
@@ -164,7 +208,7 @@ mod tests {
              "prompt_token_count":"12","completion_token_count":null,"model":"m"},
             {}],
             "pagination":{"next_key":"AQ==","total":"0"}}"#;
-        let page: InferencePage = serde_json::from_str(body).unwrap();
+        let page = InferencePage::from(serde_json::from_str::<InferencePageBody>(body).unwrap());
         assert_eq!(page.next_key(), Some("AQ=="));
         let first = &page.inference[0];
         assert_eq!(first.epoch_id.as_deref(), Some("0"));
@@ -176,9 +220,13 @@ mod tests {
         assert_eq!(first.completion_token_count, None);
         assert!(first.validated_by.is_empty());
         assert_eq!(page.inference[1], ListedInference::default());
-        let last: InferencePage =
-            serde_json::from_str(r#"{"inference":null,"pagination":{"next_key":""}}"#).unwrap();
+        let last = InferencePage::from(
+            serde_json::from_str::<InferencePageBody>(
+                r#"{"inference":null,"pagination":{"next_key":""}}"#,
+            )
+            .unwrap(),
+        );
         assert_eq!((last.inference.len(), last.next_key()), (0, None));
-        assert!(serde_json::from_str::<InferencePage>(r#"{"unexpected":true}"#).is_err());
+        assert!(serde_json::from_str::<InferencePageBody>(r#"{"unexpected":true}"#).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! and typed responses; the inference list has its own narrow port
 //! ([`InferenceChain`]).
 
+mod convert;
 mod endpoints;
 mod http;
 mod inferences;
@@ -14,7 +15,7 @@ mod validators;
 
 pub use http::{ChainCallCounter, HttpChain, HttpChainOptions};
 pub use inferences::{
-    CurrentEpochMembers, InferenceChain, InferencePage, ListedInference, INFERENCE_PAGE_LIMIT,
+    CurrentEpochMembers, InferenceChain, InferenceEntry, InferencePage, INFERENCE_PAGE_LIMIT,
 };
 pub use network::NetworkChain;
 pub use network_types::*;

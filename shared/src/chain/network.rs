@@ -7,6 +7,7 @@ use std::future::Future;
 use super::http::HttpChain;
 use super::network_types::*;
 use super::port::{ChainError, ChainResult};
+use crate::domain::ModelSpec;
 
 /// Restrictions params: the money-transfer restriction's end block.
 const RESTRICTIONS_PARAMS: &str = "/chain-api/productscience/inference/restrictions/params";
@@ -32,7 +33,7 @@ pub trait NetworkChain: Send + Sync {
     fn models_all(
         &self,
         height: Option<u64>,
-    ) -> impl Future<Output = ChainResult<Vec<ChainModel>>> + Send;
+    ) -> impl Future<Output = ChainResult<Vec<ModelSpec>>> + Send;
     /// The chain's rolling 24 h inference and token counts per model.
     fn models_stats_24h(&self) -> impl Future<Output = ChainResult<Vec<ModelStats>>> + Send;
 }
@@ -65,9 +66,13 @@ impl NetworkChain for HttpChain {
         required(path, self.get(path, None).await?)
     }
 
-    async fn models_all(&self, height: Option<u64>) -> ChainResult<Vec<ChainModel>> {
+    async fn models_all(&self, height: Option<u64>) -> ChainResult<Vec<ModelSpec>> {
         let r = self.get::<ModelsAllResponse>(MODELS_ALL, height).await?;
-        Ok(required(MODELS_ALL, r)?.model)
+        Ok(required(MODELS_ALL, r)?
+            .model
+            .into_iter()
+            .map(ChainModel::into_domain)
+            .collect())
     }
 
     async fn models_stats_24h(&self) -> ChainResult<Vec<ModelStats>> {

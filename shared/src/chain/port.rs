@@ -2,7 +2,8 @@
 
 use std::future::Future;
 
-use super::types::*;
+use super::types::{LatestEpoch, PerformanceSummary};
+use crate::domain::{EpochRoster, Grant, HardwareNode, ListedMember};
 use crate::ids::ParticipantId;
 
 /// Why an upstream call produced no answer.
@@ -48,7 +49,7 @@ pub trait Chain: Send + Sync {
     fn epoch_participants(
         &self,
         epoch: EpochRef,
-    ) -> impl Future<Output = ChainResult<Option<ActiveParticipants>>> + Send;
+    ) -> impl Future<Output = ChainResult<Option<EpochRoster>>> + Send;
     /// The ids of the epoch's participants only (the warmer needs no more).
     fn epoch_member_ids(
         &self,
@@ -61,7 +62,7 @@ pub trait Chain: Send + Sync {
     fn participant_list(
         &self,
         height: u64,
-    ) -> impl Future<Output = ChainResult<Vec<ListedParticipant>>> + Send;
+    ) -> impl Future<Output = ChainResult<Vec<ListedMember>>> + Send;
     fn performance_summary(
         &self,
         epoch: u64,

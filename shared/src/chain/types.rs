@@ -135,11 +135,11 @@ pub struct EpochMembersResponse {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct EpochMembers {
     #[serde_as(as = "DefaultOnNull")]
-    pub participants: Vec<EpochMember>,
+    pub participants: Vec<MemberId>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct EpochMember {
+pub struct MemberId {
     pub index: String,
 }
 

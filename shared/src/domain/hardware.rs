@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{Hardware, HardwareNode, MlNodeGroup};
+use super::sources::{DeviceCount, HardwareNode, MlNodeWeight};
 
 /// `node_id -> poc_weight` over every group's nodes. Nodes without an id or
 /// a weight are skipped; a weight of 0 is kept (it is a real value).
-pub fn ml_nodes_map(groups: &[MlNodeGroup]) -> BTreeMap<String, i64> {
+pub fn ml_nodes_map(groups: &[Vec<MlNodeWeight>]) -> BTreeMap<String, i64> {
     groups
         .iter()
-        .flat_map(|g| &g.ml_nodes)
+        .flatten()
         .filter_map(|n| Some((n.node_id.clone()?, n.poc_weight?)))
         .collect()
 }
@@ -22,7 +22,7 @@ pub struct MlNodeView {
     pub local_id: String,
     pub status: String,
     pub models: Vec<String>,
-    pub hardware: Vec<Hardware>,
+    pub hardware: Vec<DeviceCount>,
     pub host: String,
     pub port: String,
     pub poc_weight: Option<i64>,
@@ -51,10 +51,9 @@ pub fn merge_poc_weights(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::MlNode;
 
-    fn node(id: Option<&str>, w: Option<i64>) -> MlNode {
-        MlNode {
+    fn node(id: Option<&str>, w: Option<i64>) -> MlNodeWeight {
+        MlNodeWeight {
             node_id: id.map(Into::into),
             poc_weight: w,
         }
@@ -62,45 +61,24 @@ mod tests {
 
     #[test]
     fn ml_nodes_map_cases() {
-        type Case<'a> = (Vec<MlNodeGroup>, Vec<(&'a str, i64)>);
+        type Case<'a> = (Vec<Vec<MlNodeWeight>>, Vec<(&'a str, i64)>);
         let cases: Vec<Case> = vec![
             (
-                vec![MlNodeGroup {
-                    ml_nodes: vec![node(Some("node1"), Some(1000))],
-                }],
+                vec![vec![node(Some("node1"), Some(1000))]],
                 vec![("node1", 1000)],
             ),
             (
                 vec![
-                    MlNodeGroup {
-                        ml_nodes: vec![node(Some("a"), Some(1)), node(Some("b"), Some(2))],
-                    },
-                    MlNodeGroup {
-                        ml_nodes: vec![node(Some("c"), Some(3))],
-                    },
+                    vec![node(Some("a"), Some(1)), node(Some("b"), Some(2))],
+                    vec![node(Some("c"), Some(3))],
                 ],
                 vec![("a", 1), ("b", 2), ("c", 3)],
             ),
             (vec![], vec![]),
-            (vec![MlNodeGroup { ml_nodes: vec![] }], vec![]),
-            (
-                vec![MlNodeGroup {
-                    ml_nodes: vec![node(None, Some(5))],
-                }],
-                vec![],
-            ),
-            (
-                vec![MlNodeGroup {
-                    ml_nodes: vec![node(Some("node1"), None)],
-                }],
-                vec![],
-            ),
-            (
-                vec![MlNodeGroup {
-                    ml_nodes: vec![node(Some("node1"), Some(0))],
-                }],
-                vec![("node1", 0)],
-            ),
+            (vec![vec![]], vec![]),
+            (vec![vec![node(None, Some(5))]], vec![]),
+            (vec![vec![node(Some("node1"), None)]], vec![]),
+            (vec![vec![node(Some("node1"), Some(0))]], vec![("node1", 0)]),
         ];
         for (groups, want) in cases {
             let want: BTreeMap<String, i64> =

@@ -8,6 +8,7 @@ pub mod links;
 pub mod models;
 pub mod rates;
 pub mod rewards;
+pub mod sources;
 pub mod stats;
 pub mod timeline;
 pub mod validator_keys;
@@ -20,6 +21,10 @@ pub use rates::{invalidation_rate, missed_rate, round_ties_even};
 pub use rewards::{
     assigned_reward_gnk, gnk_from_coins, rewards_window, sum_rewarded_coins,
     total_assigned_rewards_gnk, RewardView,
+};
+pub use sources::{
+    DeviceCount, EpochMember, EpochRoster, Grant, HardwareNode, ListedInference, ListedMember,
+    MlNodeWeight, ModelSpec, Tallies, Threshold,
 };
 pub use stats::{join_epoch_stats, ParticipantStats};
 pub use warm_keys::{warm_keys, WarmKey, REQUIRED_MSG_TYPES};

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{ChainModel, Decimal, EpochParticipant};
+use super::sources::{EpochMember, ModelSpec, Threshold};
 
 /// A model's share of the epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,13 +19,12 @@ pub struct ModelWeight {
 /// assigned to it (`models[i]` pairs with `ml_nodes[i]` by position; extra
 /// entries on either side are ignored, a null weight counts 0), and the
 /// number of distinct participants hosting it.
-pub fn aggregate_model_weights(participants: &[EpochParticipant]) -> BTreeMap<String, ModelWeight> {
+pub fn aggregate_model_weights(participants: &[EpochMember]) -> BTreeMap<String, ModelWeight> {
     let mut totals: BTreeMap<String, i64> = BTreeMap::new();
     let mut hosts: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for p in participants {
         for (model, group) in p.models.iter().zip(&p.ml_nodes) {
             let weight: i64 = group
-                .ml_nodes
                 .iter()
                 .map(|n| n.poc_weight.unwrap_or(0))
                 .fold(0i64, i64::saturating_add);
@@ -62,13 +61,13 @@ pub struct ModelInfo {
     pub hf_repo: String,
     pub hf_commit: String,
     pub model_args: Vec<String>,
-    pub validation_threshold: Option<Decimal>,
+    pub validation_threshold: Option<Threshold>,
 }
 
 /// `models_all` in chain order, each with its weight and hosts (0 and 0
 /// for a model nobody hosts).
 pub fn model_infos(
-    models: &[ChainModel],
+    models: &[ModelSpec],
     weights: &BTreeMap<String, ModelWeight>,
 ) -> Vec<ModelInfo> {
     models
@@ -95,28 +94,24 @@ pub fn model_infos(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{MlNode, MlNodeGroup};
+    use crate::domain::sources::MlNodeWeight;
 
-    fn participant(index: &str, models: &[&str], groups: &[&[Option<i64>]]) -> EpochParticipant {
-        EpochParticipant {
+    fn participant(index: &str, models: &[&str], groups: &[&[Option<i64>]]) -> EpochMember {
+        EpochMember {
             index: index.into(),
-            validator_key: None,
-            weight: None,
-            inference_url: None,
             models: models.iter().map(|m| (*m).into()).collect(),
-            seed: None,
             ml_nodes: groups
                 .iter()
-                .map(|g| MlNodeGroup {
-                    ml_nodes: g
-                        .iter()
-                        .map(|w| MlNode {
+                .map(|g| {
+                    g.iter()
+                        .map(|w| MlNodeWeight {
                             node_id: Some("n".into()),
                             poc_weight: *w,
                         })
-                        .collect(),
+                        .collect()
                 })
                 .collect(),
+            ..EpochMember::default()
         }
     }
 
@@ -129,7 +124,7 @@ mod tests {
 
     #[test]
     fn aggregation_cases() {
-        type Case = (Vec<EpochParticipant>, Vec<(&'static str, ModelWeight)>);
+        type Case = (Vec<EpochMember>, Vec<(&'static str, ModelWeight)>);
         let cases: Vec<Case> = vec![
             (vec![], vec![]),
             // Pairs by position; a null weight counts 0.
@@ -168,40 +163,23 @@ mod tests {
         }
     }
 
-    /// Contract part 2, 2.3: the recorded epoch 56.
-    #[test]
-    fn the_fixture_vector() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/gonka-tracker/current_epoch_participants.json"
-        );
-        let text = std::fs::read_to_string(path).expect("the recorded fixture");
-        let body: crate::chain::EpochParticipantsResponse = serde_json::from_str(&text).unwrap();
-        let participants = &body.active_participants.participants;
-        assert_eq!(participants.len(), 26);
-        let got = aggregate_model_weights(participants);
-        let want = [
-            ("Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", w(139_064, 10)),
-            ("Qwen/Qwen3-32B-FP8", w(80_083, 12)),
-            ("Qwen/Qwen2.5-7B-Instruct", w(46_745, 7)),
-            ("Qwen/QwQ-32B", w(41_859, 8)),
-        ];
-        assert_eq!(got.len(), want.len(), "{got:?}");
-        for (model, weight) in want {
-            assert_eq!(got.get(model), Some(&weight), "{model}");
-        }
-        let total: i64 = got.values().map(|w| w.total_weight).sum();
-        let weights: i64 = participants.iter().filter_map(|p| p.weight).sum();
-        assert_eq!((total, weights), (307_751, 307_751));
-    }
-
     #[test]
     fn infos_keep_chain_order_and_nulls() {
-        let models: Vec<ChainModel> = serde_json::from_value(serde_json::json!([
-            {"id": "z", "validation_threshold": null, "v_ram": "24"},
-            {"id": "a", "validation_threshold": {"value": "95814", "exponent": -5}}
-        ]))
-        .unwrap();
+        let models = [
+            ModelSpec {
+                id: "z".into(),
+                v_ram: "24".into(),
+                ..ModelSpec::default()
+            },
+            ModelSpec {
+                id: "a".into(),
+                validation_threshold: Some(Threshold {
+                    value: "95814".into(),
+                    exponent: -5,
+                }),
+                ..ModelSpec::default()
+            },
+        ];
         let weights = BTreeMap::from([("a".to_owned(), w(9, 2))]);
         let infos = model_infos(&models, &weights);
         assert_eq!(

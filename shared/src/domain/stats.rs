@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::hardware::ml_nodes_map;
 use super::links::web_link;
 use super::rates::{invalidation_rate, missed_rate};
-use crate::chain::{CurrentEpochStats, EpochParticipant, ListedParticipant};
+use super::sources::{EpochMember, ListedMember, Tallies};
 
 /// One row of the dashboard's table. Field order follows the tracker's
 /// serialization (computed rates last). The jail and health fields are
@@ -23,7 +23,7 @@ pub struct ParticipantStats {
     pub inference_url: Option<String>,
     pub status: Option<String>,
     pub models: Vec<String>,
-    pub current_epoch_stats: CurrentEpochStats,
+    pub current_epoch_stats: Tallies,
     #[serde(default)]
     pub is_jailed: Option<bool>,
     #[serde(default)]
@@ -60,7 +60,7 @@ fn counter(s: &str) -> u64 {
 
 impl ParticipantStats {
     /// Builds a row from the epoch entry and the participant-list entry.
-    pub fn from_sources(epoch: &EpochParticipant, listed: &ListedParticipant) -> Self {
+    pub fn from_sources(epoch: &EpochMember, listed: &ListedMember) -> Self {
         let mut row = Self {
             index: listed.index.clone(),
             address: listed
@@ -75,7 +75,7 @@ impl ParticipantStats {
             models: epoch.models.clone(),
             missed_rate: 0.0,
             invalidation_rate: 0.0,
-            current_epoch_stats: CurrentEpochStats::default(),
+            current_epoch_stats: Tallies::default(),
             is_jailed: None,
             jailed_until: None,
             ready_to_unjail: None,
@@ -88,15 +88,15 @@ impl ParticipantStats {
             consensus_key_mismatch: None,
             node_healthy: None,
             node_health_checked_at: None,
-            seed_signature: epoch.seed.as_ref().and_then(|s| s.signature.clone()),
+            seed_signature: epoch.seed_signature.clone(),
             ml_nodes_map: Some(ml_nodes_map(&epoch.ml_nodes)),
         };
-        row.set_tally(listed.current_epoch_stats.clone().unwrap_or_default());
+        row.set_tally(listed.tallies.clone().unwrap_or_default());
         row
     }
 
     /// Sets the row's counters (its tally) and the rates computed from them.
-    pub fn set_tally(&mut self, stats: CurrentEpochStats) {
+    pub fn set_tally(&mut self, stats: Tallies) {
         let inference_count = counter(&stats.inference_count);
         self.missed_rate = missed_rate(counter(&stats.missed_requests), inference_count);
         self.invalidation_rate =
@@ -109,7 +109,7 @@ impl ParticipantStats {
     /// every block.
     pub fn without_tally(&self) -> Self {
         let mut row = self.clone();
-        row.set_tally(CurrentEpochStats::default());
+        row.set_tally(Tallies::default());
         row
     }
 }
@@ -117,11 +117,8 @@ impl ParticipantStats {
 /// Keeps the participant-list entries whose `index` is in the epoch, in list
 /// order, joined with their epoch entry. Entries of the list that are not in
 /// the epoch are dropped; so are epoch members missing from the list.
-pub fn join_epoch_stats(
-    epoch: &[EpochParticipant],
-    list: &[ListedParticipant],
-) -> Vec<ParticipantStats> {
-    let by_index: HashMap<&str, &EpochParticipant> =
+pub fn join_epoch_stats(epoch: &[EpochMember], list: &[ListedMember]) -> Vec<ParticipantStats> {
+    let by_index: HashMap<&str, &EpochMember> =
         epoch.iter().map(|p| (p.index.as_str(), p)).collect();
     let mut seen = std::collections::HashSet::new();
     list.iter()
@@ -143,40 +140,34 @@ pub fn sort_for_display(rows: &mut [ParticipantStats]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{MlNode, MlNodeGroup, Seed};
+    use crate::domain::sources::MlNodeWeight;
 
-    fn epoch_entry(index: &str, weight: Option<i64>) -> EpochParticipant {
-        EpochParticipant {
+    fn epoch_entry(index: &str, weight: Option<i64>) -> EpochMember {
+        EpochMember {
             index: index.into(),
             validator_key: Some(format!("vk-{index}")),
             weight,
             inference_url: Some("http://epoch-entry".into()),
             models: vec!["m1".into()],
-            seed: Some(Seed {
-                participant: Some(index.into()),
-                epoch_index: Some(56),
-                signature: Some(format!("sig-{index}")),
-            }),
-            ml_nodes: vec![MlNodeGroup {
-                ml_nodes: vec![MlNode {
-                    node_id: Some("n1".into()),
-                    poc_weight: Some(0),
-                }],
-            }],
+            seed_signature: Some(format!("sig-{index}")),
+            ml_nodes: vec![vec![MlNodeWeight {
+                node_id: Some("n1".into()),
+                poc_weight: Some(0),
+            }]],
         }
     }
 
-    fn listed(index: &str, missed: &str, count: &str, invalid: &str) -> ListedParticipant {
-        ListedParticipant {
+    fn listed(index: &str, missed: &str, count: &str, invalid: &str) -> ListedMember {
+        ListedMember {
             index: index.into(),
             address: Some(index.into()),
             inference_url: Some(format!("http://{index}")),
             status: Some("ACTIVE".into()),
-            current_epoch_stats: Some(CurrentEpochStats {
+            tallies: Some(Tallies {
                 inference_count: count.into(),
                 missed_requests: missed.into(),
                 invalidated_inferences: invalid.into(),
-                ..CurrentEpochStats::default()
+                ..Tallies::default()
             }),
         }
     }
@@ -277,14 +268,14 @@ mod tests {
     #[test]
     fn missing_seed_and_stats_do_not_fail_the_row() {
         let mut entry = epoch_entry("a", Some(5));
-        entry.seed = None;
+        entry.seed_signature = None;
         entry.ml_nodes.clear();
         let mut row_src = listed("a", "0", "0", "0");
-        row_src.current_epoch_stats = None;
+        row_src.tallies = None;
         let row = ParticipantStats::from_sources(&entry, &row_src);
         assert_eq!(row.seed_signature, None);
         assert_eq!(row.ml_nodes_map, Some(BTreeMap::new()));
-        assert_eq!(row.current_epoch_stats, CurrentEpochStats::default());
+        assert_eq!(row.current_epoch_stats, Tallies::default());
         assert_eq!(row.missed_rate, 0.0);
     }
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::Grant;
+use super::sources::Grant;
 
 /// The 24 message types a grantee must be allowed to send to count as a
 /// warm key.
@@ -62,12 +62,7 @@ pub fn warm_keys(grants: &[Grant]) -> Vec<WarmKey> {
                 HashSet::new(),
             )
         });
-        if let Some(name) = grant
-            .authorization
-            .as_ref()
-            .and_then(|a| a.msg.as_deref())
-            .map(msg_type_name)
-        {
+        if let Some(name) = grant.msg.as_deref().map(msg_type_name) {
             if required.contains(name) {
                 entry.2.insert(name);
             }
@@ -93,16 +88,11 @@ pub fn warm_keys(grants: &[Grant]) -> Vec<WarmKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::Authorization;
 
     fn grant(grantee: &str, msg: &str, exp: &str) -> Grant {
         Grant {
-            granter: Some("g".into()),
             grantee: grantee.into(),
-            authorization: Some(Authorization {
-                type_url: None,
-                msg: Some(msg.into()),
-            }),
+            msg: Some(msg.into()),
             expiration: Some(exp.into()),
         }
     }
@@ -119,15 +109,7 @@ mod tests {
         let without = |grantee: &str, skip: &str, extra: Option<&str>| {
             let mut g: Vec<Grant> = full_set(grantee, "2026-01-01T00:00:00Z")
                 .into_iter()
-                .filter(|g| {
-                    !g.authorization
-                        .as_ref()
-                        .unwrap()
-                        .msg
-                        .as_ref()
-                        .unwrap()
-                        .ends_with(&format!(".{skip}"))
-                })
+                .filter(|g| !g.msg.as_ref().unwrap().ends_with(&format!(".{skip}")))
                 .collect();
             if let Some(extra) = extra {
                 g.push(grant(grantee, extra, "2026-01-01T00:00:00Z"));

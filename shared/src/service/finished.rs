@@ -1,8 +1,9 @@
 //! A finished epoch's bounds, shared by its stats and its models: its
 //! participants and the canonical height it is read at (docs/contract.md 2.2).
 
-use crate::chain::{ActiveParticipants, Chain, ChainError, EpochRef};
+use crate::chain::{Chain, ChainError, EpochRef};
 use crate::domain::canonical_height;
+use crate::domain::EpochRoster;
 
 use super::ApiError;
 
@@ -13,7 +14,7 @@ pub async fn finished_epoch_range<C: Chain>(
     chain: &C,
     epoch: u64,
     context: &str,
-) -> Result<(ActiveParticipants, u64), ApiError> {
+) -> Result<(EpochRoster, u64), ApiError> {
     let context = || context.to_owned();
     let (this, next) = futures::join!(
         chain.epoch_participants(EpochRef::Number(epoch)),

@@ -100,7 +100,19 @@ fn fixture_values_follow_the_contract() {
     );
 
     let list: ParticipantListResponse = parse("all_participants_height_887711.json");
-    let rows = join_epoch_stats(&ap.participants, &list.participant);
+    // Through the chain adapter's conversions, as the functions read them.
+    let members: Vec<shared::domain::EpochMember> = ap
+        .participants
+        .iter()
+        .cloned()
+        .map(|p| p.into_domain())
+        .collect();
+    let listed: Vec<shared::domain::ListedMember> = list
+        .participant
+        .into_iter()
+        .map(|p| p.into_domain())
+        .collect();
+    let rows = join_epoch_stats(&members, &listed);
     assert_eq!(
         rows.len(),
         26,
@@ -152,7 +164,9 @@ fn fixture_values_follow_the_contract() {
     assert!(summary.summary.claimed);
 
     let grants: GrantsPage = parse("authz_grants_09ake364.json");
-    let keys = warm_keys(&grants.grants);
+    let grants: Vec<shared::domain::Grant> =
+        grants.grants.into_iter().map(|g| g.into_domain()).collect();
+    let keys = warm_keys(&grants);
     assert_eq!(keys.len(), 1);
     assert_eq!(
         keys[0].grantee_address,

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::chain::ListedInference;
 use shared::domain::inferences::InferenceLists;
+use shared::domain::ListedInference;
 use shared::service::inference_scan::{scan_step, ScanOutcome};
 use shared::table::{InferenceTable, PublishStamp, PutOutcome, ScanCheckpoint, RECORD_BUCKETS};
 use shared::time::now_ms;

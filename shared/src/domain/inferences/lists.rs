@@ -184,7 +184,7 @@ impl InferenceLists {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::chain::ListedInference;
+    use crate::domain::sources::ListedInference;
 
     pub(in crate::domain::inferences) const FRAME: EpochFrame = EpochFrame {
         current: 60,

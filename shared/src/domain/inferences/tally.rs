@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::lists::{
     bucket_of_status, inference_epoch, EpochFrame, InferenceDetail, InferenceLists,
 };
-use crate::chain::ListedInference;
+use crate::domain::sources::ListedInference;
 
 /// A scan's running result: per participant and kept epoch, the top of
 /// each bucket. At most `participants x 2 x 3 x 10` inferences, however

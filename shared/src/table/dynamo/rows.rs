@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::batch::Projection;
 use super::codec::decode_rows;
 use super::keys::{n, num_attr, s, Item, Key, DAY_SECS, TTL_ATTRIBUTE};
-use crate::chain::{CurrentEpochStats, HardwareNode};
 use crate::domain::WarmKey;
+use crate::domain::{HardwareNode, Tallies};
 use crate::table::items::*;
 use crate::table::port::{TableError, TableResult};
 
@@ -102,7 +102,7 @@ pub fn decode_chunk<T: serde::de::DeserializeOwned>(item: &Item) -> TableResult<
 }
 
 /// The tallies of a tally chunk.
-pub fn decode_tally_chunk(item: &Item) -> TableResult<Vec<CurrentEpochStats>> {
+pub fn decode_tally_chunk(item: &Item) -> TableResult<Vec<Tallies>> {
     decode_rows(blob(item, TALLIES)?)
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::HardwareNode;
+use crate::domain::HardwareNode;
 use crate::domain::WarmKey;
 use crate::ids::ParticipantId;
 

@@ -11,10 +11,7 @@ mod snapshots;
 
 use std::time::Instant;
 
-use shared::chain::{
-    CurrentEpochStats, EpochParticipant, ListedParticipant, MlNode, MlNodeGroup, Seed,
-};
-use shared::domain::{ParticipantStats, WarmKey};
+use shared::domain::{EpochMember, ListedMember, MlNodeWeight, ParticipantStats, Tallies, WarmKey};
 use shared::ids::ParticipantId;
 use shared::table::*;
 
@@ -30,7 +27,7 @@ pub fn participant(i: u32) -> ParticipantId {
 /// A realistic row (~1 KB of JSON, like the fixtures' rows).
 pub fn stats_row(i: u32) -> ParticipantStats {
     let id = participant(i).to_string();
-    let epoch = EpochParticipant {
+    let epoch = EpochMember {
         index: id.clone(),
         validator_key: Some(format!("{i:043}=")),
         weight: Some(i64::from(i % 5000)),
@@ -39,26 +36,20 @@ pub fn stats_row(i: u32) -> ParticipantStats {
             "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8".into(),
             "Qwen/Qwen3-32B-FP8".into(),
         ],
-        seed: Some(Seed {
-            participant: Some(id.clone()),
-            epoch_index: Some(56),
-            signature: Some(format!("{:0128x}", u128::from(i) * 0x9e37_79b9_7f4a_7c15)),
-        }),
-        ml_nodes: vec![MlNodeGroup {
-            ml_nodes: (0..8)
-                .map(|n| MlNode {
-                    node_id: Some(format!("node{n}")),
-                    poc_weight: Some(i64::from(n * i % 3000)),
-                })
-                .collect(),
-        }],
+        seed_signature: Some(format!("{:0128x}", u128::from(i) * 0x9e37_79b9_7f4a_7c15)),
+        ml_nodes: vec![(0..8)
+            .map(|n| MlNodeWeight {
+                node_id: Some(format!("node{n}")),
+                poc_weight: Some(i64::from(n * i % 3000)),
+            })
+            .collect()],
     };
-    let listed = ListedParticipant {
+    let listed = ListedMember {
         index: id.clone(),
         address: Some(id),
         inference_url: Some(format!("http://10.0.{}.{}:8000", i / 256 % 256, i % 256)),
         status: Some("ACTIVE".into()),
-        current_epoch_stats: Some(CurrentEpochStats {
+        tallies: Some(Tallies {
             inference_count: (i * 7).to_string(),
             missed_requests: (i % 13).to_string(),
             ..Default::default()
