@@ -20,7 +20,8 @@ use flate2::Compression;
 use shared::service::epochs::{EpochView, Source};
 use shared::service::items::modal_item_keys;
 use shared::service::responses::InferenceResponse;
-use shared::table::{CacheTable, StatsSlot};
+use shared::table::ports::*;
+use shared::table::StatsSlot;
 use shared::ParticipantId;
 
 use crate::http::get_gzip;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use local_stack::launcher::{Launcher, LocalStack};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::table::{CacheTable, DynamoTable, LeaseToken};
+use shared::table::ports::*;
+use shared::table::{DynamoTable, LeaseToken};
 
 use crate::http::{get_json, http_client};
 use crate::procs;

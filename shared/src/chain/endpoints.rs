@@ -4,6 +4,7 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::http::HttpChain;
+use super::network_types::{BlockStamp, RpcBlockStamp};
 use super::port::{Chain, ChainError, ChainResult, EpochRef};
 use super::types::*;
 use crate::domain::{self, EpochRoster, ListedMember};
@@ -57,12 +58,12 @@ impl Chain for HttpChain {
             .latest_block_height)
     }
 
-    async fn block_time(&self, height: u64) -> ChainResult<Option<String>> {
+    async fn block_stamp(&self, height: u64) -> ChainResult<Option<BlockStamp>> {
         let path = format!("/chain-rpc/block?height={height}");
         Ok(self
-            .get::<RpcBlock>(&path, None)
+            .get::<RpcBlockStamp>(&path, None)
             .await?
-            .map(|b| b.result.block.header.time))
+            .map(super::network::stamp))
     }
 
     async fn participant_list(&self, height: u64) -> ChainResult<Vec<ListedMember>> {

@@ -4,6 +4,7 @@
 
 mod convert;
 mod endpoints;
+mod fake;
 mod http;
 mod inferences;
 mod network;
@@ -13,6 +14,7 @@ mod port;
 pub mod types;
 mod validators;
 
+pub use fake::{FakeAnswers, FakeChain};
 pub use http::{ChainCallCounter, HttpChain, HttpChainOptions};
 pub use inferences::{
     CurrentEpochMembers, InferenceChain, InferenceEntry, InferencePage, INFERENCE_PAGE_LIMIT,

@@ -1,6 +1,7 @@
 //! The port for the network-wide views (timeline, models) and its HTTP
-//! adapter: a narrow trait beside [`super::Chain`], which keeps the epoch
-//! participant list the models aggregation also reads.
+//! adapter: a narrow trait beside [`super::Chain`], which keeps what both
+//! read (the latest epoch, a block's time, the epoch participant list the
+//! models aggregation also reads): one method per endpoint.
 
 use std::future::Future;
 
@@ -21,14 +22,7 @@ pub trait NetworkChain: Send + Sync {
     /// The node's newest block: its height and header time from one answer
     /// (so from one node, whichever answers).
     fn latest_block(&self) -> impl Future<Output = ChainResult<BlockStamp>> + Send;
-    /// Block `height`'s header time; `None` if the chain has no such block.
-    fn block_stamp(
-        &self,
-        height: u64,
-    ) -> impl Future<Output = ChainResult<Option<BlockStamp>>> + Send;
     fn restriction_end_block(&self) -> impl Future<Output = ChainResult<u64>> + Send;
-    /// `/v1/epochs/latest` with the stage objects as raw JSON.
-    fn latest_epoch_raw(&self) -> impl Future<Output = ChainResult<LatestEpochRaw>> + Send;
     /// `models_all`, at `height` (`X-Cosmos-Block-Height`) or the latest.
     fn models_all(
         &self,
@@ -49,21 +43,11 @@ impl NetworkChain for HttpChain {
         Ok(stamp(b))
     }
 
-    async fn block_stamp(&self, height: u64) -> ChainResult<Option<BlockStamp>> {
-        let path = format!("/chain-rpc/block?height={height}");
-        Ok(self.get::<RpcBlockStamp>(&path, None).await?.map(stamp))
-    }
-
     async fn restriction_end_block(&self) -> ChainResult<u64> {
         let r = self.get::<RestrictionsParamsResponse>(RESTRICTIONS_PARAMS, None);
         Ok(required(RESTRICTIONS_PARAMS, r.await?)?
             .params
             .restriction_end_block)
-    }
-
-    async fn latest_epoch_raw(&self) -> ChainResult<LatestEpochRaw> {
-        let path = "/v1/epochs/latest";
-        required(path, self.get(path, None).await?)
     }
 
     async fn models_all(&self, height: Option<u64>) -> ChainResult<Vec<ModelSpec>> {
@@ -81,7 +65,7 @@ impl NetworkChain for HttpChain {
     }
 }
 
-fn stamp(b: RpcBlockStamp) -> BlockStamp {
+pub(super) fn stamp(b: RpcBlockStamp) -> BlockStamp {
     let h = b.result.block.header;
     BlockStamp {
         height: h.height,

@@ -49,38 +49,6 @@ pub struct RestrictionsParams {
     pub restriction_end_block: u64,
 }
 
-/// `/v1/epochs/latest` with the stage objects kept as raw JSON: their field
-/// names vary by node version, and the timeline passes them through.
-#[serde_as]
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct LatestEpochRaw {
-    pub latest_epoch: LatestEpochIndex,
-    #[serde(default)]
-    pub epoch_stages: Option<serde_json::Value>,
-    #[serde(default)]
-    pub next_epoch_stages: Option<serde_json::Value>,
-    #[serde(default)]
-    pub epoch_params: Option<EpochLength>,
-}
-
-#[serde_as]
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct LatestEpochIndex {
-    #[serde_as(as = "num::Int")]
-    pub index: u64,
-    #[serde_as(as = "Option<num::Int>")]
-    #[serde(default)]
-    pub poc_start_block_height: Option<u64>,
-}
-
-#[serde_as]
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct EpochLength {
-    #[serde_as(as = "Option<num::Int>")]
-    #[serde(default)]
-    pub epoch_length: Option<u64>,
-}
-
 /// `.../inference/models_all`
 #[serde_as]
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use super::network_types::BlockStamp;
 use super::types::{LatestEpoch, PerformanceSummary};
 use crate::domain::{EpochRoster, Grant, HardwareNode, ListedMember};
 use crate::ids::ParticipantId;
@@ -56,8 +57,12 @@ pub trait Chain: Send + Sync {
         epoch: EpochRef,
     ) -> impl Future<Output = ChainResult<Option<Vec<String>>>> + Send;
     fn latest_height(&self) -> impl Future<Output = ChainResult<u64>> + Send;
-    /// The block's header time (RFC 3339), `None` if the chain has no such block.
-    fn block_time(&self, height: u64) -> impl Future<Output = ChainResult<Option<String>>> + Send;
+    /// Block `height`'s height and header time (RFC 3339, verbatim); `None`
+    /// if the chain has no such block.
+    fn block_stamp(
+        &self,
+        height: u64,
+    ) -> impl Future<Output = ChainResult<Option<BlockStamp>>> + Send;
     /// The participant list as of `height` (`X-Cosmos-Block-Height`).
     fn participant_list(
         &self,

@@ -7,19 +7,55 @@ use serde_with::{serde_as, DefaultOnNull};
 
 use super::num;
 
-/// `/v1/epochs/latest`
-#[serde_as]
+/// `/v1/epochs/latest`: the stages typed (what the functions compute
+/// with) and as the node wrote them (their field names vary by node
+/// version; the timeline passes them through). One read serves both.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(try_from = "LatestEpochBody")]
 pub struct LatestEpoch {
-    #[serde_as(as = "num::Int")]
     pub block_height: u64,
     pub latest_epoch: LatestEpochRef,
-    #[serde(default)]
     pub epoch_stages: EpochStages,
-    #[serde(default)]
     pub next_epoch_stages: EpochStages,
-    #[serde(default)]
     pub epoch_params: EpochParams,
+    /// `epoch_stages` verbatim (`None`: absent or null).
+    pub epoch_stages_raw: Option<serde_json::Value>,
+    /// `next_epoch_stages` verbatim.
+    pub next_epoch_stages_raw: Option<serde_json::Value>,
+}
+
+#[serde_as]
+#[derive(Deserialize)]
+struct LatestEpochBody {
+    #[serde_as(as = "num::Int")]
+    block_height: u64,
+    latest_epoch: LatestEpochRef,
+    #[serde(default)]
+    epoch_stages: Option<serde_json::Value>,
+    #[serde(default)]
+    next_epoch_stages: Option<serde_json::Value>,
+    #[serde(default)]
+    epoch_params: Option<EpochParams>,
+}
+
+impl TryFrom<LatestEpochBody> for LatestEpoch {
+    type Error = serde_json::Error;
+
+    fn try_from(b: LatestEpochBody) -> Result<Self, Self::Error> {
+        let typed = |raw: &Option<serde_json::Value>| match raw {
+            Some(v) => EpochStages::deserialize(v),
+            None => Ok(EpochStages::default()),
+        };
+        Ok(Self {
+            block_height: b.block_height,
+            latest_epoch: b.latest_epoch,
+            epoch_stages: typed(&b.epoch_stages)?,
+            next_epoch_stages: typed(&b.next_epoch_stages)?,
+            epoch_params: b.epoch_params.unwrap_or_default(),
+            epoch_stages_raw: b.epoch_stages,
+            next_epoch_stages_raw: b.next_epoch_stages,
+        })
+    }
 }
 
 #[serde_as]
@@ -157,24 +193,6 @@ pub struct RpcStatusResult {
 pub struct SyncInfo {
     #[serde_as(as = "num::Int")]
     pub latest_block_height: u64,
-}
-
-/// `/chain-rpc/block?height=N`
-#[derive(Debug, Clone, Deserialize)]
-pub struct RpcBlock {
-    pub result: RpcBlockResult,
-}
-#[derive(Debug, Clone, Deserialize)]
-pub struct RpcBlockResult {
-    pub block: RpcBlockInner,
-}
-#[derive(Debug, Clone, Deserialize)]
-pub struct RpcBlockInner {
-    pub header: RpcBlockHeader,
-}
-#[derive(Debug, Clone, Deserialize)]
-pub struct RpcBlockHeader {
-    pub time: String,
 }
 
 /// `/chain-api/productscience/inference/inference/participant`
@@ -408,6 +426,27 @@ mod tests {
             ),
             (887711, 56, None)
         );
+        // The stage objects typed and verbatim, from one body.
+        let l: LatestEpoch = serde_json::from_str(
+            r#"{"block_height":"10","latest_epoch":{"index":5},
+                "epoch_stages":{"next_poc_start":"120","node_only_field":"x"},
+                "next_epoch_stages":null,"epoch_params":{"epoch_length":"15000"}}"#,
+        )
+        .unwrap();
+        assert_eq!(l.epoch_stages.next_poc_start, Some(120));
+        assert_eq!(
+            l.epoch_stages_raw,
+            Some(serde_json::json!({"next_poc_start": "120", "node_only_field": "x"}))
+        );
+        assert_eq!(
+            (l.next_epoch_stages_raw, l.next_epoch_stages),
+            (None, EpochStages::default())
+        );
+        assert_eq!(l.epoch_params.epoch_length, Some(15000));
+        assert!(serde_json::from_str::<LatestEpoch>(
+            r#"{"block_height":"1","latest_epoch":{"index":5},"epoch_stages":{"next_poc_start":"soon"}}"#
+        )
+        .is_err());
         assert!(serde_json::from_str::<LatestEpoch>(
             r#"{"block_height":"-1","latest_epoch":{"index":56}}"#
         )

@@ -19,7 +19,7 @@ use crate::service::Core;
 use crate::table::{InferenceTable, NetworkTable, StatusTable};
 use crate::time::now_ms;
 
-pub async fn timeline_job<C: NetworkChain, T: NetworkTable>(
+pub async fn timeline_job<C: Chain + NetworkChain, T: NetworkTable>(
     core: &Core<C, T>,
 ) -> Result<Value, RefreshError> {
     let r = refresh_timeline(core).await?;

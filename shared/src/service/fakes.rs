@@ -1,7 +1,7 @@
 //! Unit-test plumbing for the services: a core over the in-memory table
-//! and a chain nobody answers at, and small snapshots to store in it.
+//! and the in-process fake chain, and small snapshots to store in it.
 
-use crate::chain::{HttpChain, HttpChainOptions};
+use crate::chain::FakeChain;
 use crate::config::Config;
 use crate::domain::ParticipantStats;
 use crate::table::{BlockInfo, EpochSnapshot, MemoryTable, SnapshotHeader};
@@ -11,22 +11,17 @@ use super::Core;
 pub const A: &str = "gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364";
 pub const B: &str = "gonka1tt6mlr3r50uey8kxkktlxv8ht9zyrd4dtnvemu";
 
-/// A core whose chain refuses every connection (a test that reaches it
-/// sees an upstream error and a call counted).
-pub fn offline_core() -> Core<HttpChain, MemoryTable> {
+/// A core whose chain answers nothing (a test that reaches it sees an
+/// upstream error and a call counted); `core.chain.set(..)` gives it
+/// answers.
+pub fn offline_core() -> Core<FakeChain, MemoryTable> {
     let config = Config::from_lookup(|k| match k {
         "TABLE_NAME" => Some("t".into()),
         "CHAIN_API_URLS" => Some("http://127.0.0.1:9".into()),
-        "CHAIN_RETRY_ROUNDS" => Some("1".into()),
         _ => None,
     })
     .expect("test config");
-    let chain = HttpChain::new(HttpChainOptions {
-        backoff: std::time::Duration::from_millis(1),
-        ..config.chain_options()
-    })
-    .expect("chain client");
-    Core::new(chain, MemoryTable::new(), config)
+    Core::new(FakeChain::offline(), MemoryTable::new(), config)
 }
 
 pub fn row(id: &str) -> ParticipantStats {

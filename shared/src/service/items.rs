@@ -9,7 +9,7 @@ use crate::chain::{Chain, ChainError};
 use crate::domain::{rewards_window, warm_keys};
 use crate::ids::ParticipantId;
 use crate::table::{
-    is_final_on_write, needs_fetch, CacheTable, CachedItem, ItemData, ItemKey, ItemKind, ItemMeta,
+    is_final_on_write, needs_fetch, CachedItem, ItemData, ItemKey, ItemKind, ItemMeta, ItemTable,
     PutOutcome, RewardRecord, TableError,
 };
 use crate::time::now_ms;
@@ -98,7 +98,7 @@ pub enum ItemOutcome {
 }
 
 /// Fetches `key` and writes it under the table's replacement rule.
-pub async fn fetch_and_store<C: Chain, T: CacheTable>(
+pub async fn fetch_and_store<C: Chain, T: ItemTable>(
     chain: &C,
     table: &T,
     key: &ItemKey,
@@ -110,7 +110,7 @@ pub async fn fetch_and_store<C: Chain, T: CacheTable>(
 /// The second half of [`fetch_and_store`], for a caller that fetches and
 /// stores in separate stages (the warmer: a fetch slot is freed as soon as
 /// the chain has answered).
-pub async fn store_fetched<T: CacheTable>(
+pub async fn store_fetched<T: ItemTable>(
     table: &T,
     fetched: Result<CachedItem, ChainError>,
 ) -> ItemOutcome {

@@ -261,6 +261,7 @@ fn assemble(
 mod tests {
     use super::*;
     use crate::service::fakes::{offline_core, snapshot, A, B};
+    use crate::table::ports::*;
     use crate::table::{ItemMeta, RewardRecord};
 
     fn final_item(key: ItemKey) -> CachedItem {

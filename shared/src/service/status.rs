@@ -44,7 +44,8 @@ pub fn apply_participant_status(
 mod tests {
     use super::*;
     use crate::service::fakes::{row, A, B};
-    use crate::table::{CacheTable, MemoryTable, ModalRead, StatusParts, StatusTable};
+    use crate::table::ports::*;
+    use crate::table::{MemoryTable, ModalRead, StatusParts, StatusTable};
     use std::collections::HashMap;
 
     fn apply_statuses(

@@ -9,7 +9,10 @@ use std::sync::Mutex;
 use super::budget::{budget_window, Budget};
 use super::items::*;
 use super::port::BudgetTable;
-use super::port::{CacheTable, ModalBundle, ModalRead, TableError, TableResult, ValidatorKeyRow};
+use super::port::{
+    ItemTable, LeaseTable, ModalBundle, ModalRead, ModalTable, SnapshotTable, TableError,
+    TableMetrics, TableResult, TotalTable, ValidatorKeyRow,
+};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 
@@ -67,11 +70,13 @@ impl MemoryTable {
     }
 }
 
-impl CacheTable for MemoryTable {
+impl TableMetrics for MemoryTable {
     fn requests(&self) -> u64 {
         self.round_trips()
     }
+}
 
+impl ItemTable for MemoryTable {
     async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
         let state = self.enter()?;
         Ok(keys
@@ -80,6 +85,25 @@ impl CacheTable for MemoryTable {
             .collect())
     }
 
+    async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
+        let state = self.enter()?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.meta)))
+            .collect())
+    }
+
+    async fn put_item(&self, item: &CachedItem) -> TableResult<PutOutcome> {
+        let mut state = self.enter()?;
+        if !may_replace(state.items.get(&item.key).map(|i| i.meta), item.meta) {
+            return Ok(PutOutcome::LostRace);
+        }
+        state.items.insert(item.key.clone(), item.clone());
+        Ok(PutOutcome::Written)
+    }
+}
+
+impl SnapshotTable for MemoryTable {
     async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
         Ok(self.enter()?.stats.get(&slot).cloned())
     }
@@ -142,27 +166,12 @@ impl CacheTable for MemoryTable {
         Ok(PutOutcome::Written)
     }
 
-    async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
-        let state = self.enter()?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| state.items.get(k).map(|i| (k.clone(), i.meta)))
-            .collect())
-    }
-
-    async fn put_item(&self, item: &CachedItem) -> TableResult<PutOutcome> {
-        let mut state = self.enter()?;
-        if !may_replace(state.items.get(&item.key).map(|i| i.meta), item.meta) {
-            return Ok(PutOutcome::LostRace);
-        }
-        state.items.insert(item.key.clone(), item.clone());
-        Ok(PutOutcome::Written)
-    }
-
     async fn load_header(&self, slot: StatsSlot) -> TableResult<Option<SnapshotHeader>> {
         Ok(self.enter()?.stats.get(&slot).map(|s| s.header.clone()))
     }
+}
 
+impl ModalTable for MemoryTable {
     async fn load_modal_bundle(&self, read: &ModalRead<'_>) -> TableResult<ModalBundle> {
         let mut bundle = {
             let state = self.enter()?;
@@ -211,7 +220,9 @@ impl CacheTable for MemoryTable {
             .find(|s| s.header.version == header.version)
             .and_then(|s| s.participant(participant.as_str()).cloned()))
     }
+}
 
+impl LeaseTable for MemoryTable {
     async fn claim_warm_lease(
         &self,
         epoch: u64,
@@ -270,7 +281,9 @@ impl CacheTable for MemoryTable {
         );
         Ok(PutOutcome::Written)
     }
+}
 
+impl TotalTable for MemoryTable {
     async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {
         Ok(self.enter()?.totals.get(&epoch).cloned())
     }

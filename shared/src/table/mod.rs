@@ -26,9 +26,18 @@ pub use items::*;
 pub use memory::MemoryTable;
 pub use network::{NetworkItem, NetworkTable, NetworkWriteRule, StoredDoc};
 pub use port::{
-    BudgetTable, CacheTable, ModalBundle, ModalRead, StatsSlotKey, TableError, TableResult,
+    BudgetTable, CacheTable, ItemTable, LeaseTable, ModalBundle, ModalRead, ModalTable,
+    SnapshotTable, StatsSlotKey, TableError, TableMetrics, TableResult, TotalTable,
     ValidatorKeyRow,
 };
+/// Every table port, to bring their methods into scope on a concrete
+/// adapter (`use crate::table::ports::*`).
+pub mod ports {
+    pub use super::port::{
+        BudgetTable, CacheTable, ItemTable, LeaseTable, ModalTable, SnapshotTable, TableMetrics,
+        TotalTable,
+    };
+}
 pub use revisions::{RevisionQuery, RevisionTable, Revisions};
 pub use status_port::{
     chunk_needs_write, jail_may_replace, revision_of, split_statuses, status_bucket, CachedKeybase,

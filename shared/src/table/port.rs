@@ -44,7 +44,7 @@ impl<'a> ModalRead<'a> {
     }
 }
 
-/// What [`CacheTable::load_modal_bundle`] returns: the stats headers asked
+/// What [`ModalTable::load_modal_bundle`] returns: the stats headers asked
 /// for, the participant's items that exist, its row by snapshot version
 /// (`None`: that snapshot's chunk holds no such row; absent: not read),
 /// and its jail status and node health (when asked).
@@ -66,9 +66,8 @@ pub struct ValidatorKeyRow {
 /// `StatsSlot` as a map key (`StatsSlot` itself is `Copy + Hash`).
 pub type StatsSlotKey = StatsSlot;
 
-/// Builds at requested heights are budgeted ([`BudgetTable`]), so every
-/// table that serves them holds the budgets too.
-pub trait CacheTable: BudgetTable + Send + Sync {
+/// What the adapter has done so far, for logs and benchmarks.
+pub trait TableMetrics: Send + Sync {
     /// DynamoDB requests made so far (for logs and benchmarks).
     fn requests(&self) -> u64 {
         0
@@ -78,13 +77,29 @@ pub trait CacheTable: BudgetTable + Send + Sync {
     fn capacity_units(&self) -> (f64, f64) {
         (0.0, 0.0)
     }
+}
 
+/// A participant's cached items (rewards, warm keys, hardware), under
+/// [`may_replace`].
+pub trait ItemTable: Send + Sync {
     /// Full items, batched (100 keys a call); absent keys are left out.
     fn load_items(
         &self,
         keys: &[ItemKey],
     ) -> impl Future<Output = TableResult<HashMap<ItemKey, CachedItem>>> + Send;
 
+    /// Freshness of the given items that exist (keys-only reads, batched).
+    fn item_meta(
+        &self,
+        keys: &[ItemKey],
+    ) -> impl Future<Output = TableResult<HashMap<ItemKey, ItemMeta>>> + Send;
+
+    /// Conditional put under [`may_replace`].
+    fn put_item(&self, item: &CachedItem) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+}
+
+/// Epoch stats snapshots: a header and its chunks.
+pub trait SnapshotTable: Send + Sync {
     /// A whole epoch snapshot: the header, then its chunks.
     fn load_stats(
         &self,
@@ -109,21 +124,15 @@ pub trait CacheTable: BudgetTable + Send + Sync {
         snapshot: &EpochSnapshot,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
-    /// Freshness of the given items that exist (keys-only reads, batched).
-    fn item_meta(
-        &self,
-        keys: &[ItemKey],
-    ) -> impl Future<Output = TableResult<HashMap<ItemKey, ItemMeta>>> + Send;
-
-    /// Conditional put under [`may_replace`].
-    fn put_item(&self, item: &CachedItem) -> impl Future<Output = TableResult<PutOutcome>> + Send;
-
     /// One stats header (one small read).
     fn load_header(
         &self,
         slot: StatsSlot,
     ) -> impl Future<Output = TableResult<Option<SnapshotHeader>>> + Send;
+}
 
+/// The modal's reads: everything it shows in one round trip.
+pub trait ModalTable: Send + Sync {
     /// One round trip (a BatchGetItem): everything [`ModalRead`] names.
     fn load_modal_bundle(
         &self,
@@ -136,7 +145,10 @@ pub trait CacheTable: BudgetTable + Send + Sync {
         header: &SnapshotHeader,
         participant: &ParticipantId,
     ) -> impl Future<Output = TableResult<Option<ParticipantStats>>> + Send;
+}
 
+/// An epoch's warm lease: who warms it, and whether it rests.
+pub trait LeaseTable: Send + Sync {
     /// Takes the epoch's warm lease for `owner` until `now_ms + lease_ms`
     /// for a run of the kind `finished`, under [`lease_may_claim`]: when it
     /// is free, or already `owner`'s (a renewal), and the epoch does not
@@ -176,7 +188,10 @@ pub trait CacheTable: BudgetTable + Send + Sync {
                 .await
         }
     }
+}
 
+/// A finished epoch's reward total.
+pub trait TotalTable: Send + Sync {
     fn load_total(
         &self,
         epoch: u64,
@@ -187,6 +202,26 @@ pub trait CacheTable: BudgetTable + Send + Sync {
         &self,
         total: &EpochTotal,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+}
+
+/// Everything the functions ask of the cache table, by concern; a
+/// function's code asks only for the ports it uses. Builds at requested
+/// heights are budgeted, so every table that serves them holds the budgets
+/// too.
+pub trait CacheTable:
+    TableMetrics + ItemTable + SnapshotTable + ModalTable + LeaseTable + TotalTable + BudgetTable
+{
+}
+
+impl<T> CacheTable for T where
+    T: TableMetrics
+        + ItemTable
+        + SnapshotTable
+        + ModalTable
+        + LeaseTable
+        + TotalTable
+        + BudgetTable
+{
 }
 
 pub trait BudgetTable: Send + Sync {

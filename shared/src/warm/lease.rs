@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::table::{CacheTable, LeaseToken, PutOutcome, WarmRest};
+use crate::table::{LeaseTable, LeaseToken, PutOutcome, WarmRest};
 use crate::time::now_ms;
 
 /// How the lease went for one run.
@@ -51,7 +51,7 @@ pub fn renewal_interval(lease: Duration) -> Duration {
 /// table cannot be reached the run goes ahead unguarded (its writes are
 /// conditional; the lease only saves duplicate work), and a failed
 /// renewal is logged, never a reason to stop.
-pub async fn run_under_lease<T: CacheTable, F: Future>(
+pub async fn run_under_lease<T: LeaseTable, F: Future>(
     table: &T,
     epoch: u64,
     owner: &LeaseToken,

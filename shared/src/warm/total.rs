@@ -3,7 +3,7 @@
 
 use crate::domain::{gnk_from_coins, sum_rewarded_coins};
 use crate::ids::ParticipantId;
-use crate::table::{CacheTable, EpochTotal, ItemData, ItemKey, ItemKind, PutOutcome};
+use crate::table::{EpochTotal, ItemData, ItemKey, ItemKind, ItemTable, PutOutcome, TotalTable};
 
 /// The sum of the epoch's rewarded coins, once the `participants`
 /// participants of the epoch each have a reward summary among `rewards`
@@ -29,7 +29,7 @@ pub fn settled_sum<'a>(
 /// Writes the finished epoch's total once each of its `participants`
 /// (every participant of the epoch, never a subset) has a reward summary
 /// (see [`settled_sum`]); returns the stored total.
-pub async fn settle_total<T: CacheTable>(
+pub async fn settle_total<T: ItemTable + TotalTable>(
     table: &T,
     epoch: u64,
     participants: &[ParticipantId],

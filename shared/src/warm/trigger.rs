@@ -232,6 +232,7 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::ports::*;
     use crate::table::{MemoryTable, PutOutcome, WarmRest};
 
     const WINDOW: Duration = Duration::from_secs(60);

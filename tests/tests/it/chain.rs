@@ -76,8 +76,12 @@ async fn every_call_reads_the_simulated_chain() {
     let list = chain.participant_list(h).await.unwrap();
     assert_eq!(list.len(), 60);
     assert_eq!(
-        chain.block_time(h).await.unwrap().as_deref(),
-        Some(model.block_time(h).as_str())
+        chain
+            .block_stamp(h)
+            .await
+            .unwrap()
+            .map(|b| (b.height, b.timestamp)),
+        Some((h, model.block_time(h)))
     );
 
     let all = model.all_participants();

@@ -6,7 +6,8 @@ use shared::domain::NodeHealth;
 use shared::ids::ParticipantId;
 use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
 use shared::service::epochs::refresh_current;
-use shared::table::{CacheTable, PutOutcome, StatsSlot, StatusParts, StatusTable};
+use shared::table::ports::*;
+use shared::table::{PutOutcome, StatsSlot, StatusParts, StatusTable};
 
 use crate::dynamo_local::TestTable;
 use crate::support::{ctx, get, header, json_body, start_sim, stats, InvokeRecorder};

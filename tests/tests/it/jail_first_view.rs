@@ -7,7 +7,8 @@ use shared::keybase::HttpKeybase;
 use shared::routes::handle_epoch_stats;
 use shared::service::jail::warm_finished_jail;
 use shared::service::keybase_names::KeybaseMemo;
-use shared::table::{CacheTable, StatsSlot, StatusParts, StatusTable};
+use shared::table::ports::*;
+use shared::table::{StatsSlot, StatusParts, StatusTable};
 use sim_chain::{EndpointKind, Fault, FaultMode};
 
 use crate::dynamo_local::TestTable;

@@ -8,7 +8,8 @@ use shared::bootstrap::LiveEpochStatsState;
 use shared::chain::HttpChain;
 use shared::routes::{handle_epoch_stats, handle_participant, EpochStatsState};
 use shared::service::Core;
-use shared::table::{CacheTable, DynamoTable, StatsSlot};
+use shared::table::ports::*;
+use shared::table::{DynamoTable, StatsSlot};
 use shared::warm::handle_warm_event;
 use sim_chain::{EndpointKind, Fault, FaultMode};
 

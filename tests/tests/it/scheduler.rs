@@ -3,7 +3,8 @@
 
 use serde_json::json;
 use shared::schedule::{handle_scheduled_event, JobError};
-use shared::table::{CacheTable, LeaseToken, StatsSlot};
+use shared::table::ports::*;
+use shared::table::{LeaseToken, StatsSlot};
 
 use crate::dynamo_local::TestTable;
 use crate::support::{dead_url, get, json_body, scheduler, start_sim, InvokeRecorder};

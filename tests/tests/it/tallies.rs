@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 use shared::routes::{handle_epoch_stats, handle_participant};
 use shared::service::epochs::refresh_current;
-use shared::table::{CacheTable, StatsSlot};
+use shared::table::ports::*;
+use shared::table::StatsSlot;
 
 use crate::dynamo_local::TestTable;
 use crate::support::{ctx, get, json_body, start_sim, stats, InvokeRecorder};

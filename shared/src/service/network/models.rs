@@ -142,7 +142,7 @@ pub async fn models_for_epoch<C: Chain + NetworkChain, T: NetworkTable>(
     let mut current_id = current.value.response.epoch_id;
     if epoch > current_id {
         // The stored current epoch may be behind the chain's.
-        let latest = core.chain.latest_epoch_raw().await.map_err(|e| {
+        let latest = core.chain.latest_epoch().await.map_err(|e| {
             ApiError::upstream(format!("Failed to fetch models for epoch {epoch}"), e)
         })?;
         if epoch > latest.latest_epoch.index {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::chain::{ChainError, NetworkChain};
+use crate::chain::{Chain, ChainError, NetworkChain};
 use crate::domain::timeline::{reference_height, timeline_avg_block_time, timeline_events};
 use crate::service::{ApiError, Core};
 use crate::table::{NetworkItem, NetworkTable, PutOutcome, TableError};
@@ -34,7 +34,7 @@ pub struct TimelineRefresh {
 /// The scheduled job: reads the timeline from the chain (5 requests, 4 of
 /// them concurrent; 4 while the stored restrictions end block is younger
 /// than [`RESTRICTIONS_MAX_AGE`]) and replaces the stored one.
-pub async fn refresh_timeline<C: NetworkChain, T: NetworkTable>(
+pub async fn refresh_timeline<C: Chain + NetworkChain, T: NetworkTable>(
     core: &Core<C, T>,
 ) -> Result<TimelineRefresh, RefreshError> {
     let (refresh, stored) = build_and_store(core).await?;
@@ -46,7 +46,7 @@ pub async fn refresh_timeline<C: NetworkChain, T: NetworkTable>(
 
 /// `GET /v1/timeline`: the stored timeline; the chain only when nothing
 /// (young enough) is stored.
-pub async fn timeline<C: NetworkChain, T: NetworkTable>(
+pub async fn timeline<C: Chain + NetworkChain, T: NetworkTable>(
     core: &Core<C, T>,
 ) -> Result<Served<TimelineResponse>, ApiError> {
     let stored = load_doc(&core.table, NetworkItem::Timeline).await;
@@ -64,7 +64,7 @@ pub async fn timeline<C: NetworkChain, T: NetworkTable>(
 
 /// Reads the timeline from the chain and stores it; the store's outcome
 /// apart, so an answer built is not lost to a table failure.
-async fn build_and_store<C: NetworkChain, T: NetworkTable>(
+async fn build_and_store<C: Chain + NetworkChain, T: NetworkTable>(
     core: &Core<C, T>,
 ) -> Result<(TimelineRefresh, Result<PutOutcome, TableError>), ChainError> {
     let fetched_at_ms = now_ms();
@@ -81,14 +81,14 @@ async fn build_and_store<C: NetworkChain, T: NetworkTable>(
     ))
 }
 
-async fn build_timeline<C: NetworkChain, T: NetworkTable>(
+async fn build_timeline<C: Chain + NetworkChain, T: NetworkTable>(
     core: &Core<C, T>,
     fetched_at_ms: i64,
 ) -> Result<(TimelineResponse, bool), ChainError> {
     let chain = &core.chain;
     let (current, latest, restriction) = futures::join!(
         chain.latest_block(),
-        chain.latest_epoch_raw(),
+        chain.latest_epoch(),
         restriction_end_block(core)
     );
     let (current, latest, (end_block, from_chain)) = (current?, latest?, restriction?);
@@ -111,10 +111,10 @@ async fn build_timeline<C: NetworkChain, T: NetworkTable>(
         current_epoch_index: latest.latest_epoch.index,
         epoch_length: latest
             .epoch_params
-            .and_then(|p| p.epoch_length)
+            .epoch_length
             .ok_or_else(|| missing("epoch_length"))?,
-        epoch_stages: latest.epoch_stages,
-        next_epoch_stages: latest.next_epoch_stages,
+        epoch_stages: latest.epoch_stages_raw,
+        next_epoch_stages: latest.next_epoch_stages_raw,
         current_block: current,
         reference_block: reference,
         avg_block_time,
@@ -125,7 +125,7 @@ async fn build_timeline<C: NetworkChain, T: NetworkTable>(
 
 /// The restrictions' end block: the stored one while young, else the
 /// chain's (stored for next time), else the stored one however old.
-async fn restriction_end_block<C: NetworkChain, T: NetworkTable>(
+async fn restriction_end_block<C: Chain + NetworkChain, T: NetworkTable>(
     core: &Core<C, T>,
 ) -> Result<(u64, bool), ChainError> {
     let stored: Option<(u64, i64)> = load_doc(&core.table, NetworkItem::RestrictionEndBlock).await;

@@ -44,11 +44,14 @@ use keys::{n, Key};
 use rows::{decode_cached_item, decode_header, decode_item_meta, decode_total, ITEM_META};
 
 use super::items::*;
-use super::port::{CacheTable, ModalBundle, ModalRead, TableResult, ValidatorKeyRow};
+use super::port::{
+    ItemTable, LeaseTable, ModalBundle, ModalRead, ModalTable, SnapshotTable, TableMetrics,
+    TableResult, TotalTable, ValidatorKeyRow,
+};
 use crate::domain::ParticipantStats;
 use crate::ids::ParticipantId;
 
-impl CacheTable for DynamoTable {
+impl TableMetrics for DynamoTable {
     fn requests(&self) -> u64 {
         self.counters.requests()
     }
@@ -59,7 +62,9 @@ impl CacheTable for DynamoTable {
             self.counters.write_capacity_units(),
         )
     }
+}
 
+impl ItemTable for DynamoTable {
     async fn load_items(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, CachedItem>> {
         let items = self.batch_get(keys.iter().map(Key::item), None).await?;
         let mut out = HashMap::with_capacity(items.len());
@@ -70,6 +75,28 @@ impl CacheTable for DynamoTable {
         Ok(out)
     }
 
+    async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
+        let items = self
+            .batch_get(keys.iter().map(Key::item), Some(ITEM_META))
+            .await?;
+        Ok(items.iter().filter_map(decode_item_meta).collect())
+    }
+
+    async fn put_item(&self, item: &CachedItem) -> TableResult<PutOutcome> {
+        // `may_replace`, as a condition.
+        let condition =
+            Condition::new("attribute_not_exists(pk) OR (#final = :false AND fetched_at < :f)")
+                .value(":false", AttributeValue::Bool(false))
+                .value(":f", n(item.meta.fetched_at_ms))
+                .name("#final", "final");
+        Ok(self
+            .put_conditional(rows::encode_cached_item(item)?, condition)
+            .await?
+            .outcome())
+    }
+}
+
+impl SnapshotTable for DynamoTable {
     async fn load_stats(&self, slot: StatsSlot) -> TableResult<Option<EpochSnapshot>> {
         Ok(self
             .load_snapshot_rows(slot)
@@ -98,33 +125,15 @@ impl CacheTable for DynamoTable {
         self.store_snapshot(slot, snapshot).await
     }
 
-    async fn item_meta(&self, keys: &[ItemKey]) -> TableResult<HashMap<ItemKey, ItemMeta>> {
-        let items = self
-            .batch_get(keys.iter().map(Key::item), Some(ITEM_META))
-            .await?;
-        Ok(items.iter().filter_map(decode_item_meta).collect())
-    }
-
-    async fn put_item(&self, item: &CachedItem) -> TableResult<PutOutcome> {
-        // `may_replace`, as a condition.
-        let condition =
-            Condition::new("attribute_not_exists(pk) OR (#final = :false AND fetched_at < :f)")
-                .value(":false", AttributeValue::Bool(false))
-                .value(":f", n(item.meta.fetched_at_ms))
-                .name("#final", "final");
-        Ok(self
-            .put_conditional(rows::encode_cached_item(item)?, condition)
-            .await?
-            .outcome())
-    }
-
     async fn load_header(&self, slot: StatsSlot) -> TableResult<Option<SnapshotHeader>> {
         self.get_item(&Key::stats(slot))
             .await?
             .map(decode_header)
             .transpose()
     }
+}
 
+impl ModalTable for DynamoTable {
     async fn load_modal_bundle(&self, read: &ModalRead<'_>) -> TableResult<ModalBundle> {
         let slot_of: HashMap<Key, StatsSlot> =
             read.slots.iter().map(|s| (Key::stats(*s), *s)).collect();
@@ -184,7 +193,9 @@ impl CacheTable for DynamoTable {
     ) -> TableResult<Option<ParticipantStats>> {
         self.load_snapshot_row(header, participant).await
     }
+}
 
+impl LeaseTable for DynamoTable {
     async fn claim_warm_lease(
         &self,
         epoch: u64,
@@ -206,7 +217,9 @@ impl CacheTable for DynamoTable {
     ) -> TableResult<PutOutcome> {
         self.release_lease(epoch, owner, now_ms, rest).await
     }
+}
 
+impl TotalTable for DynamoTable {
     async fn load_total(&self, epoch: u64) -> TableResult<Option<EpochTotal>> {
         self.get_item(&Key::total(epoch))
             .await?

@@ -10,7 +10,7 @@ use futures::future::join_all;
 use serde_json::Value;
 use shared::domain::{invalidation_rate, missed_rate};
 use shared::routes::handle_epoch_stats;
-use shared::table::CacheTable;
+use shared::table::ports::*;
 use sim_chain::SimChain;
 
 use crate::dynamo_local::TestTable;

@@ -1,32 +1,22 @@
-//! Participant items (the replacement rule, keys-only reads) and epoch
-//! totals (written once).
+//! [`ItemTable`] (the replacement rule, keys-only reads) and
+//! [`TotalTable`] (written once): each rule stated once, run on the
+//! DynamoDB adapter (through DynamoDB Local) and on the in-memory fake.
 
 use super::*;
 
-#[tokio::test]
-async fn conditional_puts_follow_the_replacement_rule() {
-    let t = TestTable::new().await;
-    let put = |item: CachedItem| {
-        let table = t.table.clone();
-        async move { table.put_item(&item).await.unwrap() }
-    };
+/// The replacement rule: an older result never replaces a newer one, a
+/// final item is never replaced, empty results are items too.
+async fn replacement_rule<T: ItemTable>(table: &T) {
+    let put = |item: CachedItem| async move { table.put_item(&item).await.unwrap() };
     let p = participant(1);
     let key = ItemKey::new(p.clone(), 55, ItemKind::Reward);
-    let read = |t: &TestTable| {
-        let table = t.table.clone();
-        let key = key.clone();
-        async move {
-            table
-                .load_modal_bundle(&shared::table::ModalRead::headers_and_items(
-                    &[],
-                    std::slice::from_ref(&key),
-                ))
-                .await
-                .unwrap()
-                .items
-                .remove(&key)
-                .unwrap()
-        }
+    let read = |key: ItemKey| async move {
+        table
+            .load_items(std::slice::from_ref(&key))
+            .await
+            .unwrap()
+            .remove(&key)
+            .unwrap()
     };
 
     assert_eq!(
@@ -43,7 +33,7 @@ async fn conditional_puts_follow_the_replacement_rule() {
         PutOutcome::LostRace
     );
     assert_eq!(
-        read(&t).await.data,
+        read(key.clone()).await.data,
         ItemData::Reward(Some(RewardRecord {
             rewarded_coins: "5".into(),
             claimed: false
@@ -66,7 +56,7 @@ async fn conditional_puts_follow_the_replacement_rule() {
         put(reward_item(&p, 55, 9000, "9", true)).await,
         PutOutcome::LostRace
     );
-    let stored = read(&t).await;
+    let stored = read(key.clone()).await;
     assert_eq!(
         stored.data,
         ItemData::Reward(Some(RewardRecord {
@@ -111,23 +101,32 @@ async fn conditional_puts_follow_the_replacement_rule() {
         ItemKey::new(p.clone(), 50, ItemKind::Hardware),
         ItemKey::new(p.clone(), 49, ItemKind::Hardware),
     ];
-    let bundle = t
-        .table
-        .load_modal_bundle(&shared::table::ModalRead::headers_and_items(&[], &keys))
-        .await
-        .unwrap();
-    assert_eq!(bundle.items.len(), 2);
-    assert_eq!(bundle.items[&keys[0]].data, wk("first", 1).data);
-    assert_eq!(bundle.items[&keys[1]].data, ItemData::Hardware(vec![]));
+    let items = table.load_items(&keys).await.unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[&keys[0]].data, wk("first", 1).data);
+    assert_eq!(items[&keys[1]].data, ItemData::Hardware(vec![]));
 }
 
 #[tokio::test]
-async fn item_meta_batches_keys_only_reads() {
+async fn conditional_puts_follow_the_replacement_rule_on_dynamodb() {
     let t = TestTable::new().await;
-    let keys: Vec<ItemKey> = (0..84u32)
+    replacement_rule(&t.table).await;
+}
+
+#[tokio::test]
+async fn conditional_puts_follow_the_replacement_rule_in_memory() {
+    replacement_rule(&MemoryTable::new()).await;
+}
+
+/// 252 keys, two thirds stored: `item_meta` names the stored ones with
+/// their freshness and finality.
+fn meta_keys() -> Vec<ItemKey> {
+    (0..84u32)
         .flat_map(|i| ItemKind::ALL.map(|k| ItemKey::new(participant(i), 60, k)))
-        .collect();
-    assert_eq!(keys.len(), 252);
+        .collect()
+}
+
+async fn store_meta_items<T: ItemTable>(table: &T, keys: &[ItemKey]) {
     for (n, key) in keys.iter().enumerate().filter(|(n, _)| n % 3 != 0) {
         let data = match key.kind {
             ItemKind::Reward => ItemData::Reward(None),
@@ -142,8 +141,43 @@ async fn item_meta_batches_keys_only_reads() {
             },
             data,
         };
-        t.table.put_item(&item).await.unwrap();
+        table.put_item(&item).await.unwrap();
     }
+}
+
+async fn item_meta_names_what_is_stored<T: ItemTable>(table: &T) {
+    let keys = meta_keys();
+    store_meta_items(table, &keys).await;
+    let meta = table.item_meta(&keys).await.unwrap();
+    assert_eq!(meta.len(), 168);
+    for (n, key) in keys.iter().enumerate() {
+        let want = (n % 3 != 0).then_some(ItemMeta {
+            fetched_at_ms: n as i64,
+            is_final: n % 2 == 0,
+        });
+        assert_eq!(meta.get(key).copied(), want, "{key:?}");
+    }
+}
+
+#[tokio::test]
+async fn item_meta_names_what_is_stored_on_dynamodb() {
+    let t = TestTable::new().await;
+    item_meta_names_what_is_stored(&t.table).await;
+}
+
+#[tokio::test]
+async fn item_meta_names_what_is_stored_in_memory() {
+    item_meta_names_what_is_stored(&MemoryTable::new()).await;
+}
+
+/// DynamoDB's side of it: keys-only reads in batches of 100, counted as
+/// read capacity.
+#[tokio::test]
+async fn item_meta_batches_keys_only_reads() {
+    let t = TestTable::new().await;
+    let keys = meta_keys();
+    assert_eq!(keys.len(), 252);
+    store_meta_items(&t.table, &keys).await;
     // Writes are counted as write capacity, reads as read capacity.
     let (read0, write0) = (
         t.table.counters().read_capacity_units(),
@@ -161,36 +195,36 @@ async fn item_meta_batches_keys_only_reads() {
         "252 keys are 3 BatchGetItem calls"
     );
     assert_eq!(meta.len(), 168);
-    for (n, key) in keys.iter().enumerate() {
-        let want = (n % 3 != 0).then_some(ItemMeta {
-            fetched_at_ms: n as i64,
-            is_final: n % 2 == 0,
-        });
-        assert_eq!(meta.get(key).copied(), want, "{key:?}");
-    }
 }
 
-#[tokio::test]
-async fn totals_are_written_once_and_zero_is_a_value() {
-    let t = TestTable::new().await;
-    assert_eq!(t.table.load_total(55).await.unwrap(), None);
+/// Written once; a true 0 is a value.
+async fn totals_written_once<T: TotalTable>(table: &T) {
+    assert_eq!(table.load_total(55).await.unwrap(), None);
     let zero = EpochTotal {
         epoch_id: 55,
         total_assigned_rewards_gnk: 0,
         rewarded_coins_sum: "0".into(),
         participants: 3,
     };
-    assert_eq!(
-        t.table.store_total(&zero).await.unwrap(),
-        PutOutcome::Written
-    );
+    assert_eq!(table.store_total(&zero).await.unwrap(), PutOutcome::Written);
     let other = EpochTotal {
         total_assigned_rewards_gnk: 5,
         ..zero.clone()
     };
     assert_eq!(
-        t.table.store_total(&other).await.unwrap(),
+        table.store_total(&other).await.unwrap(),
         PutOutcome::LostRace
     );
-    assert_eq!(t.table.load_total(55).await.unwrap(), Some(zero));
+    assert_eq!(table.load_total(55).await.unwrap(), Some(zero));
+}
+
+#[tokio::test]
+async fn totals_are_written_once_and_zero_is_a_value_on_dynamodb() {
+    let t = TestTable::new().await;
+    totals_written_once(&t.table).await;
+}
+
+#[tokio::test]
+async fn totals_are_written_once_and_zero_is_a_value_in_memory() {
+    totals_written_once(&MemoryTable::new()).await;
 }

@@ -1,12 +1,12 @@
-//! The warm lease: one claim per window, renewed and released by its
-//! owner only.
+//! [`LeaseTable`]: one claim per window, renewed and released by its
+//! owner only. Each rule stated once, run on the DynamoDB adapter
+//! (through DynamoDB Local) and on the in-memory fake.
 
 use super::*;
 
-#[tokio::test]
-async fn warm_lease_admits_one_claim_per_window() {
-    let t = TestTable::new().await;
-    let claim = |epoch, now| t.table.claim_warm_lease_unowned(epoch, now, 60_000);
+/// One claim per window and epoch; of concurrent claims exactly one wins.
+async fn one_claim_per_window<T: LeaseTable>(table: &T) {
+    let claim = |epoch, now| table.claim_warm_lease_unowned(epoch, now, 60_000);
     assert_eq!(
         claim(60, 1_000_000).await.unwrap(),
         LeaseClaim {
@@ -44,9 +44,18 @@ async fn warm_lease_admits_one_claim_per_window() {
 }
 
 #[tokio::test]
-async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
+async fn warm_lease_admits_one_claim_per_window_on_dynamodb() {
     let t = TestTable::new().await;
-    let table = &t.table;
+    one_claim_per_window(&t.table).await;
+}
+
+#[tokio::test]
+async fn warm_lease_admits_one_claim_per_window_in_memory() {
+    one_claim_per_window(&MemoryTable::new()).await;
+}
+
+/// Renewed and released by its owner only; a lapsed lease is free.
+async fn owner_rules<T: LeaseTable>(table: &T) {
     let (a, b) = (LeaseToken::random(), LeaseToken::random());
     let held = |until| LeaseClaim {
         won: false,
@@ -186,4 +195,15 @@ async fn the_warm_lease_is_renewed_and_released_by_its_owner_only() {
     )
     .await;
     assert_eq!(claims.iter().filter(|c| c.as_ref().unwrap().won).count(), 1);
+}
+
+#[tokio::test]
+async fn the_warm_lease_is_renewed_and_released_by_its_owner_only_on_dynamodb() {
+    let t = TestTable::new().await;
+    owner_rules(&t.table).await;
+}
+
+#[tokio::test]
+async fn the_warm_lease_is_renewed_and_released_by_its_owner_only_in_memory() {
+    owner_rules(&MemoryTable::new()).await;
 }

@@ -3,29 +3,20 @@
 
 use super::*;
 
-#[tokio::test]
-async fn stats_snapshots_store_and_load_by_slot() {
-    let t = TestTable::new().await;
-    assert!(t
-        .table
+/// Stored and loaded by slot: a fresher current snapshot wins, a
+/// finished one and one at a height are written once.
+async fn store_and_load_by_slot<T: SnapshotTable>(table: &T) {
+    assert!(table
         .load_stats(StatsSlot::Current)
         .await
         .unwrap()
         .is_none());
     let snap = snapshot(56, 887_711, 1_000, 26);
     assert_eq!(
-        t.table
-            .store_stats(StatsSlot::Current, &snap)
-            .await
-            .unwrap(),
+        table.store_stats(StatsSlot::Current, &snap).await.unwrap(),
         PutOutcome::Written
     );
-    let loaded = t
-        .table
-        .load_stats(StatsSlot::Current)
-        .await
-        .unwrap()
-        .unwrap();
+    let loaded = table.load_stats(StatsSlot::Current).await.unwrap().unwrap();
     assert_eq!(loaded.participants, snap.participants);
     assert_eq!(
         (
@@ -40,14 +31,11 @@ async fn stats_snapshots_store_and_load_by_slot() {
     // An older snapshot never replaces a fresher current one.
     let older = snapshot(56, 887_700, 500, 3);
     assert_eq!(
-        t.table
-            .store_stats(StatsSlot::Current, &older)
-            .await
-            .unwrap(),
+        table.store_stats(StatsSlot::Current, &older).await.unwrap(),
         PutOutcome::LostRace
     );
     assert_eq!(
-        t.table
+        table
             .load_stats(StatsSlot::Current)
             .await
             .unwrap()
@@ -58,14 +46,11 @@ async fn stats_snapshots_store_and_load_by_slot() {
     );
     let newer = snapshot(57, 900_000, 2_000, 5);
     assert_eq!(
-        t.table
-            .store_stats(StatsSlot::Current, &newer)
-            .await
-            .unwrap(),
+        table.store_stats(StatsSlot::Current, &newer).await.unwrap(),
         PutOutcome::Written
     );
     assert_eq!(
-        t.table
+        table
             .load_stats(StatsSlot::Current)
             .await
             .unwrap()
@@ -79,22 +64,18 @@ async fn stats_snapshots_store_and_load_by_slot() {
     let mut fin = snapshot(55, 873_000, 3_000, 4);
     fin.header.is_finished = true;
     assert_eq!(
-        t.table
-            .store_stats(StatsSlot::Final(55), &fin)
-            .await
-            .unwrap(),
+        table.store_stats(StatsSlot::Final(55), &fin).await.unwrap(),
         PutOutcome::Written
     );
     let other = snapshot(55, 873_001, 4_000, 9);
     assert_eq!(
-        t.table
+        table
             .store_stats(StatsSlot::Final(55), &other)
             .await
             .unwrap(),
         PutOutcome::LostRace
     );
-    let loaded = t
-        .table
+    let loaded = table
         .load_stats(StatsSlot::Final(55))
         .await
         .unwrap()
@@ -107,21 +88,20 @@ async fn stats_snapshots_store_and_load_by_slot() {
         ),
         (873_000, 4, true)
     );
-    assert!(t
-        .table
+    assert!(table
         .load_stats(StatsSlot::AtHeight(55, 872_000))
         .await
         .unwrap()
         .is_none());
     assert_eq!(
-        t.table
+        table
             .store_stats(StatsSlot::AtHeight(55, 872_000), &other)
             .await
             .unwrap(),
         PutOutcome::Written
     );
     assert_eq!(
-        t.table
+        table
             .load_stats(StatsSlot::AtHeight(55, 872_000))
             .await
             .unwrap()
@@ -130,6 +110,17 @@ async fn stats_snapshots_store_and_load_by_slot() {
             .len(),
         9
     );
+}
+
+#[tokio::test]
+async fn stats_snapshots_store_and_load_by_slot_on_dynamodb() {
+    let t = TestTable::new().await;
+    store_and_load_by_slot(&t.table).await;
+}
+
+#[tokio::test]
+async fn stats_snapshots_store_and_load_by_slot_in_memory() {
+    store_and_load_by_slot(&MemoryTable::new()).await;
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use shared::ids::ParticipantId;
 use shared::routes::handle_epoch_stats;
 use shared::service::epochs::{current_epoch, epoch_by_id};
 use shared::service::items::modal_item_keys;
-use shared::table::{CacheTable, ItemData, ItemKey, ItemKind};
+use shared::table::ports::*;
+use shared::table::{ItemData, ItemKey, ItemKind};
 use shared::warm::{
     handle_warm_event, warm_epoch, WarmOutcome, WarmReport, WarmRequest, WarmTrigger,
 };
