@@ -1,5 +1,6 @@
 //! An in-process chain for unit tests: [`FakeChain`] answers the
-//! [`Chain`] and [`NetworkChain`] ports from what a test put in it, counts
+//! [`Chain`], [`NetworkChain`] and [`InferenceChain`] ports from what a
+//! test put in it, counts
 //! every call, and answers anything it was not given as a node that is
 //! down would (`Unavailable`), so a test that reaches the chain by mistake
 //! fails loudly instead of hanging on a socket.
@@ -8,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use super::inferences::{CurrentEpochMembers, InferenceChain, InferencePage};
 use super::network::NetworkChain;
 use super::network_types::{BlockStamp, ModelStats};
 use super::port::{Chain, ChainError, ChainResult, EpochRef};
@@ -36,6 +38,10 @@ pub struct FakeAnswers {
     pub restriction_end_block: Option<u64>,
     pub models: Option<Vec<ModelSpec>>,
     pub models_stats: Option<Vec<ModelStats>>,
+    /// The inference list's pages by the key they start at (`None`: the
+    /// first), at any height; a key not here: the node fails the page.
+    pub inference_pages: Option<HashMap<Option<String>, InferencePage>>,
+    pub current_members: Option<CurrentEpochMembers>,
 }
 
 /// See the module docs.
@@ -170,6 +176,25 @@ impl NetworkChain for FakeChain {
 
     async fn models_stats_24h(&self) -> ChainResult<Vec<ModelStats>> {
         self.answer(|a| a.models_stats.clone().ok_or_else(|| down("models stats")))
+    }
+}
+
+impl InferenceChain for FakeChain {
+    async fn inference_page(&self, key: Option<&str>, _height: u64) -> ChainResult<InferencePage> {
+        self.answer(|a| {
+            a.inference_pages
+                .as_ref()
+                .and_then(|pages| pages.get(&key.map(str::to_owned)).cloned())
+                .ok_or_else(|| down(&format!("inference page {key:?}")))
+        })
+    }
+
+    async fn current_epoch_members(&self) -> ChainResult<CurrentEpochMembers> {
+        self.answer(|a| {
+            a.current_members
+                .clone()
+                .ok_or_else(|| down("current epoch members"))
+        })
     }
 }
 

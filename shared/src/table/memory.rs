@@ -26,6 +26,8 @@ pub struct MemoryTable {
     pub(super) network: Mutex<super::memory_state::NetworkMemory>,
     /// The [`super::StatusTable`] items (`memory_status`).
     pub(super) status: Mutex<super::memory_state::StatusState>,
+    /// The [`super::InferenceTable`] items (`memory_inferences`).
+    pub(super) inferences: Mutex<super::memory_state::InferenceMemory>,
 }
 
 #[derive(Default)]

@@ -1,16 +1,40 @@
 //! The in-memory table's state beyond the [`CacheTable`] items: the
-//! network items and the jail and health chunks. Apart from the
-//! adapters that use it (`memory`, `memory_network`, `memory_status`), so
-//! none of them imports another that imports it back.
+//! network items, the jail and health chunks, the inference scan's
+//! checkpoint and records. Apart from the adapters that use it (`memory`,
+//! `memory_network`, `memory_status`, `memory_inferences`), so none of them
+//! imports another that imports it back.
 //!
 //! [`CacheTable`]: super::CacheTable
 
 use std::collections::HashMap;
 
+use super::inferences::rules::PublishedDigest;
+use super::inferences::{PublishStamp, ScanCheckpoint};
 use super::network::{NetworkItem, StoredDoc};
 use super::status_port::{revision_of, CachedKeybase, ChunkStamp, StatusRevision};
 use crate::domain::{JailStatus, NodeHealth};
 use crate::keybase::KeybaseIdentity;
+
+/// The inference scan's checkpoint and each epoch's published records.
+#[derive(Default)]
+pub(super) struct InferenceMemory {
+    pub(super) checkpoint: ScanCheckpoint,
+    pub(super) published: HashMap<u64, PublishedEpoch>,
+}
+
+/// One epoch's published buckets, digest and stamp (as the DynamoDB items).
+pub(super) struct PublishedEpoch {
+    pub(super) buckets: HashMap<u32, PublishedBucket>,
+    pub(super) digest: Option<PublishedDigest>,
+    pub(super) stamp: Option<PublishStamp>,
+}
+
+/// A bucket's records as JSON, with the scan that wrote them.
+pub(super) struct PublishedBucket {
+    pub(super) json: Vec<u8>,
+    pub(super) scan_started_ms: i64,
+    pub(super) cached_at_ms: i64,
+}
 
 #[derive(Default)]
 pub(super) struct NetworkMemory {

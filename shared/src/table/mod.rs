@@ -7,6 +7,7 @@ mod dynamo;
 pub mod inferences;
 pub mod items;
 mod memory;
+mod memory_inferences;
 mod memory_network;
 mod memory_state;
 mod memory_status;

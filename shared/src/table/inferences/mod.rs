@@ -15,6 +15,12 @@ use crate::ids::ParticipantId;
 
 pub mod rules;
 
+/// Record buckets per epoch. At 10,000 participants that is ~40 a bucket:
+/// even with 30 inferences each (~7 KB compressed) a bucket stays far under
+/// DynamoDB's item limit; a small epoch writes mostly tiny items (1 WCU
+/// each).
+pub const RECORD_BUCKETS: u32 = 256;
+
 /// Where a scan in progress stands: small, stored in the checkpoint item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanPosition {

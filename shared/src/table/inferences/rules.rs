@@ -12,9 +12,15 @@
 //!   and all of them when the digest is missing or old (so no item nears
 //!   its TTL while the epoch is still scanned).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::PublishStamp;
+use crate::domain::inferences::InferenceLists;
+use crate::table::items::bucket_of;
+use crate::table::port::{TableError, TableResult};
 
 /// Delta parts a saved state holds at most beside its base: bounds the
 /// checkpoint item (it names every part) and the pieces a load reads.
@@ -26,6 +32,35 @@ pub const REFRESH_ALL_AFTER_MS: i64 = PUBLISHED_TTL_SECS * 1000 / 2;
 
 /// How long published items outlive their last write.
 pub const PUBLISHED_TTL_SECS: i64 = 7 * 86_400;
+
+/// One participant's record inside a bucket.
+#[derive(Serialize, Deserialize)]
+pub struct RecordRow {
+    pub participant_id: String,
+    #[serde(flatten)]
+    pub lists: InferenceLists,
+}
+
+/// Each of the `buckets` buckets' records as JSON: what is hashed
+/// ([`content_hash`]) and stored (every adapter buckets the same way).
+pub fn bucket_records(
+    records: &BTreeMap<String, InferenceLists>,
+    buckets: u32,
+) -> TableResult<Vec<Vec<u8>>> {
+    let mut rows: Vec<Vec<RecordRow>> = (0..buckets).map(|_| Vec::new()).collect();
+    for (participant, lists) in records {
+        rows[bucket_of(participant, buckets) as usize].push(RecordRow {
+            participant_id: participant.clone(),
+            lists: lists.clone(),
+        });
+    }
+    rows.iter()
+        .map(|rows| {
+            serde_json::to_vec(rows)
+                .map_err(|e| TableError::Corrupt(format!("encoding records: {e}")))
+        })
+        .collect()
+}
 
 /// Whether a save appends a delta of `delta_bytes` (compressed) to a state
 /// stored as a base of `base_bytes` and the deltas `deltas`; `false`: the

@@ -5,6 +5,7 @@
 //! holds the rows they write, and the adapter's failure and schema checks.
 
 mod budgets;
+mod inferences;
 mod item_writes;
 mod leases;
 mod snapshots;

@@ -18,10 +18,7 @@ use crate::table::port::{TableError, TableResult};
 mod published;
 mod state;
 
-/// Record items per epoch. At 10,000 participants that is ~40 a bucket:
-/// even with 30 inferences each (~7 KB compressed) a bucket stays far under
-/// the item limit; a small epoch writes mostly tiny items (1 WCU each).
-pub const RECORD_BUCKETS: u32 = 256;
+pub use crate::table::inferences::RECORD_BUCKETS;
 
 const BLOB: &str = "blob";
 

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
 
 use super::super::client::{Condition, DynamoTable, Put};
 use super::super::codec::{compress, decode_json};
@@ -24,7 +23,7 @@ use super::{blob, blob_item, RECORD_BUCKETS};
 use crate::domain::inferences::InferenceLists;
 use crate::ids::ParticipantId;
 use crate::table::inferences::rules::{
-    content_hash, plan_publish, PublishedDigest, PUBLISHED_TTL_SECS,
+    bucket_records, content_hash, plan_publish, PublishedDigest, RecordRow, PUBLISHED_TTL_SECS,
 };
 use crate::table::inferences::{PublishStamp, PublishedInferences};
 use crate::table::items::bucket_of;
@@ -39,32 +38,6 @@ const CACHED_AT: &str = "cached_at_ms";
 const SCAN_STARTED: &str = "scan_started_ms";
 const HASHES: &str = "hashes";
 const REFRESHED: &str = "refreshed_ms";
-
-/// One participant's record inside a bucket item.
-#[derive(Serialize, Deserialize)]
-struct RecordRow {
-    participant_id: String,
-    #[serde(flatten)]
-    lists: InferenceLists,
-}
-
-/// Each bucket's records as JSON (what is hashed, then compressed).
-fn bucket_json(records: &BTreeMap<String, InferenceLists>) -> TableResult<Vec<Vec<u8>>> {
-    let mut buckets: Vec<Vec<RecordRow>> = (0..RECORD_BUCKETS).map(|_| Vec::new()).collect();
-    for (participant, lists) in records {
-        buckets[bucket_of(participant, RECORD_BUCKETS) as usize].push(RecordRow {
-            participant_id: participant.clone(),
-            lists: lists.clone(),
-        });
-    }
-    buckets
-        .iter()
-        .map(|rows| {
-            serde_json::to_vec(rows)
-                .map_err(|e| TableError::Corrupt(format!("encoding records: {e}")))
-        })
-        .collect()
-}
 
 /// The scan-ordered put every published item goes through.
 fn newer_or_same_scan(stamp: PublishStamp) -> Condition<'static> {
@@ -102,7 +75,7 @@ impl DynamoTable {
         records: &BTreeMap<String, InferenceLists>,
         stamp: PublishStamp,
     ) -> TableResult<usize> {
-        let json = bucket_json(records)?;
+        let json = bucket_records(records, RECORD_BUCKETS)?;
         let hashes: Vec<u64> = json.iter().map(|j| content_hash(j)).collect();
         let stored = self.get_item(&Key::inference_digest(epoch)).await?;
         let stored = stored.as_ref().and_then(digest_of);
