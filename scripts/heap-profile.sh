@@ -27,7 +27,7 @@ cargo build --profile profiling --locked "${packages[@]}" >&2
 rm -rf "$out" && mkdir -p "$out/bin"
 for f in "${functions[@]}"; do
   if [[ " ${profiled[*]} " == *" $f "* ]]; then
-    printf '#!/bin/sh\nexec heaptrack -q -o %s/%s.$$ %s/target/profiling/%s "$@"\n' \
+    printf '#!/bin/sh\nexec heaptrack -o %s/%s.$$ %s/target/profiling/%s "$@"\n' \
       "$PWD/$out" "$f" "$PWD" "$f" > "$out/bin/$f"
     chmod +x "$out/bin/$f"
   else
@@ -43,7 +43,7 @@ for _ in $(seq 1 120); do
   curl -sf -o /dev/null "http://127.0.0.1:$port/v1/hello" && break
   sleep 2
 done
-current=$(curl -sf "http://127.0.0.1:$port/v1/inference/current" | python3 -c 'import json,sys; print(json.load(sys.stdin)["epoch_id"])')
+current=$(curl -sf --compressed "http://127.0.0.1:$port/v1/inference/current" | python3 -c 'import json,sys; print(json.load(sys.stdin)["epoch_id"])')
 for path in inference/current "inference/epochs/$((current - 1))" "inference/epochs/$((current - 2))"; do
   curl -s -o /dev/null -H 'accept-encoding: gzip' -w "$path %{http_code} %{time_total}s\n" \
     "http://127.0.0.1:$port/v1/$path"

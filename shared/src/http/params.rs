@@ -7,12 +7,6 @@ use crate::service::ApiError;
 /// (they keep `epoch + 1` and friends far from overflow).
 pub const MAX_EPOCH: u64 = 1_000_000_000;
 pub const MAX_HEIGHT: u64 = 1_000_000_000_000_000;
-/// The path from `/v1/` on (API Gateway stages may prefix it).
-pub fn api_path(path: &str) -> &str {
-    let path = path.find("/v1/").map_or(path, |i| &path[i..]);
-    path.strip_suffix('/').unwrap_or(path)
-}
-
 /// First value of each query parameter, percent-decoded.
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     form_urlencoded::parse(query.unwrap_or("").as_bytes())

@@ -8,6 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::negotiate::{cors_origin, respond};
 use super::reply::{log_error, Reply};
+use super::route::ApiRoute;
 use crate::service::ApiError;
 use crate::time::now_ms;
 
@@ -54,10 +55,11 @@ fn method_check(req: &Request) -> Result<(), ApiError> {
     }
 }
 
-/// Answers `req` with `answer(path, query)`, the shared steps around it.
+/// Answers `req` with `answer(route, query)` (the route API Gateway
+/// matched, [`ApiRoute`]), the shared steps around it.
 pub async fn serve<'r, F, Fut>(req: &'r Request, cors: &[String], answer: F) -> Response<Body>
 where
-    F: FnOnce(&'r str, Option<&'r str>) -> Fut,
+    F: FnOnce(ApiRoute, Option<&'r str>) -> Fut,
     Fut: std::future::Future<Output = Result<Reply, ApiError>>,
 {
     if let Some(resp) = preflight(req, cors) {
@@ -68,10 +70,10 @@ where
         // Past the deadline Lambda would end the invocation and API Gateway
         // answer a body-less 502: stop waiting on the chain in time to say so.
         Ok(()) => match time_left(req) {
-            Some(left) => tokio::time::timeout(left, answer(path, req.uri().query()))
+            Some(left) => tokio::time::timeout(left, answer(ApiRoute::of(req), req.uri().query()))
                 .await
                 .unwrap_or(Err(ApiError::DeadlineExceeded)),
-            None => answer(path, req.uri().query()).await,
+            None => answer(ApiRoute::of(req), req.uri().query()).await,
         },
         Err(e) => Err(e),
     };

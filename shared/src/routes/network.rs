@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::chain::{Chain, NetworkChain};
 use crate::hash::fnv1a;
-use crate::http::{api_path, parse_epoch_id, parse_height, query_param, serve, Payload, Reply};
+use crate::http::{parse_epoch_id, parse_height, query_param, serve, ApiRoute, Payload, Reply};
 use crate::service::network::{models_current, models_for_epoch, timeline, Served, Source};
 use crate::service::{ApiError, Core};
 use crate::table::NetworkTable;
@@ -29,18 +29,16 @@ pub enum NetworkRoute {
     ModelsEpoch { epoch: u64, height: Option<u64> },
 }
 
-pub fn route_network(path: &str, query: Option<&str>) -> Result<NetworkRoute, ApiError> {
-    match api_path(path) {
+pub fn route_network(route: &ApiRoute, query: Option<&str>) -> Result<NetworkRoute, ApiError> {
+    match route.path.as_str() {
         "/v1/hello" => Ok(NetworkRoute::Hello),
         "/v1/timeline" => Ok(NetworkRoute::Timeline),
         "/v1/models/current" => Ok(NetworkRoute::ModelsCurrent),
-        p => match p.strip_prefix("/v1/models/epochs/") {
-            Some(id) if !id.contains('/') => Ok(NetworkRoute::ModelsEpoch {
-                epoch: parse_epoch_id(id)?,
-                height: parse_height(query_param(query, "height"))?,
-            }),
-            _ => Err(ApiError::NotFound("Not Found".into())),
-        },
+        "/v1/models/epochs/{epoch_id}" => Ok(NetworkRoute::ModelsEpoch {
+            epoch: parse_epoch_id(route.param("epoch_id")?)?,
+            height: parse_height(query_param(query, "height"))?,
+        }),
+        _ => Err(ApiError::NotFound("Not Found".into())),
     }
 }
 
@@ -54,8 +52,8 @@ pub async fn handle_network<C: Chain + NetworkChain, T: NetworkTable>(
     serve(
         req,
         &core.config.cors_allowed_origins,
-        |path, query| async move {
-            let route = route_network(path, query)?;
+        |route, query| async move {
+            let route = route_network(&route, query)?;
             let key = format!("{route:?}");
             let window = core.config.hot_revalidate;
             if let Some(held) = core.replies.get(&key, now_ms(), window) {
@@ -123,13 +121,24 @@ fn reply<B: Serialize>(body: &B, source: Source, max_age_secs: u64) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::route::gateway;
+
+    const ROUTES: [&str; 4] = [
+        "/v1/hello",
+        "/v1/timeline",
+        "/v1/models/current",
+        "/v1/models/epochs/{epoch_id}",
+    ];
+
+    fn route(path: &str, query: Option<&str>) -> Result<NetworkRoute, ApiError> {
+        route_network(&gateway(&ROUTES, path), query)
+    }
 
     #[test]
     fn network_routes() {
-        let ok = |p: &str, q: Option<&str>| route_network(p, q).unwrap();
+        let ok = |p: &str, q: Option<&str>| route(p, q).unwrap();
         assert_eq!(ok("/v1/hello", None), NetworkRoute::Hello);
         assert_eq!(ok("/v1/timeline", None), NetworkRoute::Timeline);
-        assert_eq!(ok("/prod/v1/timeline/", None), NetworkRoute::Timeline);
         assert_eq!(
             ok("/v1/models/current", Some("x=1")),
             NetworkRoute::ModelsCurrent
@@ -168,7 +177,7 @@ mod tests {
             ("/v1/timeline/x", None, 404, "Not Found"),
         ];
         for (path, query, status, detail) in cases {
-            let err = route_network(path, query).unwrap_err();
+            let err = route(path, query).unwrap_err();
             assert_eq!(err.status(), status, "{path} {query:?}");
             assert!(err.detail().starts_with(detail), "{path}: {}", err.detail());
         }

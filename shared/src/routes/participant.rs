@@ -7,14 +7,14 @@ use lambda_http::{Body, Request, Response};
 use crate::chain::Chain;
 use crate::config::Config;
 use crate::http::{
-    api_path, parse_height, parse_participant_id, query_param, required_epoch_id, serve, Reply,
+    parse_height, parse_participant_id, query_param, required_epoch_id, serve, ApiRoute, Reply,
 };
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
 use crate::service::{ApiError, Core};
 use crate::table::{CacheTable, InferenceTable, StatusTable};
 
-use super::participant_inferences::{handle_participant_inferences, is_inferences_path};
+use super::participant_inferences::{handle_participant_inferences, INFERENCES_ROUTE};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantRoute {
@@ -23,13 +23,15 @@ pub struct ParticipantRoute {
     pub height: Option<u64>,
 }
 
-pub fn route_participant(path: &str, query: Option<&str>) -> Result<ParticipantRoute, ApiError> {
-    let raw = api_path(path)
-        .strip_prefix("/v1/participants/")
-        .filter(|id| !id.contains('/'))
-        .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
+pub fn route_participant(
+    route: &ApiRoute,
+    query: Option<&str>,
+) -> Result<ParticipantRoute, ApiError> {
+    if route.path != "/v1/participants/{participant_id}" {
+        return Err(ApiError::NotFound("Not Found".into()));
+    }
     Ok(ParticipantRoute {
-        participant: parse_participant_id(raw)?,
+        participant: parse_participant_id(route.param("participant_id")?)?,
         epoch: required_epoch_id(query)?,
         height: parse_height(query_param(query, "height"))?,
     })
@@ -41,14 +43,14 @@ pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable + Statu
     core: &Core<C, T>,
     req: &Request,
 ) -> Response<Body> {
-    if is_inferences_path(req.uri().path()) {
+    if ApiRoute::of(req).path == INFERENCES_ROUTE {
         return handle_participant_inferences(core, req).await;
     }
     serve(
         req,
         &core.config.cors_allowed_origins,
-        |path, query| async move {
-            let route = route_participant(path, query)?;
+        |route, query| async move {
+            let route = route_participant(&route, query)?;
             let (details, meta) =
                 participant_details(core, &route.participant, route.epoch, route.height).await?;
             Reply::json(&details, details_cache_control(meta, &core.config))
@@ -76,11 +78,21 @@ fn details_cache_control(meta: DetailsMeta, config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::route::gateway;
+
+    const ROUTES: [&str; 2] = [
+        "/v1/participants/{participant_id}",
+        super::super::participant_inferences::INFERENCES_ROUTE,
+    ];
+
+    fn route(path: &str, query: Option<&str>) -> Result<ParticipantRoute, ApiError> {
+        route_participant(&gateway(&ROUTES, path), query)
+    }
 
     #[test]
     fn participant_routes() {
         let id = "gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364";
-        let r = route_participant(
+        let r = route(
             &format!("/v1/participants/{id}"),
             Some("epoch_id=56&height=10"),
         )
@@ -132,10 +144,16 @@ mod tests {
                 "Not Found",
             ),
             (long, Some("epoch_id=5"), 400, "Invalid participant ID"),
+            (
+                format!("/v1/participants/{id}/inferences"),
+                Some("epoch_id=5"),
+                404,
+                "Not Found",
+            ),
             (cosmos, Some("epoch_id=5"), 400, "Invalid participant ID"),
         ];
         for (path, query, status, detail) in cases {
-            let err = route_participant(&path, query).unwrap_err();
+            let err = route(&path, query).unwrap_err();
             assert_eq!(err.status(), status, "{path}");
             assert!(err.detail().starts_with(detail), "{path}: {}", err.detail());
         }

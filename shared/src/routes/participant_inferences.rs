@@ -5,13 +5,14 @@
 use lambda_http::{Body, Request, Response};
 
 use crate::chain::Chain;
-use crate::http::{api_path, parse_participant_id, required_epoch_id, serve, Reply};
+use crate::http::{parse_participant_id, required_epoch_id, serve, ApiRoute, Reply};
 use crate::ids::ParticipantId;
 use crate::service::inferences::participant_inferences;
 use crate::service::{ApiError, Core};
 use crate::table::InferenceTable;
 
-const SUFFIX: &str = "/inferences";
+/// This route, as template.yaml declares it.
+pub const INFERENCES_ROUTE: &str = "/v1/participants/{participant_id}/inferences";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InferencesRoute {
@@ -19,25 +20,15 @@ pub struct InferencesRoute {
     pub epoch: u64,
 }
 
-/// Whether `path` is this route's (the function's other route has no
-/// further segment).
-pub fn is_inferences_path(path: &str) -> bool {
-    api_path(path)
-        .strip_prefix("/v1/participants/")
-        .is_some_and(|rest| rest.ends_with(SUFFIX))
-}
-
 pub fn route_participant_inferences(
-    path: &str,
+    route: &ApiRoute,
     query: Option<&str>,
 ) -> Result<InferencesRoute, ApiError> {
-    let raw = api_path(path)
-        .strip_prefix("/v1/participants/")
-        .and_then(|rest| rest.strip_suffix(SUFFIX))
-        .filter(|id| !id.contains('/'))
-        .ok_or_else(|| ApiError::NotFound("Not Found".into()))?;
+    if route.path != INFERENCES_ROUTE {
+        return Err(ApiError::NotFound("Not Found".into()));
+    }
     Ok(InferencesRoute {
-        participant: parse_participant_id(raw)?,
+        participant: parse_participant_id(route.param("participant_id")?)?,
         epoch: required_epoch_id(query)?,
     })
 }
@@ -50,8 +41,8 @@ pub async fn handle_participant_inferences<C: Chain, T: InferenceTable>(
     serve(
         req,
         &core.config.cors_allowed_origins,
-        |path, query| async move {
-            let route = route_participant_inferences(path, query)?;
+        |route, query| async move {
+            let route = route_participant_inferences(&route, query)?;
             let answer =
                 participant_inferences(&core.table, &route.participant, route.epoch).await?;
             // Refreshed when a scan completes; an answer no scan has
@@ -72,20 +63,30 @@ pub async fn handle_participant_inferences<C: Chain, T: InferenceTable>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::route::gateway;
+
+    const ROUTES: [&str; 2] = ["/v1/participants/{participant_id}", INFERENCES_ROUTE];
+
+    fn route(path: &str, query: Option<&str>) -> Result<InferencesRoute, ApiError> {
+        route_participant_inferences(&gateway(&ROUTES, path), query)
+    }
 
     #[test]
     fn inferences_routes() {
         let id = "gonka14cu38xpsd8pz5zdkkzwf0jwtpc0vv309ake364";
-        let r = route_participant_inferences(
+        let r = route(
             &format!("/v1/participants/{id}/inferences"),
             Some("epoch_id=56"),
         )
         .unwrap();
         assert_eq!((r.participant.as_str(), r.epoch), (id, 56));
-        assert!(is_inferences_path(&format!(
-            "/prod/v1/participants/{id}/inferences/"
-        )));
-        assert!(!is_inferences_path(&format!("/v1/participants/{id}")));
+        assert_eq!(
+            route(&format!("/v1/participants/{id}"), Some("epoch_id=56"))
+                .unwrap_err()
+                .status(),
+            404,
+            "the function's other route"
+        );
         let cases = [
             (
                 format!("/v1/participants/{id}/inferences"),
@@ -131,7 +132,7 @@ mod tests {
             ),
         ];
         for (path, query, status, detail) in cases {
-            let err = route_participant_inferences(&path, query).unwrap_err();
+            let err = route(&path, query).unwrap_err();
             assert_eq!(err.status(), status, "{path}");
             assert!(err.detail().starts_with(detail), "{path}: {}", err.detail());
         }

@@ -232,13 +232,50 @@ async fn record(
 }
 
 pub fn get(path: &str, headers: &[(&str, &str)]) -> Request {
-    let mut builder = lambda_http::http::Request::builder()
-        .method("GET")
-        .uri(path);
+    request("GET", path, headers)
+}
+
+/// `method path` as API Gateway hands it to a function: matched against
+/// template.yaml's routes by local-stack's front (the route key and the
+/// decoded path variables), as the payload v2.0 event it would send.
+pub fn request(method: &str, path_and_query: &str, headers: &[(&str, &str)]) -> Request {
+    static ROUTES: std::sync::OnceLock<local_stack::apigw::routes::RouteTable> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let text = std::fs::read_to_string(crate::dynamo_local::repo_root().join("template.yaml"))
+            .expect("template.yaml");
+        let template =
+            local_stack::template::Template::parse(&text, &[]).expect("template.yaml parses");
+        local_stack::apigw::routes::RouteTable::new(template.routes())
+    });
+    let (raw_path, raw_query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut map = HeaderMap::new();
     for (k, v) in headers {
-        builder = builder.header(*k, *v);
+        map.append(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).expect("a header name"),
+            axum::http::HeaderValue::from_str(v).expect("a header value"),
+        );
     }
-    builder.body(Body::Empty).unwrap()
+    let (route_key, params) = match routes.find(method, raw_path) {
+        Some(m) => (m.route_key, m.path_parameters),
+        None => ("$default".to_owned(), Vec::new()),
+    };
+    let http = local_stack::apigw::event::HttpRequest {
+        method,
+        raw_path,
+        raw_query,
+        headers: &map,
+        body: &[],
+        source_ip: "127.0.0.1".into(),
+        protocol: "HTTP/1.1",
+        local_port: 443,
+        time: chrono::Utc::now(),
+        request_id: "test",
+    };
+    let event = local_stack::apigw::event::build_event(&http, &route_key, &params);
+    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event")
 }
 
 /// The body of a response, gunzipped if needed, as JSON.

@@ -203,8 +203,8 @@ where
     serve(
         req,
         &core.config.cors_allowed_origins,
-        |path, query| async move {
-            let route = route_epoch_stats(path, query)?;
+        |route, query| async move {
+            let route = route_epoch_stats(&route, query)?;
             let now = now_ms();
             if let Some(kept) = state.kept.get(&route) {
                 let (epoch, is_current) = (kept.rendered.epoch_id, kept.rendered.is_current);

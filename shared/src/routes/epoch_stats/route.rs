@@ -1,6 +1,7 @@
-//! The epoch routes' paths and parameters, validated before any I/O.
+//! The epoch routes (as API Gateway matched them) and their parameters,
+//! validated before any I/O.
 
-use crate::http::{api_path, parse_epoch_id, parse_height, query_param};
+use crate::http::{parse_epoch_id, parse_height, query_param, ApiRoute};
 use crate::service::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,38 +16,43 @@ pub enum EpochRoute {
     },
 }
 
-pub fn route_epoch_stats(path: &str, query: Option<&str>) -> Result<EpochRoute, ApiError> {
-    match api_path(path) {
+pub fn route_epoch_stats(route: &ApiRoute, query: Option<&str>) -> Result<EpochRoute, ApiError> {
+    match route.path.as_str() {
         "/v1/inference/current" => match query_param(query, "reload").as_deref() {
             None | Some("false" | "0" | "true" | "1") => Ok(EpochRoute::Current),
             Some(_) => Err(ApiError::BadRequest(
                 "Invalid reload: must be true or false".into(),
             )),
         },
-        p => match p.strip_prefix("/v1/inference/epochs/") {
-            Some(id) if !id.contains('/') => Ok(EpochRoute::Epoch {
-                epoch: parse_epoch_id(id)?,
-                height: parse_height(query_param(query, "height"))?,
-            }),
-            _ => Err(ApiError::NotFound("Not Found".into())),
-        },
+        "/v1/inference/epochs/{epoch_id}" => Ok(EpochRoute::Epoch {
+            epoch: parse_epoch_id(route.param("epoch_id")?)?,
+            height: parse_height(query_param(query, "height"))?,
+        }),
+        _ => Err(ApiError::NotFound("Not Found".into())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::route::gateway;
+
+    const ROUTES: [&str; 2] = ["/v1/inference/current", "/v1/inference/epochs/{epoch_id}"];
+
+    fn route(path: &str, query: Option<&str>) -> Result<EpochRoute, ApiError> {
+        route_epoch_stats(&gateway(&ROUTES, path), query)
+    }
 
     #[test]
     fn epoch_routes() {
-        let ok = |p: &str, q: Option<&str>| route_epoch_stats(p, q).unwrap();
+        let ok = |p: &str, q: Option<&str>| route(p, q).unwrap();
         assert_eq!(ok("/v1/inference/current", None), EpochRoute::Current);
         assert_eq!(
-            ok("/v1/inference/current/", Some("reload=true")),
+            ok("/v1/inference/current", Some("reload=true")),
             EpochRoute::Current
         );
         assert_eq!(
-            ok("/prod/v1/inference/epochs/56", Some("height=887711")),
+            ok("/v1/inference/epochs/56", Some("height=887711")),
             EpochRoute::Epoch {
                 epoch: 56,
                 height: Some(887711)
@@ -121,7 +127,7 @@ mod tests {
             ("/v2/other", None, 404, "Not Found"),
         ];
         for (path, query, status, detail) in cases {
-            let err = route_epoch_stats(path, query).unwrap_err();
+            let err = route(path, query).unwrap_err();
             assert_eq!(err.status(), status, "{path} {query:?}");
             assert!(err.detail().starts_with(detail), "{path}: {}", err.detail());
         }

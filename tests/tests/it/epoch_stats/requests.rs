@@ -80,12 +80,11 @@ async fn cors_preflight_and_origins() {
         &[("CORS_ALLOWED_ORIGINS", "https://tracker.example")],
         &invoke,
     );
-    let options = lambda_http::http::Request::builder()
-        .method("OPTIONS")
-        .uri("/v1/inference/current")
-        .header("origin", "https://tracker.example")
-        .body(lambda_http::Body::Empty)
-        .unwrap();
+    let options = crate::support::request(
+        "OPTIONS",
+        "/v1/inference/current",
+        &[("origin", "https://tracker.example")],
+    );
     let resp = handle_epoch_stats(&ctx, &options).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(
