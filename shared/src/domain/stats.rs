@@ -121,20 +121,24 @@ pub fn join_epoch_stats(epoch: &[EpochMember], list: &[ListedMember]) -> Vec<Par
     let by_index: HashMap<&str, &EpochMember> =
         epoch.iter().map(|p| (p.index.as_str(), p)).collect();
     let mut seen = std::collections::HashSet::new();
-    list.iter()
-        .filter_map(|listed| {
-            let entry = by_index.get(listed.index.as_str())?;
-            // A node answering with duplicate rows must not duplicate a participant.
-            seen.insert(listed.index.as_str())
-                .then(|| ParticipantStats::from_sources(entry, listed))
-        })
-        .collect()
+    // Sized once: collected from a filter, the rows would grow by doubling
+    // (16,384 slots of ~600 bytes for 9,000 rows).
+    let mut rows = Vec::with_capacity(epoch.len().min(list.len()));
+    rows.extend(list.iter().filter_map(|listed| {
+        let entry = by_index.get(listed.index.as_str())?;
+        // A node answering with duplicate rows must not duplicate a participant.
+        seen.insert(listed.index.as_str())
+            .then(|| ParticipantStats::from_sources(entry, listed))
+    }));
+    rows
 }
 
 /// The order rows are served in, fresh or cached alike (so both give the
 /// same body and ETag): the dashboard's order, weight descending, then id.
 pub fn sort_for_display(rows: &mut [ParticipantStats]) {
-    rows.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.index.cmp(&b.index)));
+    // Unstable: no scratch buffer (a stable sort allocates half the rows,
+    // 5 MB at 10,000), and the order is total (ids are unique).
+    rows.sort_unstable_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.index.cmp(&b.index)));
 }
 
 #[cfg(test)]

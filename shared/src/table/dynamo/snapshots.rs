@@ -43,7 +43,7 @@ impl DynamoTable {
         let Some((header, chunks, _)) = self.load_pieces(slot, false).await? else {
             return Ok(None);
         };
-        let mut rows = Vec::new();
+        let mut rows = Vec::with_capacity(header.participant_count as usize);
         for item in &chunks {
             rows.extend(decode_chunk::<T>(item)?);
         }
