@@ -61,7 +61,7 @@ pub struct ModelsAllResponse {
 /// One model as the chain describes it. The uint64 fields are kept as the
 /// chain's decimal strings (the API serves them as strings).
 #[serde_as]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ChainModel {
     pub id: String,
     #[serde_as(as = "DefaultOnNull")]
@@ -93,7 +93,7 @@ fn zero() -> String {
 
 /// The chain's `Decimal`: `value × 10^exponent`.
 #[serde_as]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Decimal {
     #[serde(default = "zero", deserialize_with = "num::counter")]
     pub value: String,

@@ -2,7 +2,7 @@
 //! are read (see [`super::num`]), and fields the chain may omit or null have
 //! defaults, so one odd row never fails a whole response.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_with::{serde_as, DefaultOnNull};
 
 use super::num;
@@ -219,7 +219,7 @@ pub struct ListedParticipant {
 }
 
 /// The seven counters, kept as the chain's decimal strings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CurrentEpochStats {
     #[serde(default = "zero", deserialize_with = "num::counter")]
     pub inference_count: String,
@@ -330,7 +330,7 @@ pub struct HardwareNodes {
 /// One ML node as the chain reports it (no `poc_weight`; that comes from the
 /// epoch's `ml_nodes_map`).
 #[serde_as]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct HardwareNode {
     pub local_id: String,
     #[serde(default)]
@@ -350,7 +350,7 @@ pub struct HardwareNode {
 }
 
 #[serde_as]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Hardware {
     #[serde(rename = "type")]
     pub kind: String,

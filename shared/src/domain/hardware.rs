@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::sources::{DeviceCount, HardwareNode, MlNodeWeight};
+use super::sources::{HardwareNode, MlNodeWeight};
 
 /// `node_id -> poc_weight` over every group's nodes. Nodes without an id or
 /// a weight are skipped; a weight of 0 is kept (it is a real value).
@@ -16,15 +16,12 @@ pub fn ml_nodes_map(groups: &[Vec<MlNodeWeight>]) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// A hardware node as the modal shows it.
+/// A hardware node as the modal shows it: the stored node's fields, then
+/// its `poc_weight`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MlNodeView {
-    pub local_id: String,
-    pub status: String,
-    pub models: Vec<String>,
-    pub hardware: Vec<DeviceCount>,
-    pub host: String,
-    pub port: String,
+    #[serde(flatten)]
+    pub node: HardwareNode,
     pub poc_weight: Option<i64>,
 }
 
@@ -37,12 +34,7 @@ pub fn merge_poc_weights(
     nodes
         .iter()
         .map(|n| MlNodeView {
-            local_id: n.local_id.clone(),
-            status: n.status.clone(),
-            models: n.models.clone(),
-            hardware: n.hardware.clone(),
-            host: n.host.clone(),
-            port: n.port.clone(),
+            node: n.clone(),
             poc_weight: map.and_then(|m| m.get(&n.local_id).copied()),
         })
         .collect()

@@ -271,7 +271,7 @@ async fn publishing_rewrites_only_the_changed_bucket() {
     assert!(writes <= 5.0, "{writes}");
 }
 
-fn with_one_inference() -> InferenceLists {
+pub fn with_one_inference() -> InferenceLists {
     let mut lists = InferenceLists::default();
     lists
         .successful

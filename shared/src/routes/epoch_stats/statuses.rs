@@ -148,10 +148,12 @@ impl StatusCache {
             j.pop_front();
         }
         // Oldest first out, until the new set fits beside the others.
-        while !j.is_empty()
-            && j.iter().map(|(_, h)| h.rows.len()).sum::<usize>() + rows.len() > HELD_JAIL_ROWS
-        {
-            j.pop_front();
+        let mut held: usize = j.iter().map(|(_, h)| h.rows.len()).sum();
+        while held + rows.len() > HELD_JAIL_ROWS {
+            let Some((_, oldest)) = j.pop_front() else {
+                break;
+            };
+            held -= oldest.rows.len();
         }
         j.push_back((
             epoch,

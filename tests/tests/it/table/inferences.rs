@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use shared::domain::inferences::{EpochFrame, InferenceDetail, InferenceLists, InferenceTally};
+use shared::domain::inferences::{EpochFrame, InferenceLists, InferenceTally};
 use shared::table::{InferenceTable, PublishStamp, ScanPosition, ScanState, RECORD_BUCKETS};
 
 use super::*;
@@ -66,20 +66,10 @@ async fn saves_are_conditional_on_the_version<T: InferenceTable>(table: &T) {
     assert_eq!(now.scan, Some(scan_at(40)));
 }
 
+/// One successful inference with id `id`.
 fn lists(id: &str) -> InferenceLists {
-    let mut l = InferenceLists::default();
-    l.successful.push(InferenceDetail {
-        inference_id: id.into(),
-        status: "FINISHED".into(),
-        start_block_height: "1".into(),
-        start_block_timestamp: "1".into(),
-        validated_by: Vec::new(),
-        prompt_hash: None,
-        response_hash: None,
-        prompt_token_count: None,
-        completion_token_count: None,
-        model: None,
-    });
+    let mut l = crate::inference_writes::with_one_inference();
+    l.successful[0].inference_id = id.into();
     l
 }
 
