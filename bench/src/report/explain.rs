@@ -155,13 +155,20 @@ pub(super) fn explain_rss(row: &RssRow, n: usize, r: &Results) -> String {
                             another epoch of that size later, which can set the final mark).";
                 }
             }
-            why + " What would fix it: a heap profile (heaptrack or dhat) of one first view at this size \
-                   shows which copy dominates; keeping one copy at a time (the chain's large bodies \
-                   parsed from the stream rather than from a buffer, rows released once rendered and \
-                   chunked) bounds it by the largest stage instead of their sum, and returning freed \
-                   memory after a request (`malloc_trim`, or an allocator with decay) keeps the mark of \
-                   one large epoch from staying. (Lambda gives the function 256 MiB, so nothing fails; \
-                   the target is about headroom.)"
+            why + " Why: an instance keeps the answers it gave (4 gzipped answers, about 2 MiB each \
+                   at this size, and the unmerged rows of at most 12,000 participants, about 1.5 KB \
+                   each: `KEPT_ROWS`), so hot answers and jail or health merges need no table read; \
+                   that is about 20 MiB live by design, and a later build of another epoch of this \
+                   size (its chain bodies, joined rows and chunks, tens of MB at once) comes on top. \
+                   Heap profiles (`scripts/heap-profile.sh`) show the rest is glibc keeping freed \
+                   pages between the stages of one build: the live peak is below the RSS peak, and \
+                   `malloc_trim(0)` after each invocation brings RSS back down (the mark stays). \
+                   Tried and rejected: mimalloc (with `mi_collect` after each invocation) raised \
+                   epoch-stats to 89 MiB on the same three first views where glibc reached 65 MiB. \
+                   What would fix it: fewer kept rows at this size (a status change would then read \
+                   the snapshot again), and parsing the chain's participant list from the stream \
+                   instead of a buffer. (Lambda gives the function 256 MiB, so nothing fails; the \
+                   target is about headroom.)"
         }
         "warmer" => {
             if let Some(w) = r.warm.iter().find(|w| w.n == n) {
@@ -194,6 +201,17 @@ pub(super) fn explain_rss(row: &RssRow, n: usize, r: &Results) -> String {
                    arenas); for live data, bound what one run holds (the fetches in flight and their \
                    HTTP and SDK buffers, the slice of keys being checked). (Lambda gives the warmer 512 \
                    MB, so nothing fails; the target is about headroom.)"
+        }
+        "scheduler" => {
+            why + " Why: one instance runs every job in turn, and at this size each holds a large \
+                   body for a moment: `current_epoch` builds the epoch's snapshot as epoch-stats \
+                   does (the chain's participant list and epoch bodies, joined rows, chunks), the \
+                   jail job holds every member's status and the inference scan its state and a \
+                   500-inference page. The mark is the largest of them plus what glibc keeps freed \
+                   between them (`malloc_trim(0)` runs after each job; its RSS falls back between \
+                   runs). What would fix it: parsing the chain's large bodies from the stream, \
+                   and the same per-stage release inside `current_epoch`. (Lambda gives it 256 MiB, so nothing fails; \
+                   the target is about headroom.)"
         }
         _ => why,
     }
