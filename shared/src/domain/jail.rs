@@ -7,13 +7,19 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ParticipantStats;
-
 /// A participant's validator as of one epoch's height, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JailStatus {
     pub participant: String,
     pub is_jailed: bool,
+    #[serde(flatten)]
+    pub validator: ValidatorInfo,
+}
+
+/// What a jail status says besides `is_jailed`, under the same names in
+/// the stored status and the served row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorInfo {
     /// RFC 3339 as the chain gives it; `None` when not jailed, unknown, or
     /// the chain's zero time (`1970-01-01...`).
     #[serde(default)]
@@ -32,6 +38,20 @@ pub struct JailStatus {
     pub validator_consensus_key: Option<String>,
     #[serde(default)]
     pub consensus_key_mismatch: Option<bool>,
+}
+
+/// A row's jail and health as served: null as built from the chain, filled
+/// from the stored statuses when an answer is served ([`RowStatus::apply_jail`],
+/// [`RowStatus::apply_health`]). Never stored with the rows, so never read back with
+/// them (`skip_deserializing` where a row holds it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RowStatus {
+    pub is_jailed: Option<bool>,
+    pub ready_to_unjail: Option<bool>,
+    #[serde(flatten)]
+    pub validator: ValidatorInfo,
+    pub node_healthy: Option<bool>,
+    pub node_health_checked_at: Option<String>,
 }
 
 /// A participant's last health probe, as stored (global, not per epoch).
@@ -75,29 +95,26 @@ pub fn consensus_key_mismatch(chain_key: Option<&str>, epoch_key: Option<&str>) 
 pub fn ready_to_unjail(status: &JailStatus, now: DateTime<Utc>) -> bool {
     status.is_jailed
         && status
+            .validator
             .jailed_until
             .as_deref()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .is_some_and(|until| now > until)
 }
 
-/// Fills a row's jail fields from its stored status.
-pub fn apply_jail(row: &mut ParticipantStats, status: &JailStatus, now: DateTime<Utc>) {
-    row.is_jailed = Some(status.is_jailed);
-    row.jailed_until = status.jailed_until.clone();
-    row.ready_to_unjail = Some(ready_to_unjail(status, now));
-    row.moniker = status.moniker.clone();
-    row.identity = status.identity.clone();
-    row.keybase_username = status.keybase_username.clone();
-    row.keybase_picture_url = status.keybase_picture_url.clone();
-    row.website = status.website.clone();
-    row.validator_consensus_key = status.validator_consensus_key.clone();
-    row.consensus_key_mismatch = status.consensus_key_mismatch;
-}
+impl RowStatus {
+    /// The jail fields from the participant's stored status.
+    pub fn apply_jail(&mut self, status: &JailStatus, now: DateTime<Utc>) {
+        self.is_jailed = Some(status.is_jailed);
+        self.ready_to_unjail = Some(ready_to_unjail(status, now));
+        self.validator = status.validator.clone();
+    }
 
-pub fn apply_health(row: &mut ParticipantStats, health: &NodeHealth) {
-    row.node_healthy = Some(health.healthy);
-    row.node_health_checked_at = Some(health.checked_at.clone());
+    /// The health fields from the participant's last probe.
+    pub fn apply_health(&mut self, health: &NodeHealth) {
+        self.node_healthy = Some(health.healthy);
+        self.node_health_checked_at = Some(health.checked_at.clone());
+    }
 }
 
 #[cfg(test)]
@@ -146,14 +163,10 @@ mod tests {
         let status = |jailed: bool, until: Option<&str>| JailStatus {
             participant: "p".into(),
             is_jailed: jailed,
-            jailed_until: until.map(str::to_owned),
-            moniker: None,
-            identity: None,
-            keybase_username: None,
-            keybase_picture_url: None,
-            website: None,
-            validator_consensus_key: None,
-            consensus_key_mismatch: None,
+            validator: ValidatorInfo {
+                jailed_until: until.map(str::to_owned),
+                ..ValidatorInfo::default()
+            },
         };
         let cases = [
             (true, Some("2026-05-31T23:59:59.999999999Z"), true),

@@ -16,7 +16,7 @@ pub mod warm_keys;
 
 pub use hardware::{merge_poc_weights, ml_nodes_map, MlNodeView};
 pub use heights::{avg_block_time, canonical_height, resolve_past_height, HeightError};
-pub use jail::{JailStatus, NodeHealth};
+pub use jail::{JailStatus, NodeHealth, RowStatus, ValidatorInfo};
 pub use rates::{invalidation_rate, missed_rate, round_ties_even};
 pub use rewards::{
     assigned_reward_gnk, gnk_from_coins, rewards_window, sum_rewarded_coins,

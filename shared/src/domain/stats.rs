@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::hardware::ml_nodes_map;
+use super::jail::RowStatus;
 use super::links::web_link;
 use super::rates::{invalidation_rate, missed_rate};
 use super::sources::{EpochMember, ListedMember, Tallies};
@@ -24,30 +25,9 @@ pub struct ParticipantStats {
     pub status: Option<String>,
     pub models: Vec<String>,
     pub current_epoch_stats: Tallies,
-    #[serde(default)]
-    pub is_jailed: Option<bool>,
-    #[serde(default)]
-    pub jailed_until: Option<String>,
-    #[serde(default)]
-    pub ready_to_unjail: Option<bool>,
-    #[serde(default)]
-    pub moniker: Option<String>,
-    #[serde(default)]
-    pub identity: Option<String>,
-    #[serde(default)]
-    pub keybase_username: Option<String>,
-    #[serde(default)]
-    pub keybase_picture_url: Option<String>,
-    #[serde(default)]
-    pub website: Option<String>,
-    #[serde(default)]
-    pub validator_consensus_key: Option<String>,
-    #[serde(default)]
-    pub consensus_key_mismatch: Option<bool>,
-    #[serde(default)]
-    pub node_healthy: Option<bool>,
-    #[serde(default)]
-    pub node_health_checked_at: Option<String>,
+    /// Jail and health, merged in when served (never stored with the row).
+    #[serde(flatten, skip_deserializing)]
+    pub jail_health: RowStatus,
     pub seed_signature: Option<String>,
     pub ml_nodes_map: Option<BTreeMap<String, i64>>,
     pub missed_rate: f64,
@@ -76,18 +56,7 @@ impl ParticipantStats {
             missed_rate: 0.0,
             invalidation_rate: 0.0,
             current_epoch_stats: Tallies::default(),
-            is_jailed: None,
-            jailed_until: None,
-            ready_to_unjail: None,
-            moniker: None,
-            identity: None,
-            keybase_username: None,
-            keybase_picture_url: None,
-            website: None,
-            validator_consensus_key: None,
-            consensus_key_mismatch: None,
-            node_healthy: None,
-            node_health_checked_at: None,
+            jail_health: RowStatus::default(),
             seed_signature: epoch.seed_signature.clone(),
             ml_nodes_map: Some(ml_nodes_map(&epoch.ml_nodes)),
         };
@@ -267,6 +236,38 @@ mod tests {
         assert_eq!(sorted_keys, sorted_expected);
         assert!(json["is_jailed"].is_null() && json["node_healthy"].is_null());
         assert_eq!(json["current_epoch_stats"]["inference_count"], "0");
+    }
+
+    /// A merged row serves its jail and health under the row's own names;
+    /// a row read back (a stored chunk, even one an older version wrote
+    /// with them) never carries them, so only the statuses' own items do.
+    #[test]
+    fn jail_and_health_are_served_flat_and_never_read_back() {
+        let mut row =
+            ParticipantStats::from_sources(&epoch_entry("a", Some(1)), &listed("a", "0", "0", "0"));
+        let status = crate::domain::JailStatus {
+            participant: "a".into(),
+            is_jailed: true,
+            validator: crate::domain::ValidatorInfo {
+                moniker: Some("node-a".into()),
+                jailed_until: Some("2020-01-01T00:00:00Z".into()),
+                ..Default::default()
+            },
+        };
+        row.jail_health.apply_jail(&status, chrono::Utc::now());
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["is_jailed"], true);
+        assert_eq!(json["ready_to_unjail"], true);
+        assert_eq!(json["moniker"], "node-a");
+        assert!(json.get("jail_health").is_none() && json.get("validator").is_none());
+        let read: ParticipantStats = serde_json::from_value(json).unwrap();
+        assert_eq!(read.jail_health, Default::default());
+        assert_eq!(read.weight, 1);
+        // The stored status itself keeps them, flat as well.
+        let stored = serde_json::to_value(&status).unwrap();
+        assert_eq!(stored["moniker"], "node-a");
+        let back: crate::domain::JailStatus = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, status);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::chain::{Chain, ChainError, EpochRef, Validator, ValidatorChain};
 use crate::domain::jail::{clean_jailed_until, clean_moniker, consensus_key_mismatch, non_empty};
 use crate::domain::links::web_link;
 use crate::domain::validator_keys::{valcons_of, valoper_of};
-use crate::domain::JailStatus;
+use crate::domain::{JailStatus, ValidatorInfo};
 use crate::keybase::{picture_url, KeybaseIdentity, KeybaseLookup, KeybaseUsername};
 use crate::table::{CacheTable, PutOutcome, StatsSlot, StatusTable, TableError};
 use crate::time::now_ms;
@@ -177,19 +177,21 @@ where
                 JailStatus {
                     participant: e.participant.clone(),
                     is_jailed: v.jailed,
-                    jailed_until: jailed_until
-                        .get(&e.participant)
-                        .and_then(|u| clean_jailed_until(u.as_deref())),
-                    moniker: clean_moniker(desc.moniker.as_deref()),
-                    identity,
-                    keybase_picture_url: username.as_ref().map(picture_url),
-                    keybase_username: username.map(KeybaseUsername::into_string),
-                    website: web_link(desc.website.as_deref()),
-                    consensus_key_mismatch: consensus_key_mismatch(
-                        key.as_deref(),
-                        e.validator_key.as_deref(),
-                    ),
-                    validator_consensus_key: key,
+                    validator: ValidatorInfo {
+                        jailed_until: jailed_until
+                            .get(&e.participant)
+                            .and_then(|u| clean_jailed_until(u.as_deref())),
+                        moniker: clean_moniker(desc.moniker.as_deref()),
+                        identity,
+                        keybase_picture_url: username.as_ref().map(picture_url),
+                        keybase_username: username.map(KeybaseUsername::into_string),
+                        website: web_link(desc.website.as_deref()),
+                        consensus_key_mismatch: consensus_key_mismatch(
+                            key.as_deref(),
+                            e.validator_key.as_deref(),
+                        ),
+                        validator_consensus_key: key,
+                    },
                 }
             })
             .collect()

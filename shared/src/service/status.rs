@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::jail::{apply_health, apply_jail};
 use crate::domain::{JailStatus, NodeHealth, ParticipantStats};
 use crate::table::TableResult;
 
@@ -18,10 +17,10 @@ pub fn merge_row(
     now: DateTime<Utc>,
 ) {
     if let Some(j) = jail {
-        apply_jail(row, j, now);
+        row.jail_health.apply_jail(j, now);
     }
     if let Some(h) = health {
-        apply_health(row, h);
+        row.jail_health.apply_health(h);
     }
 }
 
@@ -43,6 +42,7 @@ pub fn apply_participant_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ValidatorInfo;
     use crate::service::fakes::{row, A, B};
     use crate::table::ports::*;
     use crate::table::{MemoryTable, ModalRead, StatusParts, StatusTable};
@@ -64,14 +64,13 @@ mod tests {
         JailStatus {
             participant: id.into(),
             is_jailed: true,
-            jailed_until: Some(until.into()),
-            moniker: Some("m".into()),
-            identity: None,
-            keybase_username: None,
-            keybase_picture_url: None,
-            website: None,
-            validator_consensus_key: Some("k".into()),
-            consensus_key_mismatch: Some(false),
+            validator: ValidatorInfo {
+                jailed_until: Some(until.into()),
+                moniker: Some("m".into()),
+                validator_consensus_key: Some("k".into()),
+                consensus_key_mismatch: Some(false),
+                ..ValidatorInfo::default()
+            },
         }
     }
 
@@ -85,7 +84,7 @@ mod tests {
         apply_statuses(&mut rows, &stored.jail, &stored.health);
         assert!(rows
             .iter()
-            .all(|r| r.is_jailed.is_none() && r.node_healthy.is_none()));
+            .all(|r| r.jail_health.is_jailed.is_none() && r.jail_health.node_healthy.is_none()));
 
         table
             .store_jail(7, &[jailed(A, "2000-01-01T00:00:00Z")], 10, false)
@@ -101,21 +100,27 @@ mod tests {
         assert_ne!(stored.jail_revision, 0);
         assert_ne!(stored.health_revision, 0);
         apply_statuses(&mut rows, &stored.jail, &stored.health);
-        assert_eq!(rows[0].is_jailed, Some(true));
+        assert_eq!(rows[0].jail_health.is_jailed, Some(true));
         assert_eq!(
-            rows[0].ready_to_unjail,
+            rows[0].jail_health.ready_to_unjail,
             Some(true),
             "computed now, past the date"
         );
-        assert_eq!(rows[0].node_healthy, None);
-        assert_eq!(rows[1].is_jailed, None, "no validator row: unknown");
-        assert_eq!(rows[1].node_healthy, Some(true));
+        assert_eq!(rows[0].jail_health.node_healthy, None);
+        assert_eq!(
+            rows[1].jail_health.is_jailed, None,
+            "no validator row: unknown"
+        );
+        assert_eq!(rows[1].jail_health.node_healthy, Some(true));
         // Another epoch has no jail statuses, but health is global.
         let mut other = vec![row(A), row(B)];
         let stored = table.load_statuses(StatusParts::both(8)).await.unwrap();
         apply_statuses(&mut other, &stored.jail, &stored.health);
         assert_eq!(
-            (other[0].is_jailed, other[1].node_healthy),
+            (
+                other[0].jail_health.is_jailed,
+                other[1].jail_health.node_healthy
+            ),
             (None, Some(true))
         );
 
@@ -130,6 +135,6 @@ mod tests {
         };
         let status = table.load_modal_bundle(&read).await.map(|b| b.status);
         apply_participant_status(&mut one, 7, status);
-        assert_eq!(one.is_jailed, None);
+        assert_eq!(one.jail_health.is_jailed, None);
     }
 }

@@ -273,14 +273,10 @@ async fn status_chunks_are_written_only_when_their_content_changes() {
         .map(|i| shared::domain::JailStatus {
             participant: format!("p{i:03}"),
             is_jailed: i % 7 == 0,
-            jailed_until: None,
-            moniker: Some(format!("m{i}")),
-            identity: None,
-            keybase_username: None,
-            keybase_picture_url: None,
-            website: None,
-            validator_consensus_key: None,
-            consensus_key_mismatch: None,
+            validator: shared::domain::ValidatorInfo {
+                moniker: Some(format!("m{i}")),
+                ..Default::default()
+            },
         })
         .collect();
     t.table.store_jail(9, &jail, t0, false).await.unwrap();

@@ -66,7 +66,7 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
         );
         assert_eq!(
             row["moniker"].as_str(),
-            want.as_ref().and_then(|w| w.moniker.as_deref()),
+            want.as_ref().and_then(|w| w.validator.moniker.as_deref()),
             "{addr}"
         );
         jailed_rows += usize::from(row["is_jailed"] == true);
@@ -80,7 +80,7 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
     assert!(first_stored
         .jail
         .values()
-        .all(|s| s.keybase_username.is_none()));
+        .all(|s| s.validator.keybase_username.is_none()));
     let etag_first = header(&first, "etag").unwrap().to_owned();
 
     let http = HttpKeybase::new(&sim.url()).unwrap();
@@ -145,8 +145,8 @@ async fn a_finished_epoch_is_fetched_once_at_its_canonical_height_and_shown_afte
         match stored.jail.get(addr) {
             Some(s) => {
                 assert_eq!(row["is_jailed"], s.is_jailed, "{addr}");
-                assert_eq!(row["moniker"], serde_json::json!(s.moniker));
-                assert_eq!(row["website"], serde_json::json!(s.website));
+                assert_eq!(row["moniker"], serde_json::json!(s.validator.moniker));
+                assert_eq!(row["website"], serde_json::json!(s.validator.website));
                 assert_eq!(
                     row["ready_to_unjail"],
                     shared::domain::jail::ready_to_unjail(s, now),

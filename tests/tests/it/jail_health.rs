@@ -13,7 +13,7 @@ use shared::chain::ValidatorChain;
 use shared::domain::jail::{clean_jailed_until, clean_moniker, non_empty};
 use shared::domain::links::web_link;
 use shared::domain::validator_keys::valcons_of;
-use shared::domain::{JailStatus, NodeHealth};
+use shared::domain::{JailStatus, NodeHealth, ValidatorInfo};
 use shared::keybase::{picture_url, HttpKeybase, KeybaseIdentity, KeybaseUsername};
 use shared::routes::{handle_epoch_stats, handle_participant};
 use shared::service::epochs::{current_epoch, epoch_by_id};
@@ -55,14 +55,16 @@ pub(crate) fn expected_status(
     Some(JailStatus {
         participant: addr.to_owned(),
         is_jailed: v.jailed,
-        jailed_until,
-        moniker: clean_moniker(Some(&v.description.moniker)),
-        identity,
-        keybase_picture_url: username.as_ref().map(picture_url),
-        keybase_username: username.map(KeybaseUsername::into_string),
-        website: web_link(Some(&v.description.website)),
-        consensus_key_mismatch: Some(v.consensus_pubkey.key != entry.validator_key),
-        validator_consensus_key: Some(v.consensus_pubkey.key.clone()),
+        validator: ValidatorInfo {
+            jailed_until,
+            moniker: clean_moniker(Some(&v.description.moniker)),
+            identity,
+            keybase_picture_url: username.as_ref().map(picture_url),
+            keybase_username: username.map(KeybaseUsername::into_string),
+            website: web_link(Some(&v.description.website)),
+            consensus_key_mismatch: Some(v.consensus_pubkey.key != entry.validator_key),
+            validator_consensus_key: Some(v.consensus_pubkey.key.clone()),
+        },
     })
 }
 
@@ -116,11 +118,11 @@ async fn the_current_epochs_jail_statuses_follow_the_rules() {
         if let Some(w) = want {
             seen.insert((
                 w.is_jailed,
-                w.jailed_until.is_some(),
-                w.keybase_username.is_some(),
-                w.website.is_some(),
-                w.moniker.is_some(),
-                w.consensus_key_mismatch,
+                w.validator.jailed_until.is_some(),
+                w.validator.keybase_username.is_some(),
+                w.validator.website.is_some(),
+                w.validator.moniker.is_some(),
+                w.validator.consensus_key_mismatch,
             ));
         }
     }
@@ -150,17 +152,19 @@ fn big_status(i: usize) -> JailStatus {
     JailStatus {
         participant: addr,
         is_jailed: i.is_multiple_of(2),
-        jailed_until: Some("2026-01-02T03:04:05.123456789Z".into()),
-        // The chain's maximum description lengths.
-        moniker: Some(format!("{i:0>70}")),
-        identity: Some(format!("{i:0>64}")),
-        keybase_username: Some(format!("user{i:0>12}")),
-        keybase_picture_url: KeybaseUsername::parse(&format!("user{i:0>12}"))
-            .as_ref()
-            .map(picture_url),
-        website: Some(format!("https://{i:0>130}.example")),
-        validator_consensus_key: Some(format!("{i:0>44}")),
-        consensus_key_mismatch: Some(true),
+        validator: ValidatorInfo {
+            jailed_until: Some("2026-01-02T03:04:05.123456789Z".into()),
+            // The chain's maximum description lengths.
+            moniker: Some(format!("{i:0>70}")),
+            identity: Some(format!("{i:0>64}")),
+            keybase_username: Some(format!("user{i:0>12}")),
+            keybase_picture_url: KeybaseUsername::parse(&format!("user{i:0>12}"))
+                .as_ref()
+                .map(picture_url),
+            website: Some(format!("https://{i:0>130}.example")),
+            validator_consensus_key: Some(format!("{i:0>44}")),
+            consensus_key_mismatch: Some(true),
+        },
     }
 }
 

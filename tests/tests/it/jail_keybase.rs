@@ -68,7 +68,7 @@ async fn stored_usernames(t: &TestTable) -> BTreeMap<String, Option<String>> {
     stored
         .jail
         .into_iter()
-        .map(|(p, s)| (p, s.keybase_username))
+        .map(|(p, s)| (p, s.validator.keybase_username))
         .collect()
 }
 
@@ -101,7 +101,7 @@ async fn stored_identities(t: &TestTable) -> Vec<KeybaseIdentity> {
     let mut ids: Vec<KeybaseIdentity> = stored
         .jail
         .values()
-        .filter_map(|s| KeybaseIdentity::parse(s.identity.as_deref()?))
+        .filter_map(|s| KeybaseIdentity::parse(s.validator.identity.as_deref()?))
         .collect();
     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     ids.dedup();

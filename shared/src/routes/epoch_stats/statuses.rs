@@ -220,14 +220,7 @@ mod budget_tests {
                 let status = JailStatus {
                     participant: p.clone(),
                     is_jailed: false,
-                    jailed_until: None,
-                    moniker: None,
-                    identity: None,
-                    keybase_username: None,
-                    keybase_picture_url: None,
-                    website: None,
-                    validator_consensus_key: None,
-                    consensus_key_mismatch: None,
+                    validator: Default::default(),
                 };
                 (p, status)
             })

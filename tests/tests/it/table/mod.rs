@@ -1,14 +1,18 @@
 //! The DynamoDB adapter against DynamoDB Local, through the real SDK, one
 //! module per concern: participant items and totals ([`item_writes`]),
 //! stats snapshots ([`snapshots`]), the warm lease ([`leases`]), the
-//! shared budgets ([`budgets`]). This file
+//! shared budgets ([`budgets`]), inferences ([`inferences`]), jail,
+//! health, Keybase and revisions ([`statuses`]), the timeline and models
+//! ([`network_items`]). Each rule runs on both adapters. This file
 //! holds the rows they write, and the adapter's failure and schema checks.
 
 mod budgets;
 mod inferences;
 mod item_writes;
 mod leases;
+mod network_items;
 mod snapshots;
+mod statuses;
 
 use std::time::Instant;
 
