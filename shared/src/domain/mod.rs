@@ -2,6 +2,7 @@
 
 pub mod hardware;
 pub mod heights;
+pub mod history;
 pub mod inferences;
 pub mod jail;
 pub mod links;

@@ -28,6 +28,8 @@ pub struct MemoryTable {
     pub(super) status: Mutex<super::memory_state::StatusState>,
     /// The [`super::InferenceTable`] items (`memory_inferences`).
     pub(super) inferences: Mutex<super::memory_state::InferenceMemory>,
+    /// The [`super::HistoryTable`] items (`memory_history`).
+    pub(super) history: Mutex<super::memory_state::HistoryMemory>,
 }
 
 #[derive(Default)]

@@ -1,13 +1,14 @@
 //! The in-memory table's state beyond the [`CacheTable`] items: the
 //! network items, the jail and health chunks, the inference scan's
-//! checkpoint and records. Apart from the adapters that use it (`memory`,
-//! `memory_network`, `memory_status`, `memory_inferences`), so none of them
+//! checkpoint and records, the history. Apart from the adapters that use it (`memory`,
+//! `memory_network`, `memory_status`, `memory_inferences`, `memory_history`), so none of them
 //! imports another that imports it back.
 //!
 //! [`CacheTable`]: super::CacheTable
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use super::history::{HistoryRecord, NetworkRecord};
 use super::inferences::rules::PublishedDigest;
 use super::inferences::{PublishStamp, ScanCheckpoint};
 use super::network::{NetworkItem, StoredDoc};
@@ -66,4 +67,12 @@ pub(super) fn revision<T>(set: Option<&ChunkSet<T>>) -> StatusRevision {
         .map(|s| s.iter().map(|c| c.as_ref().map(|c| c.stamp.hash)).collect())
         .unwrap_or_default();
     revision_of(&hashes)
+}
+
+/// The history items (`memory_history`): by participant and epoch, and
+/// the network's by epoch.
+#[derive(Default)]
+pub(super) struct HistoryMemory {
+    pub entries: BTreeMap<(crate::ids::ParticipantId, u64), HistoryRecord>,
+    pub network: BTreeMap<u64, NetworkRecord>,
 }

@@ -4,9 +4,11 @@
 
 pub mod budget;
 mod dynamo;
+pub mod history;
 pub mod inferences;
 pub mod items;
 mod memory;
+mod memory_history;
 mod memory_inferences;
 mod memory_network;
 mod memory_state;
@@ -20,6 +22,7 @@ pub use budget::Budget;
 pub use dynamo::{
     DynamoTable, TableCounters, MAX_STATUS_CHUNK_BYTES, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE,
 };
+pub use history::{HistoryRecord, HistoryStamp, HistoryTable, NetworkRecord};
 pub use inferences::{
     InferenceTable, PublishStamp, PublishedInferences, ScanCheckpoint, ScanPosition, ScanState,
 };

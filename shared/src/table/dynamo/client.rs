@@ -118,6 +118,34 @@ impl DynamoTable {
         Ok(resp.item)
     }
 
+    /// One Query: at most `limit` items of partition `pk` whose sort key is
+    /// between `sk_from` and `sk_to` (inclusive), highest sort key first.
+    /// Callers keep pages well under the 1 MB a Query answers at most.
+    pub(super) async fn query_range(
+        &self,
+        pk: &str,
+        sk_from: &str,
+        sk_to: &str,
+        limit: usize,
+    ) -> TableResult<Vec<Item>> {
+        let resp = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":from", AttributeValue::S(sk_from.to_owned()))
+            .expression_attribute_values(":to", AttributeValue::S(sk_to.to_owned()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        self.counters.record(Op::Read, resp.consumed_capacity());
+        Ok(resp.items.unwrap_or_default())
+    }
+
     /// PutItem under `condition`; a failed condition is [`Put::Lost`], not
     /// an error.
     pub(super) async fn put_conditional(

@@ -27,6 +27,8 @@
 //! | node health chunk            | `HEALTH`             | `{bucket:03}`            |
 //! | node health revision         | `HEALTH`             | `REV`                    |
 //! | Keybase answer               | `KEYBASE#{IDENTITY}` | `LOOKUP`                 |
+//! | participant history entry    | `P#{address}`        | `HISTORY#{e:010}`        |
+//! | network history row          | `HISTORY`            | `{e:010}`                |
 
 use std::collections::HashMap;
 
@@ -35,6 +37,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::ids::ParticipantId;
 use crate::table::items::{ItemKey, ItemKind, StatsSlot};
 use crate::table::network::NetworkItem;
+
+/// The network history's partition.
+pub const NETWORK_HISTORY_PK: &str = "HISTORY";
+
+/// The sort key of a participant's history entry.
+pub fn history_sk(epoch: u64) -> String {
+    format!("HISTORY#{epoch:010}")
+}
 
 /// An item (or a key) as the SDK carries it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -68,6 +78,17 @@ impl Key {
             pk: pk.into(),
             sk: sk.into(),
         }
+    }
+
+    /// A participant's entry for one finished epoch (beside its items, so
+    /// the participant function's grant covers it).
+    pub fn history(participant: &ParticipantId, epoch: u64) -> Self {
+        Self::new(format!("P#{participant}"), history_sk(epoch))
+    }
+
+    /// The network's row for one finished epoch.
+    pub fn network_history(epoch: u64) -> Self {
+        Self::new(NETWORK_HISTORY_PK, format!("{epoch:010}"))
     }
 
     pub fn stats(slot: StatsSlot) -> Self {

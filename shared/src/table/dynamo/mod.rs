@@ -19,6 +19,7 @@ mod batch;
 mod budget;
 mod client;
 mod codec;
+mod history;
 mod inferences;
 mod keys;
 mod lease;

@@ -7,6 +7,7 @@
 //! holds the rows they write, and the adapter's failure and schema checks.
 
 mod budgets;
+mod history;
 mod inferences;
 mod item_writes;
 mod leases;
