@@ -82,7 +82,13 @@ async fn history_rules<T: HistoryTable>(table: &T) {
             .unwrap(),
         0
     );
-    assert_eq!(table.store_history(&[changed.clone()]).await.unwrap(), 1);
+    assert_eq!(
+        table
+            .store_history(std::slice::from_ref(&changed))
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(
         table
             .store_history(&[record(1, 5, 9, 9_000, false)])
