@@ -14,6 +14,6 @@ pub use params::{
     parse_epoch_id, parse_height, parse_participant_id, query_param, required_epoch_id, MAX_EPOCH,
     MAX_HEIGHT,
 };
-pub use reply::{Payload, Reply};
+pub use reply::{Media, Payload, Reply};
 pub use route::ApiRoute;
 pub use serve::serve;

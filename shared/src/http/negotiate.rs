@@ -77,16 +77,22 @@ pub fn cors_origin(req_headers: &HeaderMap, allowed: &[String]) -> Option<String
 /// accepted, CORS headers.
 pub fn respond(req_headers: &HeaderMap, cors: &[String], reply: Reply) -> Response<Body> {
     let mut builder = Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_TYPE, reply.media.content_type())
         .header(header::CACHE_CONTROL, &reply.cache_control)
         .header(header::VARY, "Accept-Encoding, Origin");
+    if let Some(disposition) = reply.media.disposition() {
+        builder = builder.header(header::CONTENT_DISPOSITION, disposition);
+    }
     if let Some(secs) = reply.retry_after_secs {
         builder = builder.header(header::RETRY_AFTER, secs);
     }
     if let Some(origin) = cors_origin(req_headers, cors) {
         builder = builder
             .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
-            .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag, Retry-After");
+            .header(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                "ETag, Retry-After, Content-Disposition",
+            );
     }
     if let Some(etag) = &reply.etag {
         builder = builder.header(header::ETAG, etag);
@@ -163,6 +169,7 @@ mod tests {
     fn an_answer_larger_than_lambda_can_carry_is_refused_unless_gzipped() {
         let big = format!("[{}1]", "1,".repeat(MAX_LAMBDA_PAYLOAD_BYTES / 2));
         let reply = |body| Reply {
+            media: crate::http::Media::Json,
             status: 200,
             body,
             cache_control: "no-store".into(),
@@ -199,6 +206,7 @@ mod tests {
     #[test]
     fn the_limit_is_on_the_bytes_lambda_returns_not_on_the_body() {
         let reply = |body: Vec<u8>| Reply {
+            media: crate::http::Media::Json,
             status: 200,
             body: Payload::Plain(body),
             cache_control: "no-store".into(),

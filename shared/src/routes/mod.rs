@@ -2,6 +2,7 @@
 //! Adding a route is one file here over [`crate::http`] and [`crate::service`].
 
 pub mod epoch_stats;
+pub mod history;
 pub mod network;
 pub mod participant;
 pub mod participant_inferences;

@@ -1,6 +1,7 @@
 //! network: `GET /v1/timeline`, `GET /v1/models/current` and
 //! `GET /v1/models/epochs/{epoch_id}[?height=H]`, and the tracker's liveness
-//! route `GET /v1/hello` (answered from code: no table, no chain).
+//! route `GET /v1/hello` (answered from code: no table, no chain), and
+//! `GET /v1/network/history` (in [`super::history`]).
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -10,7 +11,9 @@ use crate::hash::fnv1a;
 use crate::http::{parse_epoch_id, parse_height, query_param, serve, ApiRoute, Payload, Reply};
 use crate::service::network::{models_current, models_for_epoch, timeline, Served, Source};
 use crate::service::{ApiError, Core};
-use crate::table::NetworkTable;
+use crate::table::{HistoryTable, NetworkTable};
+
+use super::history::{handle_history, is_history_route};
 use crate::time::now_ms;
 
 /// Browsers and CDNs may keep a timeline this long (the dashboard polls
@@ -45,10 +48,13 @@ pub fn route_network(route: &ApiRoute, query: Option<&str>) -> Result<NetworkRou
 /// The three routes of the network function. An answer this instance
 /// gave within `HOT_REVALIDATE_SECS` is given again from memory; after
 /// that its one small item is read again.
-pub async fn handle_network<C: Chain + NetworkChain, T: NetworkTable>(
+pub async fn handle_network<C: Chain + NetworkChain, T: NetworkTable + HistoryTable>(
     core: &Core<C, T>,
     req: &Request,
 ) -> Response<Body> {
+    if is_history_route(&ApiRoute::of(req)) {
+        return handle_history(&core.table, &core.config.cors_allowed_origins, req).await;
+    }
     serve(
         req,
         &core.config.cors_allowed_origins,
@@ -110,6 +116,7 @@ fn reply<B: Serialize>(body: &B, source: Source, max_age_secs: u64) -> Result<Re
         Source::Table | Source::Chain => format!("public, max-age={max_age_secs}"),
     };
     Ok(Reply {
+        media: crate::http::Media::Json,
         status: 200,
         etag: Some(format!("W/\"{:016x}\"", fnv1a(&body))),
         retry_after_secs: None,

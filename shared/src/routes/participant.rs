@@ -1,6 +1,7 @@
 //! participant: `GET /v1/participants/{id}?epoch_id=N[&height=H]`, and
 //! `GET /v1/participants/{id}/inferences?epoch_id=N` (in
-//! [`super::participant_inferences`]).
+//! [`super::participant_inferences`]), and the participant's history (in
+//! [`super::history`]).
 
 use lambda_http::{Body, Request, Response};
 
@@ -12,7 +13,9 @@ use crate::http::{
 use crate::ids::ParticipantId;
 use crate::service::participant::{participant_details, DetailsMeta};
 use crate::service::{ApiError, Core};
-use crate::table::{CacheTable, InferenceTable, StatusTable};
+use crate::table::{CacheTable, HistoryTable, InferenceTable, StatusTable};
+
+use super::history::{handle_history, is_history_route};
 
 use super::participant_inferences::{handle_participant_inferences, INFERENCES_ROUTE};
 
@@ -39,12 +42,19 @@ pub fn route_participant(
 
 /// `GET /v1/participants/{id}?epoch_id=N[&height=H]` and
 /// `GET /v1/participants/{id}/inferences?epoch_id=N`.
-pub async fn handle_participant<C: Chain, T: CacheTable + InferenceTable + StatusTable>(
+pub async fn handle_participant<
+    C: Chain,
+    T: CacheTable + InferenceTable + StatusTable + HistoryTable,
+>(
     core: &Core<C, T>,
     req: &Request,
 ) -> Response<Body> {
-    if ApiRoute::of(req).path == INFERENCES_ROUTE {
+    let route = ApiRoute::of(req);
+    if route.path == INFERENCES_ROUTE {
         return handle_participant_inferences(core, req).await;
+    }
+    if is_history_route(&route) {
+        return handle_history(&core.table, &core.config.cors_allowed_origins, req).await;
     }
     serve(
         req,

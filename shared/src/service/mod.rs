@@ -11,6 +11,7 @@ pub mod finished;
 pub mod header_memo;
 pub mod health;
 pub mod height_budget;
+pub mod history;
 pub mod inference_scan;
 pub mod inferences;
 pub mod items;

@@ -32,6 +32,7 @@ impl ReplyMemo {
         let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         let h = held.iter().find(|h| h.key == key)?;
         (now_ms - h.at_ms < window.as_millis() as i64).then(|| Reply {
+            media: crate::http::Media::Json,
             status: 200,
             body: h.body.clone(),
             cache_control: h.cache_control.clone(),
@@ -66,6 +67,7 @@ mod tests {
 
     fn reply(cache_control: &str) -> Reply {
         Reply {
+            media: crate::http::Media::Json,
             status: 200,
             body: Payload::Plain(b"{}".to_vec()),
             cache_control: cache_control.into(),

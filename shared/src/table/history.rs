@@ -81,14 +81,14 @@ pub trait HistoryTable: Send + Sync {
         records: &[HistoryRecord],
     ) -> impl Future<Output = TableResult<usize>> + Send;
 
-    /// At most `limit` entries of `participant` in `range`, newest first
-    /// (one Query).
+    /// At most `limit` entries of `participant` in `range`, newest first,
+    /// each with whether it is settled (one Query).
     fn load_history(
         &self,
         participant: &ParticipantId,
         range: EpochRange,
         limit: usize,
-    ) -> impl Future<Output = TableResult<Vec<HistoryEntry>>> + Send;
+    ) -> impl Future<Output = TableResult<Vec<(HistoryEntry, bool)>>> + Send;
 
     /// The stamp of the network's row for `epoch`.
     fn network_history_stamp(

@@ -73,7 +73,7 @@ impl HistoryTable for MemoryTable {
         participant: &ParticipantId,
         range: EpochRange,
         limit: usize,
-    ) -> TableResult<Vec<HistoryEntry>> {
+    ) -> TableResult<Vec<(HistoryEntry, bool)>> {
         let state = self.history_state()?;
         let from = (participant.clone(), range.from);
         let to = (participant.clone(), range.to);
@@ -82,7 +82,7 @@ impl HistoryTable for MemoryTable {
             .range(from..=to)
             .rev()
             .take(limit)
-            .map(|(_, r)| r.entry.clone())
+            .map(|(_, r)| (r.entry.clone(), r.is_final))
             .collect())
     }
 

@@ -15,6 +15,7 @@ use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef, ValidatorChain};
 use crate::ids::ParticipantId;
 use crate::keybase::HttpKeybase;
+use crate::service::history::{record_epoch_history, HistoryReport};
 use crate::service::items::{
     fetch_item, missing_items, modal_item_keys, store_fetched, ItemOutcome,
 };
@@ -22,7 +23,8 @@ use crate::service::jail::{warm_finished_jail, JailReport};
 use crate::service::keybase_names::{KeybaseMemo, KeybaseRun};
 use crate::service::Core;
 use crate::table::{
-    CacheTable, CachedItem, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError, WarmRest,
+    CacheTable, CachedItem, HistoryTable, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError,
+    WarmRest,
 };
 use crate::time::now_ms;
 
@@ -71,6 +73,9 @@ pub struct WarmReport {
     /// height); `None` when not fetched (why is logged; the next warm run
     /// of the epoch retries).
     pub jail: Option<JailReport>,
+    /// A finished epoch's history entries, recorded from what the run
+    /// stored; `None` when not recorded (why is logged).
+    pub history: Option<HistoryReport>,
     pub duration_ms: u64,
 }
 
@@ -111,7 +116,7 @@ impl WarmReport {
 }
 
 /// Runs one warm. `stop_at_ms`: no fetch starts at or after this time.
-pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
+pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable + HistoryTable>(
     core: &Core<C, T>,
     job: &WarmRequest,
     stop_at_ms: Option<i64>,
@@ -277,6 +282,21 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
         } else {
             report.jail = warm_jail(core, epoch, stop_at_ms).await;
         }
+        // Last, from what the run stored: the rewards and jail statuses.
+        if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
+            tracing::warn!(
+                epoch,
+                "deadline reached; the history waits for the next run"
+            );
+        } else {
+            report.history = match record_epoch_history(core, epoch).await {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!(epoch, error = %e, "history not recorded; the next warm run retries");
+                    None
+                }
+            };
+        }
     }
     finish(core, report, started, usage0)
 }
@@ -389,7 +409,10 @@ async fn epoch_participants<C: Chain, T: CacheTable>(
 /// `deadline_ms - margin` while holding the epoch's warm lease, and returns
 /// the report (`skipped` when another run holds the lease; a rejected
 /// payload is logged and answered, never retried by Lambda as an error).
-pub async fn handle_warm_event<C: Chain + ValidatorChain, T: CacheTable + StatusTable>(
+pub async fn handle_warm_event<
+    C: Chain + ValidatorChain,
+    T: CacheTable + StatusTable + HistoryTable,
+>(
     core: &Core<C, T>,
     event: &serde_json::Value,
     deadline_ms: Option<i64>,

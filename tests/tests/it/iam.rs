@@ -74,7 +74,7 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
         (
             "WarmerFunction",
             &["GetItem", "BatchGetItem", "PutItem"][..],
-            &["P#*", "EPOCH#*", "JAIL#*", "KEYBASE#*"][..],
+            &["P#*", "EPOCH#*", "JAIL#*", "KEYBASE#*", "HISTORY"][..],
         ),
         (
             "ParticipantFunction",
@@ -84,6 +84,7 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
                 "PutItem",
                 "UpdateItem",
                 "BatchWriteItem",
+                "Query",
             ][..],
             &["P#*", "CURRENT", "EPOCH#*"][..],
         ),
@@ -104,7 +105,7 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
         ),
         (
             "NetworkFunction",
-            &["GetItem", "PutItem", "UpdateItem"][..],
+            &["GetItem", "PutItem", "UpdateItem", "Query"][..],
             &["NETWORK", "MODELS#*", "BUDGET"][..],
         ),
     ];
@@ -128,6 +129,15 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
                 };
                 assert_eq!(grant.leading_keys, Some(deletable), "{function}");
                 assert_eq!(grant.actions.len(), 1, "{function}: BatchWriteItem alone");
+            }
+            if has("Query") {
+                // A history page: only the partition its function serves.
+                let queried = if function == "NetworkFunction" {
+                    set(&["HISTORY"])
+                } else {
+                    set(&["P#*"])
+                };
+                assert_eq!(grant.leading_keys, Some(queried), "{function}'s Query");
             }
             if has("PutItem") || has("UpdateItem") {
                 assert!(

@@ -7,6 +7,7 @@ mod events;
 mod fixtures;
 mod health;
 mod hello;
+mod history;
 mod hostile;
 mod hot;
 mod iam;

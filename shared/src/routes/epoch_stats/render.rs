@@ -140,6 +140,7 @@ pub struct Rendered {
 impl Rendered {
     pub fn reply(&self) -> Reply {
         Reply {
+            media: crate::http::Media::Json,
             status: 200,
             body: Payload::Gzipped(self.body.clone()),
             cache_control: self.cache_control.clone(),

@@ -143,14 +143,14 @@ impl HistoryTable for DynamoTable {
         participant: &ParticipantId,
         range: EpochRange,
         limit: usize,
-    ) -> TableResult<Vec<HistoryEntry>> {
+    ) -> TableResult<Vec<(HistoryEntry, bool)>> {
         let pk = Key::history(participant, range.to).pk;
         let items = self
             .query_range(&pk, &history_sk(range.from), &history_sk(range.to), limit)
             .await?;
         items
             .into_iter()
-            .map(|i| from_item::<EntryRow>(i).map(|r| r.entry))
+            .map(|i| from_item::<EntryRow>(i).map(|r| (r.entry, r.is_final)))
             .collect()
     }
 

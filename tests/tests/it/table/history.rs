@@ -43,9 +43,9 @@ async fn history_rules<T: HistoryTable>(table: &T) {
         .load_history(&participant(1), range(3, 10), 5)
         .await
         .unwrap();
-    let epochs: Vec<u64> = page.iter().map(|e| e.epoch_id).collect();
+    let epochs: Vec<u64> = page.iter().map(|(e, _)| e.epoch_id).collect();
     assert_eq!(epochs, vec![10, 9, 8, 7, 6]);
-    assert_eq!(page[0], entry(10, 10));
+    assert_eq!(page[0], (entry(10, 10), false));
     let all = table
         .load_history(&participant(1), range(1, 500), 500)
         .await
@@ -100,7 +100,7 @@ async fn history_rules<T: HistoryTable>(table: &T) {
         .load_history(&participant(1), range(5, 5), 10)
         .await
         .unwrap();
-    assert_eq!(five, vec![entry(5, 55)]);
+    assert_eq!(five, vec![(entry(5, 55), true)]);
     let stamp = table.history_stamps(5, &[participant(1)]).await.unwrap()[&participant(1)];
     assert!(stamp.is_final && stamp.hash == changed.hash());
 
