@@ -13,6 +13,7 @@ use super::lease::{run_under_lease, Leased};
 use super::request::WarmRequest;
 use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef, ValidatorChain};
+use crate::domain::rewards_window;
 use crate::ids::ParticipantId;
 use crate::keybase::HttpKeybase;
 use crate::service::history::{record_epoch_history, HistoryReport};
@@ -289,16 +290,42 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable +
                 "deadline reached; the history waits for the next run"
             );
         } else {
-            report.history = match record_epoch_history(core, epoch).await {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    tracing::warn!(epoch, error = %e, "history not recorded; the next warm run retries");
-                    None
+            report.history = record_history(core, epoch).await;
+            // The earlier epochs whose rewards this run refreshed (the
+            // modal's window): their entries' claims follow.
+            for earlier in rewards_window(epoch, false).into_iter().skip(1) {
+                if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
+                    break;
                 }
-            };
+                record_history(core, earlier).await;
+            }
         }
     }
     finish(core, report, started, usage0)
+}
+
+/// Records `epoch`'s history entries (see `service::history`); a failure
+/// is logged and left to the next warm run.
+async fn record_history<C: Chain, T: CacheTable + StatusTable + HistoryTable>(
+    core: &Core<C, T>,
+    epoch: u64,
+) -> Option<HistoryReport> {
+    match record_epoch_history(core, epoch).await {
+        Ok(h) => {
+            tracing::info!(
+                epoch,
+                entries = h.entries,
+                written = h.written,
+                settled = h.settled,
+                "history recorded"
+            );
+            Some(h)
+        }
+        Err(e) => {
+            tracing::warn!(epoch, error = %e, "history not recorded; the next warm run retries");
+            None
+        }
+    }
 }
 
 /// A finished epoch's jail statuses, unless stored final already; Keybase

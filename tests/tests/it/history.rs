@@ -355,3 +355,53 @@ async fn pages_ranges_and_errors() {
     assert_eq!(resp.status(), 200);
     assert_eq!(json_body(&resp)["epochs"], serde_json::json!([]));
 }
+
+/// An unclaimed reward in the history follows the modal's freshness rule:
+/// a later finished epoch's warm refreshes the rewards of its window, and
+/// the entries of those epochs with them.
+#[tokio::test]
+async fn claims_made_later_reach_the_history() {
+    let sim = start_sim(24, CURRENT).await;
+    let t = TestTable::new().await;
+    // Every stored reward is stale at once, as after ITEM_FRESHNESS_SECS.
+    let core = ctx(&t, &[sim.url()], &[("ITEM_FRESHNESS_SECS", "0")]);
+    let epoch = CURRENT - 1;
+    warm_epoch(&core, &warm_job(epoch, true), None).await;
+    let model = sim.model();
+    let unclaimed: Vec<String> = model
+        .participants_in_epoch(epoch)
+        .into_iter()
+        .filter(|p| {
+            model
+                .performance_summary(epoch, p)
+                .is_some_and(|s| !s.claimed)
+        })
+        .collect();
+    assert!(
+        !unclaimed.is_empty(),
+        "the newest finished epoch has unclaimed rewards"
+    );
+    let claimed_in_history = |p: &str| {
+        let core = &core;
+        let p = p.to_owned();
+        async move {
+            let path = format!("/v1/participants/{p}/history?from_epoch={epoch}&to_epoch={epoch}");
+            json_body(&handle_participant(core, &get(&path, &[])).await)["epochs"][0]["claimed"]
+                .clone()
+        }
+    };
+    assert_eq!(claimed_in_history(&unclaimed[0]).await, false);
+
+    // Epochs later, most of those rewards are claimed; the next finished
+    // epoch's warm refreshes its window.
+    sim.set_current_epoch(CURRENT + 4);
+    let later = sim.model();
+    warm_epoch(&core, &warm_job(CURRENT + 3, true), None).await;
+    let mut flipped = 0;
+    for p in &unclaimed {
+        let now = later.performance_summary(epoch, p).unwrap().claimed;
+        assert_eq!(claimed_in_history(p).await, now, "{p}");
+        flipped += usize::from(now);
+    }
+    assert!(flipped > 0, "some claims were made meanwhile");
+}

@@ -41,7 +41,8 @@ pub async fn serve(app: Router) -> (String, tokio::task::JoinHandle<()>) {
     (url, task)
 }
 
-/// The table's participant items as sorted JSON, without their fetch time
+/// The table's participant items (rewards, warm keys, hardware: not the
+/// history entries beside them) as sorted JSON, without their fetch time
 /// (which differs from run to run): equal fingerprints, equal contents.
 pub async fn participant_items_fingerprint(table: &TestTable) -> Vec<String> {
     let mut items: Vec<String> = table
@@ -49,6 +50,7 @@ pub async fn participant_items_fingerprint(table: &TestTable) -> Vec<String> {
         .await
         .into_iter()
         .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("P#")))
+        .filter(|i| i["sk"].as_s().is_ok_and(|sk| sk.starts_with("E#")))
         .map(|mut i| {
             i.remove("fetched_at");
             serde_dynamo::from_item::<_, serde_json::Value>(i)
