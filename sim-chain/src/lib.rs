@@ -151,6 +151,13 @@ impl SimChain {
         self.state.set_hostile_links(on);
     }
 
+    /// Prunes the state below `height` (0: an archive node again): a query
+    /// at a lower height answers HTTP 400 "version does not exist", as a
+    /// pruning node does.
+    pub fn set_pruned_below(&self, height: u64) {
+        self.state.set_pruned_below(height);
+    }
+
     /// Simulates an epoch transition (or goes back in time). Epochs below 1
     /// are treated as 1.
     pub fn set_current_epoch(&self, epoch: u64) {

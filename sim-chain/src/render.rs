@@ -260,6 +260,10 @@ pub(crate) fn query_height(model: &Model, header: Option<&str>) -> Result<u64, R
             Ok(h) if h > latest => Err(invalid_argument(format!(
                 "invalid height {h}: cannot query with height in the future (latest {latest}); please provide a valid height"
             ))),
+            // A pruning node's answer (cosmos-sdk's, through the gateway).
+            Ok(h) if h < model.pruned_below() => Err(invalid_argument(format!(
+                "failed to load state at height {h}; version does not exist (latest height: {latest}): invalid request"
+            ))),
             Ok(h) => Ok(h),
             Err(_) => Err(invalid_argument(format!(
                 "invalid height header {raw:?}: must be a non-negative integer"

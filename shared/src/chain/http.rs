@@ -135,6 +135,7 @@ impl HttpChain {
         let rounds = inner.opts.retry_rounds.max(1);
         let mut last: Option<ChainError> = None;
         let mut all_timeouts = true;
+        let mut all_pruned = true;
         let mut delays = inner.rounds.build();
         loop {
             let start = inner.preferred.load(Ordering::Relaxed);
@@ -153,6 +154,7 @@ impl HttpChain {
                     Attempt::Retry(e) => {
                         tracing::warn!(url = %inner.urls[idx], path, error = %e, "chain request failed, trying next URL");
                         all_timeouts &= e.is_timeout();
+                        all_pruned &= e.is_height_pruned();
                         last = Some(e);
                     }
                 }
@@ -160,6 +162,11 @@ impl HttpChain {
             match delays.next() {
                 Some(delay) => tokio::time::sleep(delay).await,
                 None => break,
+            }
+        }
+        if all_pruned {
+            if let Some(e @ ChainError::HeightPruned { .. }) = last {
+                return Err(e);
             }
         }
         let last = last.map(|e| e.to_string()).unwrap_or_default();
@@ -208,6 +215,21 @@ impl HttpChain {
             )));
         }
         if !status.is_success() {
+            // A pruning node refuses a height it no longer holds; another
+            // node (an archive) may still answer.
+            if let Some(h) = height {
+                let body = read_limited(resp, PRUNED_BODY_BYTES)
+                    .await
+                    .unwrap_or_default();
+                let bytes: Vec<u8> = body.iter().flat_map(|c| c.as_ref().to_vec()).collect();
+                let text = String::from_utf8_lossy(&bytes);
+                if says_height_pruned(&text) {
+                    return Attempt::Retry(ChainError::HeightPruned {
+                        height: h,
+                        detail: format!("{base}: {}", text.chars().take(200).collect::<String>()),
+                    });
+                }
+            }
             return Attempt::Fail(ChainError::Rejected {
                 status: status.as_u16(),
                 path: path.to_owned(),
@@ -223,6 +245,19 @@ impl HttpChain {
             Err(e) => Attempt::Retry(ChainError::BadResponse(format!("{base}{path}: {e}"))),
         }
     }
+}
+
+/// What of a refusal is read to tell a pruned height.
+const PRUNED_BODY_BYTES: usize = 4096;
+
+/// Whether a node's refusal says the state at the height is gone
+/// (cosmos-sdk: "failed to load state at height N; version does not
+/// exist", IAVL: "...has either been pruned, or is for a future block").
+fn says_height_pruned(body: &str) -> bool {
+    let b = body.to_ascii_lowercase();
+    b.contains("version does not exist")
+        || b.contains("been pruned")
+        || b.contains("failed to load state at height")
 }
 
 /// Parses a body from the chunks it arrived in, each dropped as soon as the

@@ -19,6 +19,10 @@ pub enum ChainError {
     /// A 2xx answer that is not the expected JSON (truncated, wrong shape).
     #[error("chain answered with an unreadable body: {0}")]
     BadResponse(String),
+    /// Every node answered that the state at the requested height is gone
+    /// (pruned): only an archive node could answer.
+    #[error("chain state at height {height} is pruned on every node: {detail}")]
+    HeightPruned { height: u64, detail: String },
     /// A 4xx other than 404: our request was refused; retrying will not help.
     #[error("chain rejected the request with HTTP {status}: {path}")]
     Rejected { status: u16, path: String },
@@ -27,6 +31,10 @@ pub enum ChainError {
 impl ChainError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, ChainError::Timeout(_))
+    }
+
+    pub fn is_height_pruned(&self) -> bool {
+        matches!(self, ChainError::HeightPruned { .. })
     }
 }
 

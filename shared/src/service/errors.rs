@@ -86,6 +86,9 @@ impl ApiError {
                     format!("{context}: the chain node refused the request (HTTP {status})")
                 }
                 ChainError::Unavailable(_) => format!("{context}: the chain node is unreachable"),
+                ChainError::HeightPruned { height, .. } => format!(
+                    "{context}: the chain nodes no longer hold the state at height {height} (pruned)"
+                ),
             },
             ApiError::DeadlineExceeded => {
                 "The chain node did not answer in time, please retry".into()

@@ -21,6 +21,19 @@ impl Model {
         self.hostile_links
     }
 
+    /// The same model with the state below `height` pruned (0: none), as
+    /// a node with `pruning = "default"` keeps only recent heights.
+    pub fn with_pruned_below(&self, height: u64) -> Model {
+        let mut m = self.clone();
+        m.pruned_below = height;
+        m
+    }
+
+    /// Heights below this answer "version does not exist" (0: none).
+    pub fn pruned_below(&self) -> u64 {
+        self.pruned_below
+    }
+
     /// Participant `i`'s `inference_url` (list and epoch entry alike). With
     /// the knob: 0, userinfo in front of its (healthy) node; 1, a
     /// `javascript:` URL; 2, a quote and a tag after its node's path; 3, the

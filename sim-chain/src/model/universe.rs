@@ -82,6 +82,9 @@ pub struct Model {
     pub(super) clock: Clock,
     /// The `hostile_links` knob (see `hostile`).
     pub(super) hostile_links: bool,
+    /// Heights below this are pruned: queried at them, the node answers
+    /// as a pruning node does (0: an archive node).
+    pub(super) pruned_below: u64,
 }
 
 /// Where block times meet the wall clock: block `anchor_height` was made
@@ -198,6 +201,7 @@ impl Model {
                 head_offset: 0,
             },
             hostile_links: false,
+            pruned_below: 0,
         };
         model.anchored_at(crate::time::now_unix_ms())
     }
@@ -210,6 +214,7 @@ impl Model {
             current_epoch: epoch.max(1),
             clock: self.clock,
             hostile_links: self.hostile_links,
+            pruned_below: self.pruned_below,
         }
     }
 

@@ -109,6 +109,13 @@ impl AppState {
         self.list_bodies.clear();
     }
 
+    pub(crate) fn set_pruned_below(&self, height: u64) {
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        *model = model.with_pruned_below(height);
+        self.epoch_bodies.clear();
+        self.list_bodies.clear();
+    }
+
     /// Flips each node's health answer (again: back).
     pub(crate) fn flip_health(&self, nodes: &[usize]) {
         let mut flips = self.health_flips.lock().unwrap_or_else(|e| e.into_inner());

@@ -275,3 +275,28 @@ async fn oversized_bodies_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("larger than 10000 bytes"), "{err}");
 }
+
+/// A node that pruned a height says so with a 400; the next node (an
+/// archive) is asked, and when every node has pruned it the error says
+/// which height is gone (the history's backfill records it as a gap).
+#[tokio::test]
+async fn a_pruned_height_is_asked_of_the_next_node_and_named_when_gone_everywhere() {
+    let (pruned, archive) = (start_sim(10, 30).await, start_sim(10, 30).await);
+    let model = pruned.model();
+    let old = model.effective_block_height(3) + 5;
+    pruned.set_pruned_below(model.effective_block_height(20));
+    let both = client(vec![pruned.url(), archive.url()]);
+    let list = both.participant_list(old).await.unwrap();
+    assert_eq!(list.len(), 10, "the archive node answered");
+    assert!(archive.stats().total >= 1);
+
+    archive.set_pruned_below(model.effective_block_height(20));
+    let err = both.participant_list(old).await.unwrap_err();
+    assert!(
+        matches!(err, ChainError::HeightPruned { height, .. } if height == old),
+        "{err}"
+    );
+    // The latest height is still served.
+    let head = model.latest_block_height();
+    assert!(both.participant_list(head).await.is_ok());
+}
