@@ -69,6 +69,9 @@ pub struct Config {
     /// heights allowed per minute in all, of any epoch, stats or models,
     /// across all instances: what a caller cycling through epochs can cost.
     pub height_builds_per_minute_total: u32,
+    /// `HISTORY_BACKFILL_EPOCHS_PER_RUN` (default 1, 1-20): older epochs one
+    /// scheduled backfill run hands to the warmer.
+    pub history_backfill_epochs_per_run: usize,
     /// `INFERENCE_SCAN_PAGES_PER_RUN` (default 10, at least 1): pages of the
     /// chain's inference list one scheduled run reads at most.
     pub inference_scan_pages_per_run: u32,
@@ -171,6 +174,8 @@ impl Config {
                 as u32,
             inference_scan_pages_per_run: num("INFERENCE_SCAN_PAGES_PER_RUN", 10)?.clamp(1, 1_000)
                 as u32,
+            history_backfill_epochs_per_run: num("HISTORY_BACKFILL_EPOCHS_PER_RUN", 1)?.clamp(1, 20)
+                as usize,
             inference_scan_interval: Duration::from_secs(num("INFERENCE_SCAN_INTERVAL_SECS", 300)?),
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .unwrap_or_else(|| "*".into())

@@ -115,6 +115,30 @@ impl NetworkEpoch {
     }
 }
 
+/// A finished epoch the history cannot hold, and why (its state is pruned
+/// on every configured node).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnavailableEpoch {
+    pub epoch_id: u64,
+    pub reason: String,
+}
+
+/// One stored row of the network's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkHistoryRow {
+    Epoch(NetworkEpoch),
+    Unavailable(UnavailableEpoch),
+}
+
+impl NetworkHistoryRow {
+    pub fn epoch_id(&self) -> u64 {
+        match self {
+            NetworkHistoryRow::Epoch(r) => r.epoch_id,
+            NetworkHistoryRow::Unavailable(u) => u.epoch_id,
+        }
+    }
+}
+
 /// The network's reward total from every participant's summary, `None`
 /// while any is missing (as the epoch route's total).
 pub fn total_from_summaries<'a>(

@@ -10,10 +10,11 @@ use super::{refresh_current_epoch, SchedulerState};
 use crate::chain::{Chain, ChainError, InferenceChain, NetworkChain, ValidatorChain};
 use crate::keybase::KeybaseLookup;
 use crate::service::health::HealthError;
+use crate::service::history::backfill_step;
 use crate::service::inference_scan::ScanError;
 use crate::service::jail::JailError;
 use crate::service::network::RefreshError;
-use crate::table::{CacheTable, InferenceTable, NetworkTable, StatusTable};
+use crate::table::{CacheTable, HistoryTable, InferenceTable, NetworkTable, StatusTable};
 use crate::warm::WarmerInvoker;
 
 /// The jobs, by the name a schedule's input gives.
@@ -32,6 +33,8 @@ pub enum Job {
     Health,
     /// One bounded step of the scan of the chain's inference list.
     InferenceScan,
+    /// One bounded step of the history's backfill of older epochs.
+    HistoryBackfill,
 }
 
 impl Job {
@@ -43,6 +46,7 @@ impl Job {
             Job::Jail => "jail",
             Job::Health => "health",
             Job::InferenceScan => "inference_scan",
+            Job::HistoryBackfill => "history_backfill",
         }
     }
 }
@@ -88,6 +92,8 @@ pub enum JobError {
     Health(#[from] HealthError),
     #[error("job inference_scan: {0}")]
     Scan(#[from] ScanError),
+    #[error("job history_backfill: {0}")]
+    Backfill(crate::service::ApiError),
 }
 
 /// Runs the job the event names and returns its report. A failed job is an
@@ -100,7 +106,7 @@ pub async fn handle_scheduled_event<C, T, W, K>(
 ) -> Result<serde_json::Value, JobError>
 where
     C: Chain + NetworkChain + InferenceChain + ValidatorChain,
-    T: CacheTable + NetworkTable + InferenceTable + StatusTable,
+    T: CacheTable + NetworkTable + InferenceTable + StatusTable + HistoryTable,
     W: WarmerInvoker,
     K: KeybaseLookup,
 {
@@ -138,6 +144,14 @@ where
         Job::InferenceScan => Box::pin(inference_scan_job(core, deadline_ms))
             .await
             .map_err(JobError::Scan),
+        Job::HistoryBackfill => Box::pin(backfill_step(
+            &core.table,
+            &state.warm,
+            core.config.history_backfill_epochs_per_run,
+        ))
+        .await
+        .map(|r| serde_json::to_value(r).unwrap_or_default())
+        .map_err(JobError::Backfill),
     };
     let duration_ms = started.elapsed().as_millis() as u64;
     let chain_calls = state.core.chain.upstream_calls() - calls_before;
@@ -173,6 +187,10 @@ mod tests {
             (json!({"job": "inference_scan"}), Some(Job::InferenceScan)),
             (json!({"job": "jail"}), Some(Job::Jail)),
             (json!({"job": "health"}), Some(Job::Health)),
+            (
+                json!({"job": "history_backfill"}),
+                Some(Job::HistoryBackfill),
+            ),
             (json!({"job": "reboot"}), None),
             (json!({}), None),
             (json!({"job": "current_epoch", "extra": 1}), None),

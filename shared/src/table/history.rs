@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use crate::domain::history::{EpochRange, HistoryEntry, NetworkEpoch};
+use crate::domain::history::{
+    EpochRange, HistoryEntry, NetworkEpoch, NetworkHistoryRow, UnavailableEpoch,
+};
 use crate::ids::ParticipantId;
 
 use super::items::PutOutcome;
@@ -29,6 +31,16 @@ pub struct NetworkRecord {
     pub row: NetworkEpoch,
     pub fetched_at_ms: i64,
     pub is_final: bool,
+}
+
+/// Where the history's backfill goes on: the next epoch to look at,
+/// walking down; 0 when a pass reached epoch 1 (the next run starts over
+/// from the newest finished epoch, skipping what is recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BackfillCursor {
+    pub next_epoch: u64,
+    /// Passes that reached epoch 1.
+    pub passes: u64,
 }
 
 /// What a stored entry is, without its body: a writer compares it before
@@ -90,7 +102,8 @@ pub trait HistoryTable: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = TableResult<Vec<(HistoryEntry, bool)>>> + Send;
 
-    /// The stamp of the network's row for `epoch`.
+    /// The stamp of the network's row for `epoch` (an unavailable epoch's
+    /// has hash 0: any recorded row replaces it).
     fn network_history_stamp(
         &self,
         epoch: u64,
@@ -101,12 +114,30 @@ pub trait HistoryTable: Send + Sync {
         record: &NetworkRecord,
     ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
 
+    /// Records that `epoch` cannot be held (written only where nothing is
+    /// stored; a row recorded later replaces it).
+    fn store_network_unavailable(
+        &self,
+        gap: &UnavailableEpoch,
+        at_ms: i64,
+    ) -> impl Future<Output = TableResult<PutOutcome>> + Send;
+
     /// At most `limit` rows in `range`, newest first (one Query).
     fn load_network_history(
         &self,
         range: EpochRange,
         limit: usize,
-    ) -> impl Future<Output = TableResult<Vec<NetworkEpoch>>> + Send;
+    ) -> impl Future<Output = TableResult<Vec<NetworkHistoryRow>>> + Send;
+
+    fn load_backfill_cursor(
+        &self,
+    ) -> impl Future<Output = TableResult<Option<BackfillCursor>>> + Send;
+
+    /// Replaces the cursor (one writer: the scheduled backfill).
+    fn store_backfill_cursor(
+        &self,
+        cursor: BackfillCursor,
+    ) -> impl Future<Output = TableResult<()>> + Send;
 }
 
 #[cfg(test)]

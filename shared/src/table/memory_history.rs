@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 
-use super::history::{HistoryRecord, HistoryStamp, HistoryTable, NetworkRecord};
+use super::history::{BackfillCursor, HistoryRecord, HistoryStamp, HistoryTable, NetworkRecord};
 use super::items::{may_replace, ItemMeta, PutOutcome};
 use super::memory::MemoryTable;
 use super::memory_state::HistoryMemory;
 use super::port::{TableError, TableResult};
-use crate::domain::history::{EpochRange, HistoryEntry, NetworkEpoch};
+use crate::domain::history::{EpochRange, HistoryEntry, NetworkHistoryRow, UnavailableEpoch};
 use crate::ids::ParticipantId;
 
 fn meta(fetched_at_ms: i64, is_final: bool) -> ItemMeta {
@@ -87,14 +87,47 @@ impl HistoryTable for MemoryTable {
     }
 
     async fn network_history_stamp(&self, epoch: u64) -> TableResult<Option<HistoryStamp>> {
-        Ok(self
-            .history_state()?
+        let state = self.history_state()?;
+        let gap = state.unavailable.get(&epoch).map(|_| HistoryStamp {
+            hash: 0,
+            is_final: false,
+        });
+        Ok(state
             .network
             .get(&epoch)
             .map(|r| HistoryStamp {
                 hash: r.hash(),
                 is_final: r.is_final,
-            }))
+            })
+            .or(gap))
+    }
+
+    async fn store_network_unavailable(
+        &self,
+        gap: &UnavailableEpoch,
+        _at_ms: i64,
+    ) -> TableResult<PutOutcome> {
+        let mut state = self.history_state()?;
+        if state.network.contains_key(&gap.epoch_id)
+            || state.unavailable.contains_key(&gap.epoch_id)
+        {
+            return Ok(PutOutcome::LostRace);
+        }
+        state.unavailable.insert(gap.epoch_id, gap.clone());
+        Ok(PutOutcome::Written)
+    }
+
+    async fn load_backfill_cursor(&self) -> TableResult<Option<BackfillCursor>> {
+        Ok(self.history_state()?.cursor)
+    }
+
+    async fn store_backfill_cursor(&self, cursor: BackfillCursor) -> TableResult<()> {
+        let mut state = self.history_state()?;
+        // A cursor never goes back a pass (as the DynamoDB condition).
+        if state.cursor.is_none_or(|c| c.passes <= cursor.passes) {
+            state.cursor = Some(cursor);
+        }
+        Ok(())
     }
 
     async fn store_network_history(&self, record: &NetworkRecord) -> TableResult<PutOutcome> {
@@ -106,6 +139,7 @@ impl HistoryTable for MemoryTable {
         if !may_replace(stored, meta(record.fetched_at_ms, record.is_final)) {
             return Ok(PutOutcome::LostRace);
         }
+        state.unavailable.remove(&record.row.epoch_id);
         state.network.insert(record.row.epoch_id, record.clone());
         Ok(PutOutcome::Written)
     }
@@ -114,14 +148,21 @@ impl HistoryTable for MemoryTable {
         &self,
         range: EpochRange,
         limit: usize,
-    ) -> TableResult<Vec<NetworkEpoch>> {
+    ) -> TableResult<Vec<NetworkHistoryRow>> {
         let state = self.history_state()?;
-        Ok(state
+        let mut rows: Vec<NetworkHistoryRow> = state
             .network
             .range(range.from..=range.to)
-            .rev()
-            .take(limit)
-            .map(|(_, r)| r.row.clone())
-            .collect())
+            .map(|(_, r)| NetworkHistoryRow::Epoch(r.row.clone()))
+            .chain(
+                state
+                    .unavailable
+                    .range(range.from..=range.to)
+                    .map(|(_, u)| NetworkHistoryRow::Unavailable(u.clone())),
+            )
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.epoch_id()));
+        rows.truncate(limit);
+        Ok(rows)
     }
 }

@@ -75,4 +75,6 @@ pub(super) fn revision<T>(set: Option<&ChunkSet<T>>) -> StatusRevision {
 pub(super) struct HistoryMemory {
     pub entries: BTreeMap<(crate::ids::ParticipantId, u64), HistoryRecord>,
     pub network: BTreeMap<u64, NetworkRecord>,
+    pub unavailable: BTreeMap<u64, crate::domain::history::UnavailableEpoch>,
+    pub cursor: Option<super::history::BackfillCursor>,
 }

@@ -22,7 +22,7 @@ pub use budget::Budget;
 pub use dynamo::{
     DynamoTable, TableCounters, MAX_STATUS_CHUNK_BYTES, PK, RECORD_BUCKETS, SK, TTL_ATTRIBUTE,
 };
-pub use history::{HistoryRecord, HistoryStamp, HistoryTable, NetworkRecord};
+pub use history::{BackfillCursor, HistoryRecord, HistoryStamp, HistoryTable, NetworkRecord};
 pub use inferences::{
     InferenceTable, PublishStamp, PublishedInferences, ScanCheckpoint, ScanPosition, ScanState,
 };

@@ -13,6 +13,7 @@ use super::lease::{run_under_lease, Leased};
 use super::request::WarmRequest;
 use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef, ValidatorChain};
+use crate::domain::history::UnavailableEpoch;
 use crate::domain::rewards_window;
 use crate::ids::ParticipantId;
 use crate::keybase::HttpKeybase;
@@ -22,7 +23,7 @@ use crate::service::items::{
 };
 use crate::service::jail::{warm_finished_jail, JailReport};
 use crate::service::keybase_names::{KeybaseMemo, KeybaseRun};
-use crate::service::Core;
+use crate::service::{ApiError, Core};
 use crate::table::{
     CacheTable, CachedItem, HistoryTable, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError,
     WarmRest,
@@ -90,8 +91,8 @@ impl WarmReport {
     }
 
     /// The rest this run earned (recorded with the lease's release): a
-    /// finished epoch with every item, its total and its final jail
-    /// statuses stored needs no warm again; the current epoch none until
+    /// finished epoch with every item, its total, its final jail
+    /// statuses and its history stored needs no warm again; the current epoch none until
     /// its oldest refreshable item goes stale (`started_ms` stands for
     /// those this run wrote). A run for a list of participants earns none.
     pub fn rest(&self, started_ms: i64, freshness_ms: i64, whole_epoch: bool) -> Option<WarmRest> {
@@ -100,10 +101,13 @@ impl WarmReport {
         }
         if self.finished {
             let jail_final = self.jail.as_ref().is_some_and(|j| j.is_final);
-            (jail_final && self.total_assigned_rewards_gnk.is_some()).then_some(WarmRest {
-                until_ms: WarmRest::FOREVER,
-                finished: true,
-            })
+            let history = self.history.is_some();
+            (jail_final && history && self.total_assigned_rewards_gnk.is_some()).then_some(
+                WarmRest {
+                    until_ms: WarmRest::FOREVER,
+                    finished: true,
+                },
+            )
         } else {
             let oldest = self
                 .oldest_refreshable_ms
@@ -320,6 +324,22 @@ async fn record_history<C: Chain, T: CacheTable + StatusTable + HistoryTable>(
                 "history recorded"
             );
             Some(h)
+        }
+        Err(ApiError::Upstream {
+            source: source @ ChainError::HeightPruned { .. },
+            context,
+        }) => {
+            // Gone on every node: listed as unavailable, and passed over.
+            let err = ApiError::Upstream { context, source };
+            tracing::warn!(epoch, error = %err, "epoch pruned on every node; recorded as unavailable");
+            let gap = UnavailableEpoch {
+                epoch_id: epoch,
+                reason: err.detail(),
+            };
+            if let Err(e) = core.table.store_network_unavailable(&gap, now_ms()).await {
+                tracing::warn!(epoch, error = %e, "cannot record the unavailable epoch");
+            }
+            None
         }
         Err(e) => {
             tracing::warn!(epoch, error = %e, "history not recorded; the next warm run retries");

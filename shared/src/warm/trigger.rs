@@ -170,6 +170,26 @@ impl<W: WarmerInvoker> WarmTrigger<W> {
         if !warms(epoch_id, finished, current_epoch) {
             return WarmOutcome::OutsideWindow;
         }
+        self.claim_and_invoke(table, invoker, epoch, finished).await
+    }
+
+    /// The history's backfill: warms a finished epoch outside the window
+    /// views warm (one epoch per call, under the same lease).
+    pub async fn trigger_backfill<T: CacheTable>(&self, table: &T, epoch_id: u64) -> WarmOutcome {
+        let (Some(invoker), Some(epoch)) = (&self.invoker, NonZeroU64::new(epoch_id)) else {
+            return WarmOutcome::NotConfigured;
+        };
+        self.claim_and_invoke(table, invoker, epoch, true).await
+    }
+
+    async fn claim_and_invoke<T: CacheTable>(
+        &self,
+        table: &T,
+        invoker: &W,
+        epoch: NonZeroU64,
+        finished: bool,
+    ) -> WarmOutcome {
+        let epoch_id = epoch.get();
         let now = now_ms();
         if self.known_held(epoch_id, finished, now) {
             return WarmOutcome::LeaseHeld;

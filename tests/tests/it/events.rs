@@ -137,6 +137,7 @@ async fn each_sample_event_gets_the_right_answer() {
         ("scheduler-jail.json", "jail"),
         ("scheduler-health.json", "health"),
         ("scheduler-inference-scan.json", "inference_scan"),
+        ("scheduler-history-backfill.json", "history_backfill"),
     ] {
         let input: serde_json::Value = serde_json::from_str(&event(file)).unwrap();
         let out = handle_scheduled_event(&scheduler, &input, None)

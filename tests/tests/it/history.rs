@@ -405,3 +405,101 @@ async fn claims_made_later_reach_the_history() {
     }
     assert!(flipped > 0, "some claims were made meanwhile");
 }
+
+/// The backfill walks down from the newest finished epoch, hands each
+/// epoch not recorded to the warmer (a bounded number a run), resumes from
+/// its cursor, passes over recorded epochs, and starts a new pass after
+/// epoch 1. An epoch pruned on every node is recorded as unavailable by
+/// the warm run and listed so in the network's history.
+#[tokio::test]
+async fn the_backfill_walks_back_to_epoch_1_and_records_pruned_epochs_as_gaps() {
+    use shared::schedule::handle_scheduled_event;
+    let sim = start_sim(12, CURRENT).await;
+    let t = TestTable::new().await;
+    let invoke = InvokeRecorder::start().await;
+    let scheduler = crate::support::scheduler(&t, &[sim.url()], &invoke);
+    let core = ctx(&t, &[sim.url()], &[]);
+    let run = || async {
+        let out = handle_scheduled_event(
+            &scheduler,
+            &serde_json::json!({"job": "history_backfill"}),
+            None,
+        )
+        .await
+        .unwrap();
+        out["report"].clone()
+    };
+    // Nothing stored yet: it waits for the current epoch job.
+    assert_eq!(run().await["triggered"], serde_json::json!([]));
+    handle_scheduled_event(
+        &scheduler,
+        &serde_json::json!({"job": "current_epoch"}),
+        None,
+    )
+    .await
+    .unwrap();
+    let warmed_before = invoke.calls().len();
+
+    // Epochs 1-3 are pruned on the (only) node.
+    let model = sim.model();
+    sim.set_pruned_below(model.effective_block_height(4));
+    // The newest finished epoch is recorded already (alone: a warm would
+    // record its rewards' window of earlier epochs too).
+    shared::service::history::record_epoch_history(&core, CURRENT - 1)
+        .await
+        .unwrap();
+
+    let mut handed = Vec::new();
+    for _ in 0..CURRENT {
+        let report = run().await;
+        for t in report["triggered"].as_array().unwrap() {
+            let epoch = t[0].as_u64().unwrap();
+            assert_eq!(t[1], "Invoked", "epoch {epoch}");
+            handed.push(epoch);
+        }
+        if report["passes"] == 1 {
+            break;
+        }
+    }
+    let expected: Vec<u64> = (1..CURRENT - 1).rev().collect();
+    assert_eq!(
+        handed, expected,
+        "one epoch a run, newest first, the recorded one passed over"
+    );
+    // What the warmer was sent: exactly those epochs, finished.
+    let sent: Vec<u64> = invoke.calls()[warmed_before..]
+        .iter()
+        .map(|c| c.payload["epoch_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sent, expected);
+
+    // The warm runs those invocations start (here in turn).
+    for e in &expected {
+        let report = warm_epoch(&core, &warm_job(*e, true), None).await;
+        assert_eq!(report.history.is_some(), *e >= 4, "epoch {e}");
+    }
+    let net = json_body(&handle_network(&core, &get("/v1/network/history", &[])).await);
+    let recorded: Vec<u64> = net["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["epoch_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(recorded, (4..CURRENT).rev().collect::<Vec<_>>());
+    let gaps = net["unavailable"].as_array().unwrap();
+    let gap_epochs: Vec<u64> = gaps
+        .iter()
+        .map(|g| g["epoch_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(gap_epochs, vec![3, 2, 1]);
+    assert!(
+        gaps[0]["reason"].as_str().unwrap().contains("pruned"),
+        "{}",
+        gaps[0]
+    );
+
+    // A new pass: every epoch is recorded or a gap, so nothing is handed on.
+    let report = run().await;
+    assert_eq!(report["triggered"], serde_json::json!([]));
+    assert_eq!(report["skipped"].as_u64().unwrap(), CURRENT - 1);
+}

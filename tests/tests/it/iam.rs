@@ -101,6 +101,7 @@ fn each_function_writes_only_the_items_it_owns_and_deletes_only_chunks() {
                 "JAIL#*",
                 "HEALTH",
                 "KEYBASE#*",
+                "HISTORY",
             ][..],
         ),
         (

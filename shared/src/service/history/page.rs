@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::domain::history::{
-    EpochRange, HistoryEntry, NetworkEpoch, DEFAULT_PAGE_EPOCHS, MAX_PAGE_EPOCHS,
+    EpochRange, HistoryEntry, NetworkEpoch, NetworkHistoryRow, UnavailableEpoch,
+    DEFAULT_PAGE_EPOCHS, MAX_PAGE_EPOCHS,
 };
 use crate::ids::ParticipantId;
 use crate::service::ApiError;
@@ -56,6 +57,8 @@ pub struct HistoryPage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NetworkHistoryPage {
     pub epochs: Vec<NetworkEpoch>,
+    /// Epochs of the page's span the history cannot hold, and why.
+    pub unavailable: Vec<UnavailableEpoch>,
     pub next_to_epoch: Option<u64>,
 }
 
@@ -111,9 +114,17 @@ pub async fn network_history_page<T: HistoryTable>(
 ) -> Result<NetworkHistoryPage, ApiError> {
     let (range, limit) = query.range_and_limit()?;
     let rows = table.load_network_history(range, limit + 1).await?;
-    let (epochs, next_to_epoch) = split_page(rows, limit, |r| r.epoch_id);
+    let (rows, next_to_epoch) = split_page(rows, limit, NetworkHistoryRow::epoch_id);
+    let (mut epochs, mut unavailable) = (Vec::new(), Vec::new());
+    for row in rows {
+        match row {
+            NetworkHistoryRow::Epoch(r) => epochs.push(r),
+            NetworkHistoryRow::Unavailable(u) => unavailable.push(u),
+        }
+    }
     Ok(NetworkHistoryPage {
         epochs,
+        unavailable,
         next_to_epoch,
     })
 }

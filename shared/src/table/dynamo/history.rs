@@ -11,9 +11,13 @@ use serde::{Deserialize, Serialize};
 use super::batch::Projection;
 use super::client::{Condition, DynamoTable};
 use super::keys::{history_sk, n, num_attr, Item, Key, NETWORK_HISTORY_PK};
-use crate::domain::history::{EpochRange, HistoryEntry, NetworkEpoch};
+use crate::domain::history::{
+    EpochRange, HistoryEntry, NetworkEpoch, NetworkHistoryRow, UnavailableEpoch,
+};
 use crate::ids::ParticipantId;
-use crate::table::history::{HistoryRecord, HistoryStamp, HistoryTable, NetworkRecord};
+use crate::table::history::{
+    BackfillCursor, HistoryRecord, HistoryStamp, HistoryTable, NetworkRecord,
+};
 use crate::table::items::PutOutcome;
 use crate::table::port::{TableError, TableResult};
 
@@ -43,9 +47,26 @@ struct NetworkRow {
     fetched_at: i64,
     #[serde(rename = "final")]
     is_final: bool,
+    /// 0 for an unavailable epoch.
     hash: u64,
-    row: NetworkEpoch,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    row: Option<NetworkEpoch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unavailable: Option<UnavailableEpoch>,
 }
+
+#[derive(Serialize, Deserialize)]
+struct CursorRow {
+    pk: String,
+    sk: String,
+    next_epoch: u64,
+    passes: u64,
+}
+
+/// The backfill cursor's sort key: in the network history's partition,
+/// never inside a Query's range of `{epoch:010}` keys (letters sort after
+/// digits).
+const CURSOR_SK: &str = "BACKFILL";
 
 fn to_item<T: Serialize>(v: &T) -> TableResult<Item> {
     serde_dynamo::to_item(v).map_err(|e| TableError::Corrupt(format!("encoding history: {e}")))
@@ -170,16 +191,68 @@ impl HistoryTable for DynamoTable {
             fetched_at: record.fetched_at_ms,
             is_final: record.is_final,
             hash: record.hash(),
-            row: record.row.clone(),
+            row: Some(record.row.clone()),
+            unavailable: None,
         })?;
         self.put_history_item(item, record.fetched_at_ms).await
+    }
+
+    async fn store_network_unavailable(
+        &self,
+        gap: &UnavailableEpoch,
+        at_ms: i64,
+    ) -> TableResult<PutOutcome> {
+        let Key { pk, sk } = Key::network_history(gap.epoch_id);
+        let item = to_item(&NetworkRow {
+            pk,
+            sk,
+            fetched_at: at_ms,
+            is_final: false,
+            hash: 0,
+            row: None,
+            unavailable: Some(gap.clone()),
+        })?;
+        Ok(self
+            .put_conditional(item, Condition::new("attribute_not_exists(pk)"))
+            .await?
+            .outcome())
+    }
+
+    async fn load_backfill_cursor(&self) -> TableResult<Option<BackfillCursor>> {
+        let key = Key::network_history(0);
+        let key = Key {
+            sk: CURSOR_SK.into(),
+            ..key
+        };
+        let Some(item) = self.get_item(&key).await? else {
+            return Ok(None);
+        };
+        let row: CursorRow = from_item(item)?;
+        Ok(Some(BackfillCursor {
+            next_epoch: row.next_epoch,
+            passes: row.passes,
+        }))
+    }
+
+    async fn store_backfill_cursor(&self, cursor: BackfillCursor) -> TableResult<()> {
+        let item = to_item(&CursorRow {
+            pk: NETWORK_HISTORY_PK.into(),
+            sk: CURSOR_SK.into(),
+            next_epoch: cursor.next_epoch,
+            passes: cursor.passes,
+        })?;
+        // A cursor never goes back a pass (a stale run's write loses).
+        let condition = Condition::new("attribute_not_exists(pk) OR passes <= :p")
+            .value(":p", n(cursor.passes));
+        self.put_conditional(item, condition).await?;
+        Ok(())
     }
 
     async fn load_network_history(
         &self,
         range: EpochRange,
         limit: usize,
-    ) -> TableResult<Vec<NetworkEpoch>> {
+    ) -> TableResult<Vec<NetworkHistoryRow>> {
         let (from, to) = (
             Key::network_history(range.from).sk,
             Key::network_history(range.to).sk,
@@ -189,7 +262,17 @@ impl HistoryTable for DynamoTable {
             .await?;
         items
             .into_iter()
-            .map(|i| from_item::<NetworkRow>(i).map(|r| r.row))
+            .map(|i| {
+                let r = from_item::<NetworkRow>(i)?;
+                match (r.row, r.unavailable) {
+                    (Some(row), _) => Ok(NetworkHistoryRow::Epoch(row)),
+                    (None, Some(gap)) => Ok(NetworkHistoryRow::Unavailable(gap)),
+                    (None, None) => Err(TableError::Corrupt(format!(
+                        "network history {}: no row",
+                        r.sk
+                    ))),
+                }
+            })
             .collect()
     }
 }

@@ -4,7 +4,9 @@
 //! the DynamoDB adapter (through DynamoDB Local) and on the in-memory fake.
 
 use super::*;
-use shared::domain::history::{EpochRange, HistoryEntry, NetworkEpoch};
+use shared::domain::history::{
+    EpochRange, HistoryEntry, NetworkEpoch, NetworkHistoryRow, UnavailableEpoch,
+};
 use shared::table::history::history_needs_write;
 
 fn entry(epoch: u64, weight: i64) -> HistoryEntry {
@@ -151,10 +153,70 @@ async fn history_rules<T: HistoryTable>(table: &T) {
             .unwrap(),
         PutOutcome::LostRace
     );
+    let epoch = NetworkHistoryRow::Epoch;
     let rows = table.load_network_history(range(2, 4), 2).await.unwrap();
-    assert_eq!(rows, vec![row(4, 2), row(3, 2)]);
+    assert_eq!(rows, vec![epoch(row(4, 2)), epoch(row(3, 2))]);
     let two = table.load_network_history(range(1, 2), 10).await.unwrap();
-    assert_eq!(two, vec![row(2, 3), row(1, 2)]);
+    assert_eq!(two, vec![epoch(row(2, 3)), epoch(row(1, 2))]);
+
+    // An unavailable epoch: listed in order, never over a row, replaced
+    // by a row recorded later.
+    let gap = |e: u64| UnavailableEpoch {
+        epoch_id: e,
+        reason: format!("pruned {e}"),
+    };
+    assert_eq!(
+        table
+            .store_network_unavailable(&gap(6), 1_000)
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    assert_eq!(
+        table
+            .store_network_unavailable(&gap(4), 1_000)
+            .await
+            .unwrap(),
+        PutOutcome::LostRace,
+        "epoch 4 is recorded"
+    );
+    let rows = table.load_network_history(range(3, 9), 10).await.unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            NetworkHistoryRow::Unavailable(gap(6)),
+            epoch(row(4, 2)),
+            epoch(row(3, 2))
+        ]
+    );
+    let stamp = table.network_history_stamp(6).await.unwrap().unwrap();
+    assert_eq!((stamp.hash, stamp.is_final), (0, false));
+    assert_eq!(
+        table
+            .store_network_history(&net(6, 5, 2_000, true))
+            .await
+            .unwrap(),
+        PutOutcome::Written
+    );
+    let six = table.load_network_history(range(6, 6), 10).await.unwrap();
+    assert_eq!(six, vec![epoch(row(6, 5))]);
+
+    // The backfill's cursor: read back as stored, never back a pass.
+    assert_eq!(table.load_backfill_cursor().await.unwrap(), None);
+    let cursor = |next_epoch, passes| BackfillCursor { next_epoch, passes };
+    table.store_backfill_cursor(cursor(40, 0)).await.unwrap();
+    table.store_backfill_cursor(cursor(0, 1)).await.unwrap();
+    table.store_backfill_cursor(cursor(30, 0)).await.unwrap();
+    assert_eq!(
+        table.load_backfill_cursor().await.unwrap(),
+        Some(cursor(0, 1))
+    );
+    // The cursor never shows up in a page.
+    let all = table
+        .load_network_history(range(1, 9_999_999_999), 500)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
     let stamp = table.network_history_stamp(2).await.unwrap().unwrap();
     assert!(stamp.is_final && stamp.hash == net(2, 3, 2_000, true).hash());
     assert_eq!(table.network_history_stamp(9).await.unwrap(), None);
