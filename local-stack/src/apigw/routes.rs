@@ -165,6 +165,29 @@ mod tests {
         assert_eq!(t.find("GET", "/files/x").unwrap().route.function, "files");
     }
 
+    /// The repository's routes: a literal suffix segment (`history.svg`)
+    /// is its own route beside the one it starts like.
+    #[test]
+    fn the_repos_history_routes_are_told_apart() {
+        let text = include_str!("../../../template.yaml");
+        let template = crate::template::Template::parse(text, &[]).unwrap();
+        let t = RouteTable::new(template.routes());
+        for (path, key) in [
+            (
+                "/v1/participants/gonka1x/history",
+                "GET /v1/participants/{participant_id}/history",
+            ),
+            (
+                "/v1/participants/gonka1x/history.svg",
+                "GET /v1/participants/{participant_id}/history.svg",
+            ),
+            ("/v1/network/history", "GET /v1/network/history"),
+        ] {
+            let m = t.find("GET", path).unwrap();
+            assert_eq!(m.route_key, key);
+        }
+    }
+
     #[test]
     fn explicit_method_before_any() {
         let routes = vec![

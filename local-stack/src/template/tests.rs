@@ -88,7 +88,9 @@ fn repo_routes_per_function() {
         keys("participant"),
         [
             "GET /v1/participants/{participant_id}",
-            "GET /v1/participants/{participant_id}/inferences"
+            "GET /v1/participants/{participant_id}/inferences",
+            "GET /v1/participants/{participant_id}/history",
+            "GET /v1/participants/{participant_id}/history.svg"
         ]
     );
     assert_eq!(
@@ -97,7 +99,8 @@ fn repo_routes_per_function() {
             "GET /v1/timeline",
             "GET /v1/hello",
             "GET /v1/models/current",
-            "GET /v1/models/epochs/{epoch_id}"
+            "GET /v1/models/epochs/{epoch_id}",
+            "GET /v1/network/history"
         ]
     );
     assert_eq!(
@@ -106,7 +109,8 @@ fn repo_routes_per_function() {
             "GET /v1/timeline",
             "GET /v1/hello",
             "GET /v1/models/current",
-            "GET /v1/models/epochs/{epoch_id}"
+            "GET /v1/models/epochs/{epoch_id}",
+            "GET /v1/network/history"
         ]
     );
     assert!(keys("warmer").is_empty());
