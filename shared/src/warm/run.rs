@@ -14,7 +14,6 @@ use super::request::WarmRequest;
 use super::total::settle_total;
 use crate::chain::{Chain, ChainError, EpochRef, ValidatorChain};
 use crate::domain::history::UnavailableEpoch;
-use crate::domain::rewards_window;
 use crate::ids::ParticipantId;
 use crate::keybase::HttpKeybase;
 use crate::service::history::{record_epoch_history, HistoryReport};
@@ -25,8 +24,8 @@ use crate::service::jail::{warm_finished_jail, JailReport};
 use crate::service::keybase_names::{KeybaseMemo, KeybaseRun};
 use crate::service::{ApiError, Core};
 use crate::table::{
-    CacheTable, CachedItem, HistoryTable, ItemKey, LeaseToken, StatsSlot, StatusTable, TableError,
-    WarmRest,
+    CacheTable, CachedItem, HistoryTable, ItemKey, ItemKind, LeaseToken, StatsSlot, StatusTable,
+    TableError, WarmRest,
 };
 use crate::time::now_ms;
 
@@ -214,6 +213,8 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable +
             }
         })
         .buffer_unordered(core.config.warmer_concurrency);
+    // Earlier epochs whose reward items this run rewrote (their history follows).
+    let mut rewards_written_for = std::collections::BTreeSet::new();
     while let Some(step) = outcomes.next().await {
         let (key, outcome) = match step {
             Step::Checked {
@@ -242,6 +243,9 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable +
             Some(ItemOutcome::Written(_)) => {
                 report.fetched += 1;
                 report.written += 1;
+                if key.kind == ItemKind::Reward && key.epoch != epoch {
+                    rewards_written_for.insert(key.epoch);
+                }
             }
             Some(ItemOutcome::LostRace(_)) => {
                 report.fetched += 1;
@@ -295,9 +299,10 @@ pub async fn warm_epoch<C: Chain + ValidatorChain, T: CacheTable + StatusTable +
             );
         } else {
             report.history = record_history(core, epoch).await;
-            // The earlier epochs whose rewards this run refreshed (the
-            // modal's window): their entries' claims follow.
-            for earlier in rewards_window(epoch, false).into_iter().skip(1) {
+            // The earlier epochs of the modal's window whose rewards this
+            // run rewrote: their entries' claims follow (the others have
+            // nothing new to record).
+            for earlier in rewards_written_for.into_iter().rev() {
                 if stop_at_ms.is_some_and(|stop| now_ms() >= stop) {
                     break;
                 }

@@ -74,17 +74,16 @@ where
     );
     let (rewards, jail, stamps) = (rewards?, jail?, stamps?);
     let jail_final = jail_final?;
-    let summary =
-        |p: &ParticipantId| match rewards.get(&ItemKey::new(p.clone(), epoch, ItemKind::Reward)) {
-            Some(item) => match &item.data {
-                ItemData::Reward(Some(r)) => Some(RewardSummary {
-                    rewarded_coins: &r.rewarded_coins,
-                    claimed: r.claimed,
-                }),
-                _ => None,
-            },
-            None => None,
-        };
+    let summary = |p: &ParticipantId| {
+        let item = rewards.get(&ItemKey::new(p.clone(), epoch, ItemKind::Reward))?;
+        match &item.data {
+            ItemData::Reward(Some(r)) => Some(RewardSummary {
+                rewarded_coins: &r.rewarded_coins,
+                claimed: r.claimed,
+            }),
+            _ => None,
+        }
+    };
     let now = now_ms();
     let mut report = HistoryReport {
         epoch_id: epoch,
