@@ -88,7 +88,7 @@ pub async fn run(
         source: Source::Table,
         chain_error: None,
     };
-    let statuses = shared::routes::epoch_stats::statuses::Statuses {
+    let statuses = shared::epoch_stats::statuses::Statuses {
         jail: Default::default(),
         health: Default::default(),
         jail_revision: 0,
@@ -98,7 +98,7 @@ pub async fn run(
     for _ in 0..reps {
         let started = Instant::now();
         // The function's own rendering: JSON straight into gzip.
-        shared::routes::epoch_stats::render::render_epoch(&view, &statuses, 30)
+        shared::epoch_stats::render::render_epoch(&view, &statuses, 30)
             .map_err(|e| e.to_string())?;
         times.push(started.elapsed());
     }

@@ -1,20 +1,17 @@
-//! Building the real adapters from the configuration, once per process
-//! (each function's `main.rs` calls these, then hands a handler to the
-//! runtime).
+//! Building the real adapters from the configuration, once per process.
+//! What every function needs is here; a function with state of its own
+//! builds it beside that state (`epoch_stats::bootstrap`,
+//! `schedule::bootstrap`).
 
 use crate::chain::HttpChain;
 use crate::config::{Config, ConfigError};
 use crate::health::HealthProber;
 use crate::keybase::HttpKeybase;
-use crate::routes::EpochStatsState;
-use crate::schedule::SchedulerState;
 use crate::service::Core;
 use crate::table::DynamoTable;
 use crate::warm::LambdaInvoker;
 
 pub type LiveCore = Core<HttpChain, DynamoTable>;
-pub type LiveEpochStatsState = EpochStatsState<HttpChain, DynamoTable, LambdaInvoker>;
-pub type LiveSchedulerState = SchedulerState<HttpChain, DynamoTable, LambdaInvoker, HttpKeybase>;
 
 /// Reads the configuration and builds the chain client and the table.
 pub async fn live_core() -> Result<(LiveCore, aws_config::SdkConfig), ConfigError> {
@@ -28,24 +25,8 @@ pub async fn live_core() -> Result<(LiveCore, aws_config::SdkConfig), ConfigErro
     Ok((Core::new(chain, table, config), sdk))
 }
 
-/// epoch-stats' state: the core plus the warm trigger (a no-op without
-/// `WARMER_FUNCTION_NAME`).
-pub async fn live_epoch_stats_state() -> Result<LiveEpochStatsState, ConfigError> {
-    let (core, sdk) = live_core().await?;
-    let invoker = warmer_invoker(&core, &sdk);
-    Ok(EpochStatsState::new(core, invoker))
-}
-
-/// The scheduled function's state: the core, the warm trigger and the
-/// jail and health jobs' clients.
-pub async fn live_scheduler_state() -> Result<LiveSchedulerState, ConfigError> {
-    let (core, sdk) = live_core().await?;
-    let invoker = warmer_invoker(&core, &sdk);
-    let (keybase, prober) = live_status_clients(&core.config)?;
-    Ok(SchedulerState::new(core, invoker, keybase, prober))
-}
-
-fn warmer_invoker(core: &LiveCore, sdk: &aws_config::SdkConfig) -> Option<LambdaInvoker> {
+/// The warm trigger's invoker: `None` without `WARMER_FUNCTION_NAME`.
+pub fn warmer_invoker(core: &LiveCore, sdk: &aws_config::SdkConfig) -> Option<LambdaInvoker> {
     core.config
         .warmer_function_name
         .as_ref()

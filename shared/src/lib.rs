@@ -2,8 +2,9 @@
 //! chain client, the DynamoDB cache table, configuration and logging. The
 //! Lambda crates under `functions/` only wire these together.
 //!
-//! Layers, each using only those below it: `routes` (each function's
-//! routes) over `http` (shared HTTP plumbing) and `warm` (the warm hop)
+//! Layers, each using only those below it: the functions' own modules
+//! (`epoch_stats`, `schedule`: routes or jobs, state, bootstrap) and
+//! `routes` (the stateless functions' routes) over `http` (shared HTTP plumbing) and `warm` (the warm hop)
 //! over `service` (request logic on a `Core`) over `table` and `chain`
 //! (adapters behind ports) over `domain` and `ids` (pure rules).
 
@@ -12,6 +13,7 @@ pub mod bootstrap;
 pub mod chain;
 pub mod config;
 pub mod domain;
+pub mod epoch_stats;
 pub mod hash;
 pub mod health;
 pub mod http;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use lambda_http::{service_fn, Error, Request};
-use shared::bootstrap::live_epoch_stats_state;
-use shared::routes::handle_epoch_stats;
+use shared::epoch_stats::bootstrap::live_epoch_stats_state;
+use shared::epoch_stats::handle_epoch_stats;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

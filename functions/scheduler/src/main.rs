@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use shared::bootstrap::live_scheduler_state;
+use shared::schedule::bootstrap::live_scheduler_state;
 use shared::schedule::handle_scheduled_event;
 
 #[tokio::main]

@@ -7,6 +7,7 @@
 //! its own deadline. API requests never wait for these jobs: they answer
 //! from the table what the jobs stored.
 
+pub mod bootstrap;
 mod current;
 mod event;
 mod jobs;

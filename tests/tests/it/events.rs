@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
+use shared::epoch_stats::handle_epoch_stats;
+use shared::routes::{handle_network, handle_participant};
 use shared::schedule::handle_scheduled_event;
 use shared::service::inference_scan::{scan_step, ScanOutcome, ScanSettings};
 use shared::warm::handle_warm_event;

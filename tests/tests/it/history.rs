@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
+use shared::epoch_stats::handle_epoch_stats;
+use shared::routes::{handle_network, handle_participant};
 use shared::warm::warm_epoch;
 
 use crate::dynamo_local::TestTable;

@@ -6,9 +6,9 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
-use shared::routes::{
-    handle_epoch_stats, handle_participant, route_epoch_stats, route_participant,
-};
+use shared::epoch_stats::handle_epoch_stats;
+use shared::epoch_stats::route_epoch_stats;
+use shared::routes::{handle_participant, route_participant};
 
 use crate::dynamo_local::TestTable;
 use crate::support::{get, json_body, start_sim, stats, InvokeRecorder};

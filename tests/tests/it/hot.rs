@@ -3,8 +3,9 @@
 //! in one round trip, and jobs that write only what changed.
 
 use shared::domain::NodeHealth;
+use shared::epoch_stats::handle_epoch_stats;
 use shared::ids::ParticipantId;
-use shared::routes::{handle_epoch_stats, handle_network, handle_participant};
+use shared::routes::{handle_network, handle_participant};
 use shared::service::epochs::refresh_current;
 use shared::table::ports::*;
 use shared::table::{PutOutcome, StatsSlot, StatusParts, StatusTable};

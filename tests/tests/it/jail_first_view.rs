@@ -3,8 +3,8 @@
 //! by the warm with Keybase's answers.
 
 use chrono::{DateTime, Utc};
+use shared::epoch_stats::handle_epoch_stats;
 use shared::keybase::HttpKeybase;
-use shared::routes::handle_epoch_stats;
 use shared::service::jail::warm_finished_jail;
 use shared::service::keybase_names::KeybaseMemo;
 use shared::table::ports::*;

@@ -4,9 +4,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use shared::bootstrap::LiveEpochStatsState;
 use shared::chain::HttpChain;
-use shared::routes::{handle_epoch_stats, handle_participant, EpochStatsState};
+use shared::epoch_stats::bootstrap::LiveEpochStatsState;
+use shared::epoch_stats::{handle_epoch_stats, EpochStatsState};
+use shared::routes::handle_participant;
 use shared::service::Core;
 use shared::table::ports::*;
 use shared::table::{DynamoTable, StatsSlot};

@@ -8,7 +8,8 @@ use shared::table::{LeaseToken, StatsSlot};
 
 use crate::dynamo_local::TestTable;
 use crate::support::{dead_url, get, json_body, scheduler, start_sim, InvokeRecorder};
-use shared::routes::{handle_epoch_stats, handle_network};
+use shared::epoch_stats::handle_epoch_stats;
+use shared::routes::handle_network;
 
 /// (epoch, finished) of each warmer invocation so far.
 fn warms(invoke: &InvokeRecorder) -> Vec<(u64, bool)> {

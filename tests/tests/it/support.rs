@@ -11,10 +11,10 @@ use axum::routing::post;
 use axum::Router;
 use lambda_http::{Body, Request, Response};
 pub use shared::bootstrap::LiveCore;
-use shared::bootstrap::LiveEpochStatsState;
 use shared::chain::{HttpChain, HttpChainOptions};
 use shared::config::Config;
-use shared::routes::EpochStatsState;
+use shared::epoch_stats::bootstrap::LiveEpochStatsState;
+use shared::epoch_stats::EpochStatsState;
 use shared::service::Core;
 use shared::warm::{LambdaInvoker, WarmRequest};
 
@@ -127,7 +127,7 @@ pub fn scheduler(
     table: &TestTable,
     chain_urls: &[String],
     invoke: &InvokeRecorder,
-) -> shared::bootstrap::LiveSchedulerState {
+) -> shared::schedule::bootstrap::LiveSchedulerState {
     shared::schedule::SchedulerState::new(
         ctx(table, chain_urls, &[]),
         Some(invoke.invoker()),

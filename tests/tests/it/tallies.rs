@@ -4,7 +4,8 @@
 //! whole snapshot, the modal, a kept epoch answer) serves the new counters.
 
 use serde_json::{json, Value};
-use shared::routes::{handle_epoch_stats, handle_participant};
+use shared::epoch_stats::handle_epoch_stats;
+use shared::routes::handle_participant;
 use shared::service::epochs::refresh_current;
 use shared::table::ports::*;
 use shared::table::StatsSlot;

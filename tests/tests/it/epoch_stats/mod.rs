@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::Value;
 use shared::domain::{invalidation_rate, missed_rate};
-use shared::routes::handle_epoch_stats;
+use shared::epoch_stats::handle_epoch_stats;
 use shared::table::ports::*;
 use sim_chain::SimChain;
 

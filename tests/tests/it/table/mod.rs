@@ -1,6 +1,6 @@
 //! The DynamoDB adapter against DynamoDB Local, through the real SDK, one
 //! module per concern: participant items and totals ([`item_writes`]),
-//! stats snapshots ([`snapshots`]), the warm lease ([`leases`]), the
+//! stats snapshots and the modal's one read ([`snapshots`]), the warm lease ([`leases`]), the
 //! shared budgets ([`budgets`]), inferences ([`inferences`]), jail,
 //! health, Keybase and revisions ([`statuses`]), the timeline and models
 //! ([`network_items`]). Each rule runs on both adapters. This file

@@ -1,5 +1,6 @@
-//! Stats snapshots: stored and loaded by slot, and 10,000 participants in
-//! chunks.
+//! Stats snapshots: stored and loaded by slot, the modal's one read
+//! (headers, items, rows, statuses) on both adapters, and 10,000
+//! participants in chunks.
 
 use super::*;
 
@@ -121,6 +122,141 @@ async fn stats_snapshots_store_and_load_by_slot_on_dynamodb() {
 #[tokio::test]
 async fn stats_snapshots_store_and_load_by_slot_in_memory() {
     store_and_load_by_slot(&MemoryTable::new()).await;
+}
+
+/// The modal's one read: the headers asked for that exist, the items that
+/// exist, the participant's row by snapshot version (`None` where that
+/// snapshot has no such row), and its jail and health only when asked.
+async fn modal_reads<T: SnapshotTable + ItemTable + ModalTable + StatusTable>(table: &T) {
+    use shared::domain::{JailStatus, NodeHealth};
+    let final_snap = snapshot(60, 900_000, 1_000, 30);
+    let current = snapshot(61, 910_000, 2_000, 20);
+    table
+        .store_stats(StatsSlot::Final(60), &final_snap)
+        .await
+        .unwrap();
+    table
+        .store_stats(StatsSlot::Current, &current)
+        .await
+        .unwrap();
+    let p = participant(25); // in the final snapshot only
+    table
+        .put_item(&reward_item(&p, 59, 1, "2000000000", true))
+        .await
+        .unwrap();
+    table
+        .store_jail(
+            60,
+            &[JailStatus {
+                participant: p.to_string(),
+                is_jailed: true,
+                validator: Default::default(),
+            }],
+            1_000,
+            true,
+        )
+        .await
+        .unwrap();
+    table
+        .store_health(
+            &[NodeHealth {
+                participant: p.to_string(),
+                healthy: false,
+                checked_at: "2026-12-07T00:00:00Z".into(),
+            }],
+            1_000,
+        )
+        .await
+        .unwrap();
+
+    let slots = [
+        StatsSlot::Current,
+        StatsSlot::Final(60),
+        StatsSlot::Final(58),
+    ];
+    let items = [
+        ItemKey::new(p.clone(), 59, ItemKind::Reward),
+        ItemKey::new(p.clone(), 58, ItemKind::Reward),
+        ItemKey::new(p.clone(), 60, ItemKind::WarmKeys),
+    ];
+    let bundle = table
+        .load_modal_bundle(&ModalRead::headers_and_items(&slots, &items))
+        .await
+        .unwrap();
+    let mut got: Vec<_> = bundle.headers.keys().copied().collect();
+    got.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(got, vec![StatsSlot::Current, StatsSlot::Final(60)]);
+    // As stored (the write names its version and buckets).
+    let final_header = table
+        .load_header(StatsSlot::Final(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let current_header = table
+        .load_header(StatsSlot::Current)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bundle.headers[&StatsSlot::Final(60)], final_header);
+    assert_eq!(bundle.headers[&StatsSlot::Current], current_header);
+    assert_eq!((final_header.epoch_id, current_header.epoch_id), (60, 61));
+    assert_ne!(final_header.version, current_header.version);
+    assert_eq!(
+        bundle.items.keys().cloned().collect::<Vec<_>>(),
+        vec![items[0].clone()]
+    );
+    assert_eq!(
+        bundle.items[&items[0]],
+        reward_item(&p, 59, 1, "2000000000", true)
+    );
+    assert!(bundle.rows.is_empty(), "no row asked for");
+    assert_eq!(bundle.status, (None, None), "no status asked for");
+
+    let rows_in = [RowSource::of(&final_header), RowSource::of(&current_header)];
+    let bundle = table
+        .load_modal_bundle(&ModalRead {
+            slots: &[],
+            items: &[],
+            participant: Some(&p),
+            rows_in: &rows_in,
+            status_epoch: Some(60),
+        })
+        .await
+        .unwrap();
+    assert!(bundle.headers.is_empty());
+    assert_eq!(bundle.rows.len(), 2);
+    assert_eq!(bundle.rows[&final_header.version], Some(stats_row(25)));
+    assert_eq!(
+        bundle.rows[&current_header.version], None,
+        "not in that snapshot"
+    );
+    let (jail, health) = bundle.status;
+    assert!(jail.expect("jail asked for").is_jailed);
+    assert!(!health.expect("health asked for").healthy);
+
+    // One row by the header it is in.
+    assert_eq!(
+        table.load_participant_row(&final_header, &p).await.unwrap(),
+        Some(stats_row(25))
+    );
+    assert_eq!(
+        table
+            .load_participant_row(&current_header, &p)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn the_modal_reads_what_it_names_on_dynamodb() {
+    let t = TestTable::new().await;
+    modal_reads(&t.table).await;
+}
+
+#[tokio::test]
+async fn the_modal_reads_what_it_names_in_memory() {
+    modal_reads(&MemoryTable::new()).await;
 }
 
 #[tokio::test]

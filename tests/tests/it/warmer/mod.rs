@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
+use shared::epoch_stats::handle_epoch_stats;
 use shared::ids::ParticipantId;
-use shared::routes::handle_epoch_stats;
 use shared::service::epochs::{current_epoch, epoch_by_id};
 use shared::service::items::modal_item_keys;
 use shared::table::ports::*;
