@@ -34,13 +34,22 @@ pub struct NetworkRecord {
 }
 
 /// Where the history's backfill goes on: the next epoch to look at,
-/// walking down; 0 when a pass reached epoch 1 (the next run starts over
-/// from the newest finished epoch, skipping what is recorded).
+/// walking down (at or below `complete_through`: no pass in progress, the
+/// next run starts one from the newest finished epoch), and what is known
+/// complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BackfillCursor {
     pub next_epoch: u64,
-    /// Passes that reached epoch 1.
+    /// Passes that reached the bottom.
     pub passes: u64,
+    /// Every epoch up to this one is recorded (or recorded unavailable):
+    /// a pass stops above it. History items never expire, so it only rises.
+    pub complete_through: u64,
+    /// The epoch the pass in progress started from.
+    pub pass_top: u64,
+    /// The pass in progress has handed no epoch to the warmer so far (when
+    /// it reaches the bottom so, everything to `pass_top` is recorded).
+    pub pass_clean: bool,
 }
 
 /// What a stored entry is, without its body: a writer compares it before

@@ -410,7 +410,8 @@ async fn claims_made_later_reach_the_history() {
 /// The backfill walks down from the newest finished epoch, hands each
 /// epoch not recorded to the warmer (a bounded number a run), resumes from
 /// its cursor, passes over recorded epochs, and starts a new pass after
-/// epoch 1. An epoch pruned on every node is recorded as unavailable by
+/// epoch 1; a pass that hands nothing on marks the history complete, and
+/// later runs look only above that mark. An epoch pruned on every node is recorded as unavailable by
 /// the warm run and listed so in the network's history.
 #[tokio::test]
 async fn the_backfill_walks_back_to_epoch_1_and_records_pruned_epochs_as_gaps() {
@@ -499,8 +500,18 @@ async fn the_backfill_walks_back_to_epoch_1_and_records_pruned_epochs_as_gaps() 
         gaps[0]
     );
 
-    // A new pass: every epoch is recorded or a gap, so nothing is handed on.
+    // A new pass: every epoch is recorded or a gap, so nothing is handed
+    // on, and the history is known complete to where the pass started.
     let report = run().await;
     assert_eq!(report["triggered"], serde_json::json!([]));
     assert_eq!(report["skipped"].as_u64().unwrap(), CURRENT - 1);
+    assert_eq!(report["complete_through"].as_u64().unwrap(), CURRENT - 1);
+
+    // From then on a run reads the current header and the cursor, and
+    // writes nothing.
+    let before = scheduler.core.table.counters().requests();
+    let report = run().await;
+    assert_eq!(scheduler.core.table.counters().requests() - before, 2);
+    assert_eq!(report["skipped"].as_u64().unwrap(), 0);
+    assert_eq!(report["triggered"], serde_json::json!([]));
 }

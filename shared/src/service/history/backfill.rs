@@ -4,9 +4,11 @@
 //! cursor is stored, so a run resumes where the last one stopped; every
 //! epoch looked at is passed (an epoch whose state is pruned on every
 //! node is recorded as unavailable by the warmer and skipped from then
-//! on), so no run loops on one epoch. Reaching epoch 1 ends a pass; the
-//! next run starts another from the top, which only reads (one small
-//! GetItem an epoch) until it finds an epoch that is missing.
+//! on), so no run loops on one epoch. A pass that reaches the bottom
+//! without handing anything on proves every epoch below its start
+//! recorded: the cursor keeps that mark, and later passes stop above it.
+//! Once the history is complete a run reads two small items and writes
+//! nothing, until an epoch finishes (one stamp read, one cursor write).
 
 use serde::Serialize;
 
@@ -24,9 +26,12 @@ pub struct BackfillReport {
     pub triggered: Vec<(u64, String)>,
     /// Epochs already recorded (or recorded as unavailable), passed over.
     pub skipped: usize,
-    /// Where the next run goes on (0: this pass reached epoch 1).
+    /// Where the next run goes on (at or below `complete_through`: this
+    /// pass reached the bottom).
     pub next_epoch: u64,
     pub passes: u64,
+    /// Every epoch up to this one is recorded (or recorded unavailable).
+    pub complete_through: u64,
 }
 
 /// One step (see the module): at most `epochs_per_run` warms triggered.
@@ -47,17 +52,39 @@ where
     };
     let newest = current.epoch_id.saturating_sub(1);
     let cursor = table.load_backfill_cursor().await?.unwrap_or_default();
-    let start = match cursor.next_epoch {
-        0 => newest,
-        next => next.min(newest),
+    let floor = cursor.complete_through;
+    // A pass in progress goes on; otherwise one starts from the newest.
+    let (start, mut next) = if cursor.next_epoch > floor {
+        let next = BackfillCursor {
+            next_epoch: cursor.next_epoch.min(newest),
+            ..cursor
+        };
+        (next.next_epoch, next)
+    } else {
+        let fresh = BackfillCursor {
+            next_epoch: newest,
+            pass_top: newest,
+            pass_clean: true,
+            ..cursor
+        };
+        (newest, fresh)
     };
     let mut report = BackfillReport {
         passes: cursor.passes,
+        complete_through: floor,
+        next_epoch: start,
         ..BackfillReport::default()
     };
+    if start <= floor {
+        // Nothing finished since the history was complete: nothing to write.
+        return Ok(report);
+    }
     let mut epoch = start;
     let mut looked = 0;
-    while epoch >= 1 && report.triggered.len() < epochs_per_run && looked < BACKFILL_LOOKS_PER_RUN {
+    while epoch > floor
+        && report.triggered.len() < epochs_per_run
+        && looked < BACKFILL_LOOKS_PER_RUN
+    {
         looked += 1;
         if table.network_history_stamp(epoch).await?.is_some() {
             report.skipped += 1;
@@ -69,18 +96,20 @@ where
                 ));
             }
             report.triggered.push((epoch, format!("{outcome:?}")));
+            next.pass_clean = false;
         }
         epoch -= 1;
     }
-    report.next_epoch = epoch;
-    if epoch == 0 {
-        report.passes += 1;
+    next.next_epoch = epoch;
+    if epoch == floor {
+        next.passes += 1;
+        if next.pass_clean {
+            next.complete_through = next.pass_top;
+        }
     }
-    table
-        .store_backfill_cursor(BackfillCursor {
-            next_epoch: report.next_epoch,
-            passes: report.passes,
-        })
-        .await?;
+    report.next_epoch = next.next_epoch;
+    report.passes = next.passes;
+    report.complete_through = next.complete_through;
+    table.store_backfill_cursor(next).await?;
     Ok(report)
 }

@@ -61,6 +61,14 @@ struct CursorRow {
     sk: String,
     next_epoch: u64,
     passes: u64,
+    // Absent from a cursor written before they existed: nothing is known
+    // complete and the pass in progress is not clean.
+    #[serde(default)]
+    complete_through: u64,
+    #[serde(default)]
+    pass_top: u64,
+    #[serde(default)]
+    pass_clean: bool,
 }
 
 /// The backfill cursor's sort key: in the network history's partition,
@@ -231,6 +239,9 @@ impl HistoryTable for DynamoTable {
         Ok(Some(BackfillCursor {
             next_epoch: row.next_epoch,
             passes: row.passes,
+            complete_through: row.complete_through,
+            pass_top: row.pass_top,
+            pass_clean: row.pass_clean,
         }))
     }
 
@@ -240,6 +251,9 @@ impl HistoryTable for DynamoTable {
             sk: CURSOR_SK.into(),
             next_epoch: cursor.next_epoch,
             passes: cursor.passes,
+            complete_through: cursor.complete_through,
+            pass_top: cursor.pass_top,
+            pass_clean: cursor.pass_clean,
         })?;
         // A cursor never goes back a pass (a stale run's write loses).
         let condition = Condition::new("attribute_not_exists(pk) OR passes <= :p")

@@ -203,14 +203,22 @@ async fn history_rules<T: HistoryTable>(table: &T) {
 
     // The backfill's cursor: read back as stored, never back a pass.
     assert_eq!(table.load_backfill_cursor().await.unwrap(), None);
-    let cursor = |next_epoch, passes| BackfillCursor { next_epoch, passes };
+    let cursor = |next_epoch, passes| BackfillCursor {
+        next_epoch,
+        passes,
+        complete_through: 0,
+        pass_top: 40,
+        pass_clean: true,
+    };
     table.store_backfill_cursor(cursor(40, 0)).await.unwrap();
-    table.store_backfill_cursor(cursor(0, 1)).await.unwrap();
+    let done = BackfillCursor {
+        complete_through: 40,
+        pass_clean: false,
+        ..cursor(0, 1)
+    };
+    table.store_backfill_cursor(done).await.unwrap();
     table.store_backfill_cursor(cursor(30, 0)).await.unwrap();
-    assert_eq!(
-        table.load_backfill_cursor().await.unwrap(),
-        Some(cursor(0, 1))
-    );
+    assert_eq!(table.load_backfill_cursor().await.unwrap(), Some(done));
     // The cursor never shows up in a page.
     let all = table
         .load_network_history(range(1, 9_999_999_999), 500)
