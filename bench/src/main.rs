@@ -7,7 +7,7 @@
 //! One stack per size, each figure a module:
 //! [`fig1_switch`], [`fig2_epoch_stats`], [`fig3_warm`], [`fig4_modal`],
 //! [`fig5_cold`], [`fig6_scheduled`], [`fig7_views`], [`fig8_bill`] (on
-//! local-stack's [`meter`]); [`floors`] measures what explains a missed latency
+//! local-stack's [`meter`]), [`fig9_history`]; [`floors`] measures what explains a missed latency
 //! target, [`report`] turns it all into text. `--only` runs some figures. Nothing here asserts a time:
 //! the targets are reported, met or missed, never enforced.
 
@@ -20,6 +20,7 @@ mod fig5_cold;
 mod fig6_scheduled;
 mod fig7_views;
 mod fig8_bill;
+mod fig9_history;
 mod floors;
 mod http;
 mod load;
@@ -409,6 +410,26 @@ async fn size_run(
             Err(e) => record("figure 4", e, stack),
         }
     }
+    if opts.runs("history") {
+        let mark = load::foreign().mark();
+        if is_target {
+            match history_backfill(stack, &ws.functions).await {
+                Ok(row) => results.backfill = Some(row),
+                Err(e) => record("figure 9 (the backfill)", e, stack),
+            }
+        }
+        match fig9_history::latency(stack, epochs.warm, reps.epoch_stats, reps.warmups).await {
+            Ok(row) => results.history.push(row),
+            Err(e) => record("figure 9 (a full history)", e, stack),
+        }
+        note_load(results, stage("figure 9"), mark);
+    }
+    // The scheduled figures measure the backfill once it is done.
+    if opts.runs("scheduled") || opts.runs("bill") {
+        if let Err(e) = fig9_history::mark_complete(stack).await {
+            record("marking the history complete", e, stack);
+        }
+    }
     if first && opts.runs("cold") {
         let events =
             participant_of(stack, epochs.warm)
@@ -470,6 +491,26 @@ fn note_load(results: &mut Results, stage: String, mark: load::Mark) {
         secs: mark.elapsed().as_secs_f64(),
         cores: load::foreign().cores_since(&mark),
     });
+}
+
+/// Figure 9's backfill: the current epoch stored first (the job needs it),
+/// at the schedule's period in the template.
+async fn history_backfill(
+    stack: &Stack,
+    functions: &[FunctionDef],
+) -> Result<fig9_history::BackfillRow, String> {
+    let period = functions
+        .iter()
+        .flat_map(|f| &f.schedules)
+        .find(|s| {
+            s.input
+                .as_deref()
+                .is_some_and(|i| i.contains("history_backfill"))
+        })
+        .map(|s| s.every)
+        .ok_or("template.yaml has no history_backfill schedule")?;
+    fig6_scheduled::invoke_job(stack, "scheduler", r#"{"job": "current_epoch"}"#).await?;
+    fig9_history::backfill(stack, period).await
 }
 
 /// A participant of the (warmed) epoch, for the participant function's

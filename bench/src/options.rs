@@ -10,9 +10,10 @@ use local_stack::cli::{self, number};
 
 pub const DEFAULT_SIZES: [usize; 3] = [100, 1_000, 10_000];
 pub const QUICK_SIZES: [usize; 2] = [100, 1_000];
-/// The figures `--only` can name (`bill` runs `warm` too: its warm is
-/// figure 3's first run).
-pub const FIGURES: [&str; 8] = [
+/// The figures `--only` can name (`bill` and `history` run `warm` too:
+/// the bill's warm is figure 3's first run, and the history reads the
+/// entries that warm recorded).
+pub const FIGURES: [&str; 9] = [
     "switch",
     "views",
     "epoch-stats",
@@ -21,6 +22,7 @@ pub const FIGURES: [&str; 8] = [
     "cold",
     "scheduled",
     "bill",
+    "history",
 ];
 
 /// The flags as clap reads them; [`Options`] is what the run uses.
@@ -65,8 +67,8 @@ struct Args {
     /// Processes per API function
     #[arg(long, env = "BENCH_INSTANCES", value_name = "N", default_value_t = 2, value_parser = instances)]
     instances: usize,
-    /// Only these figures (switch, views, epoch-stats, warm, modal, cold, scheduled, bill;
-    /// bill runs warm too), e.g. `--only bill --sizes 1000` [default: all]
+    /// Only these figures (switch, views, epoch-stats, warm, modal, cold, scheduled, bill,
+    /// history; bill and history run warm too), e.g. `--only bill --sizes 1000` [default: all]
     #[arg(long, env = "BENCH_ONLY", value_name = "FIGURE,...", value_parser = parse_only)]
     only: Option<Only>,
     /// cargo-lambda output ({fn}/bootstrap)
@@ -94,7 +96,7 @@ fn parse_only(raw: &str) -> Result<Only, String> {
     if names.is_empty() {
         return Err("no figure given".into());
     }
-    if names.iter().any(|n| n == "bill") && !names.iter().any(|n| n == "warm") {
+    if names.iter().any(|n| n == "bill" || n == "history") && !names.iter().any(|n| n == "warm") {
         names.push("warm".into());
     }
     Ok(Only(names))

@@ -47,6 +47,8 @@ pub struct Stack {
     /// What it was started with (a figure may start a variant).
     pub spec: StackSpec,
     pub current_epoch: u64,
+    /// Blocks per epoch (the simulator's `/__config`).
+    pub epoch_length: u64,
     pub participants: usize,
     pub http: reqwest::Client,
     table: DynamoTable,
@@ -100,6 +102,7 @@ impl Stack {
             local,
             spec: spec.clone(),
             current_epoch: 0,
+            epoch_length: 0,
             participants: spec.participants,
             http: http_client()?,
             table,
@@ -144,13 +147,17 @@ impl Stack {
         let _ = tokio::task::spawn_blocking(move || local.stop(STOP_GRACE)).await;
     }
 
-    /// Reads the simulator's settings (`GET /__config`): the current epoch.
+    /// Reads the simulator's settings (`GET /__config`): the current epoch
+    /// and the epoch length.
     pub async fn load_chain_config(&mut self) -> Result<(), String> {
         let url = format!("{}/__config", self.chain());
         let cfg: Value = get_json(&self.http, &url).await?;
         self.current_epoch = cfg["current_epoch"]
             .as_u64()
             .ok_or_else(|| format!("GET {url}: no current_epoch in {cfg}"))?;
+        self.epoch_length = cfg["epoch_length"]
+            .as_u64()
+            .ok_or_else(|| format!("GET {url}: no epoch_length in {cfg}"))?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use super::machine::Machine;
 use super::markdown::n_label;
 use super::results::{Results, Settings};
 use super::targets::{targets, targets_table, Target};
-use super::{bill, cold, machine_load, scheduled, switch, views, warm};
+use super::{bill, cold, history, machine_load, scheduled, switch, views, warm};
 use crate::stats::{count, ms};
 
 /// The tables, as printed at the end of the run.
@@ -24,6 +24,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
          \n## 5. Cold start and footprint\n\n{}\
          \n## 6. Scheduled jobs\n\n{}\
          \n## 7. Timeline, models and inferences from the table\n\n{}\
+         \n## 9. History over every epoch\n\n{}\
          \n## Floors on this machine\n\n{}\
          \n## Other load on the machine\n\n{}\
          \n## Targets\n\n{}\
@@ -35,6 +36,7 @@ pub fn tables(r: &Results, s: &Settings) -> String {
         cold::fig5(r),
         scheduled::fig6(r),
         views::fig7(r),
+        history::fig9(r),
         machine_load::floors(r),
         machine_load::load(r),
         targets_table(&targets(r, s)),
@@ -213,7 +215,19 @@ fn method_notes(s: &Settings) -> String {
          million views = table units, Lambda GB-s and requests, and one API Gateway request per 512 KB \
          of answer. Durations are this machine's (x86_64, the chain's {} per call), not arm64 Lambda's; \
          request and unit counts carry over. Lambda's init phase, CloudWatch Logs and data transfer \
-         are not in the totals.\n",
+         are not in the totals.\n\
+         9. **History.** At the target size, the scheduler's `history_backfill` job invoked through the \
+         Invoke API until {} epochs were handed to the warmer (an epoch whose warm lease the bench \
+         holds is refused and passed, a recorded one passed over), each run metered from before it to \
+         the end of the warm it started, the chain's counter beside; a full backfill is those runs plus \
+         the other finished epochs at the mean of the warming runs after the first. Then at every size, \
+         {} participants of the epoch figure 3 warmed (its warm recorded their entries): each one's \
+         older epochs are written by the bench as copies of its newest recorded entry (a real backfill \
+         of every epoch at N = 10,000 takes hours), and its full history (1..C-1) asked as JSON, CSV \
+         and SVG, {} times each after warm-ups, with the meter and the chain's counter reset before \
+         and read after; the floor is the same Query through the functions' table adapter. Before \
+         figures 6 and 8 the bench stores the cursor of a complete history, so they measure the \
+         backfill as it runs once it is done.\n",
         count(s.old_sample as u64),
         n_label(s.target_n),
         s.warmer_concurrency,
@@ -223,6 +237,9 @@ fn method_notes(s: &Settings) -> String {
         s.views_reps,
         s.bill_views,
         super::bill::BLOCK_SECONDS,
-        ms(s.latency)
+        ms(s.latency),
+        crate::fig9_history::BACKFILL_EPOCHS,
+        crate::fig9_history::SAMPLED,
+        s.views_reps,
     )
 }

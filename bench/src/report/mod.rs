@@ -7,7 +7,7 @@
 //! - [`results`]: what was measured and the run's settings;
 //! - [`machine`]: the machine it ran on;
 //! - [`markdown`]: tables and shared labels;
-//! - [`switch`], [`warm`], [`cold`], [`scheduled`], [`machine_load`]: one section per
+//! - [`switch`], [`warm`], [`cold`], [`scheduled`], [`history`], [`machine_load`]: one section per
 //!   figure (and the floors and the load);
 //! - [`bill`] and [`bill_targets`]: figure 8, the metered units in dollars,
 //!   and the cost targets;
@@ -19,6 +19,7 @@ mod bill_targets;
 mod cold;
 mod document;
 mod explain;
+mod history;
 mod machine;
 mod machine_load;
 mod markdown;

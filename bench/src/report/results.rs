@@ -12,6 +12,7 @@ use crate::fig5_cold::{ColdRow, RssRow, SizeRow};
 use crate::fig6_scheduled::ScheduledRow;
 use crate::fig7_views::Views;
 use crate::fig8_bill::BillRow;
+use crate::fig9_history::{BackfillRow, HistoryRow};
 use crate::floors::Floors;
 
 /// The run's settings, as stated in the report.
@@ -57,6 +58,9 @@ pub struct Results {
     pub views: Option<Views>,
     /// Figure 8, per size.
     pub bill: Vec<BillRow>,
+    /// Figure 9: a full history's latency per size, the backfill's cost.
+    pub history: Vec<HistoryRow>,
+    pub backfill: Option<BackfillRow>,
     pub sizes: Vec<SizeRow>,
     /// Per size, each function's peak RSS at the end of its run.
     pub rss: Vec<(usize, Vec<RssRow>)>,
