@@ -4,9 +4,9 @@
 //!   `history_backfill` job invoked as its schedule would, each run
 //!   metered with the warm it hands on (the bench waits for the warmer to
 //!   finish), until a few epochs were warmed; the full backfill is those
-//!   runs plus the remaining epochs at the later runs' mean (the first of
-//!   a row of older epochs fetches its whole rewards window, the next ones
-//!   only one more epoch of it).
+//!   runs plus the warms still needed below the last one (each warm records
+//!   its rewards window's epochs too, so the walk moves down by the measured
+//!   stride) at the later runs' mean.
 //! - **One participant's full history**: every finished epoch (1..C-1)
 //!   as JSON, CSV and the SVG chart, one request at a time over a sample
 //!   of participants, with the table's requests counted by the meter and

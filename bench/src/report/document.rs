@@ -220,7 +220,8 @@ fn method_notes(s: &Settings) -> String {
          Invoke API until {} epochs were handed to the warmer (an epoch whose warm lease the bench \
          holds is refused and passed, a recorded one passed over), each run metered from before it to \
          the end of the warm it started, the chain's counter beside; a full backfill is those runs plus \
-         the other finished epochs at the mean of the warming runs after the first. Then at every size, \
+         the warms still needed below the last one (the walk moves down by the measured stride: a warm \
+         records its rewards window's epochs too) at the mean of the warming runs after the first. Then at every size, \
          {} participants of the epoch figure 3 warmed (its warm recorded their entries): each one's \
          older epochs are written by the bench as copies of its newest recorded entry (a real backfill \
          of every epoch at N = 10,000 takes hours), and its full history (1..C-1) asked as JSON, CSV \

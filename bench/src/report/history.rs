@@ -152,21 +152,23 @@ fn backfill_section(b: &BackfillRow) -> String {
     if let Some(full) = full_backfill(b) {
         let _ = writeln!(
             out,
-            "\nA full backfill at N = {} ({} finished epochs, one handed on per run every {} s: {:.1} hours \
-             of schedule): about {} chain calls, {:.0} read and {:.0} write units, {:.1} GB-s, **{}** in all \
-             (the runs above plus the {} other epochs at the mean of the warming runs after the first, \
-             which fetched its whole rewards window). Once the history is complete a run reads the current \
-             header and the cursor (see figure 6).",
+            "\nEach warm records its epoch and the earlier epochs of its rewards window, so the next run \
+             passes over those and hands on an epoch {:.1} lower. A full backfill at N = {} ({} finished \
+             epochs, about {} more warms below the last one measured, one run every {} s: {:.1} hours of \
+             schedule): about {} chain calls, {:.0} read and {:.0} write units, {:.1} GB-s, **{}** in all \
+             (the runs above plus the remaining warms at the mean of the warming runs after the first). \
+             Once the history is complete a run reads the current header and the cursor (see figure 6).",
+            full.stride,
             n_label(b.n),
             b.epochs,
+            full.extrapolated,
             b.period.as_secs(),
-            b.epochs as f64 * b.period.as_secs_f64() / 3600.0,
+            (b.runs.len() as u64 + full.extrapolated) as f64 * b.period.as_secs_f64() / 3600.0,
             count(full.chain_calls.round() as u64),
             full.read_units,
             full.write_units,
             full.gb_seconds,
             usd(full.dollars),
-            full.extrapolated,
         );
     }
     out
@@ -180,8 +182,10 @@ pub(super) struct FullBackfill {
     pub write_units: f64,
     pub gb_seconds: f64,
     pub dollars: f64,
-    /// Epochs counted at the mean rather than measured.
+    /// Warms counted at the mean rather than measured.
     pub extrapolated: u64,
+    /// Epochs one warm moves the backfill down by (measured).
+    pub stride: f64,
 }
 
 pub(super) fn full_backfill(b: &BackfillRow) -> Option<FullBackfill> {
@@ -196,7 +200,20 @@ pub(super) fn full_backfill(b: &BackfillRow) -> Option<FullBackfill> {
     if later.is_empty() {
         return None;
     }
-    let extrapolated = b.epochs.saturating_sub(measured);
+    // How far one warm moves the walk down: from the first handed epoch to
+    // the last over the warms between (1 with a single warm).
+    let handed: Vec<u64> = warming
+        .iter()
+        .filter_map(|r| r.triggered.as_ref().map(|(e, _)| *e))
+        .collect();
+    let (first, last) = (*handed.first()?, *handed.last()?);
+    let stride = if measured > 1 {
+        (first - last) as f64 / (measured - 1) as f64
+    } else {
+        1.0
+    }
+    .max(1.0);
+    let extrapolated = (last.saturating_sub(1) as f64 / stride).ceil() as u64;
     let mean = |f: &dyn Fn(&BackfillRun) -> f64| {
         later.iter().map(|r| f(r)).sum::<f64>() / later.len() as f64
     };
@@ -210,6 +227,7 @@ pub(super) fn full_backfill(b: &BackfillRow) -> Option<FullBackfill> {
         gb_seconds: total(&|r| r.metered.gb_seconds()),
         dollars: total(&|r| dollars(&r.metered)),
         extrapolated,
+        stride,
     })
 }
 
@@ -230,22 +248,31 @@ mod tests {
     }
 
     #[test]
-    fn a_full_backfill_is_the_runs_plus_the_rest_at_the_later_runs_mean() {
+    fn a_full_backfill_is_the_runs_plus_the_remaining_warms_at_the_later_runs_mean() {
         let b = BackfillRow {
             n: 1_000,
-            // A run that handed nothing on, a first warm, two later ones.
+            // A run that handed nothing on, a first warm, two later ones,
+            // each 6 epochs below the one before.
             runs: vec![
                 run(None, 0),
-                run(Some(57), 900),
-                run(Some(56), 300),
-                run(Some(55), 500),
+                run(Some(52), 900),
+                run(Some(46), 300),
+                run(Some(40), 500),
             ],
-            epochs: 10,
+            epochs: 59,
             period: Duration::from_secs(300),
         };
         let full = full_backfill(&b).unwrap();
+        assert_eq!(full.stride, 6.0);
+        // Epochs 39..1 at 6 a warm.
         assert_eq!(full.extrapolated, 7);
         assert_eq!(full.chain_calls, 1_700.0 + 7.0 * 400.0);
+        let one = BackfillRow {
+            runs: vec![run(Some(5), 100)],
+            ..b.clone()
+        };
+        let full = full_backfill(&one).unwrap();
+        assert_eq!((full.stride, full.extrapolated), (1.0, 4));
         let none = BackfillRow {
             runs: vec![run(None, 3)],
             ..b
