@@ -41,13 +41,7 @@ pub async fn run(
     warmups: usize,
 ) -> Result<ModalRow, String> {
     let n = stack.participants;
-    let epoch_url = stack.url(&format!("/v1/inference/epochs/{epoch}"));
-    let ids: Vec<String> = get_ok(&stack.http, &epoch_url).await?.json()?["participants"]
-        .as_array()
-        .ok_or("the epoch has no participants array")?
-        .iter()
-        .filter_map(|p| p["index"].as_str().map(str::to_string))
-        .collect();
+    let ids = stack.epoch_participant_ids(epoch).await?;
     let picked = sample(&ids, 2 * per_pass, 0x0da1);
     let (set_a, set_b) = picked.split_at(picked.len() / 2);
     let modal = |id: &str| stack.url(&format!("/v1/participants/{id}?epoch_id={epoch}"));

@@ -158,13 +158,7 @@ pub async fn latency(
         from: 1,
         to: newest,
     };
-    let url = stack.url(&format!("/v1/inference/epochs/{recorded_epoch}"));
-    let ids: Vec<String> = get_ok(&stack.http, &url).await?.json()?["participants"]
-        .as_array()
-        .ok_or("the epoch has no participants array")?
-        .iter()
-        .filter_map(|p| p["index"].as_str().map(str::to_string))
-        .collect();
+    let ids = stack.epoch_participant_ids(recorded_epoch).await?;
     let picked: Vec<ParticipantId> = sample(&ids, SAMPLED, 0x415)
         .iter()
         .map(|id| ParticipantId::parse(id).map_err(|e| format!("{id}: {e}")))

@@ -223,6 +223,19 @@ impl Stack {
         Ok((report, wall))
     }
 
+    /// The participant ids `/v1/inference/epochs/{epoch}` lists.
+    pub async fn epoch_participant_ids(&self, epoch: u64) -> Result<Vec<String>, String> {
+        let url = self.url(&format!("/v1/inference/epochs/{epoch}"));
+        Ok(
+            crate::http::get_ok(&self.http, &url).await?.json()?["participants"]
+                .as_array()
+                .ok_or_else(|| format!("epoch {epoch} has no participants array"))?
+                .iter()
+                .filter_map(|p| p["index"].as_str().map(str::to_string))
+                .collect(),
+        )
+    }
+
     /// The functions' table adapter, pointed at this stack's DynamoDB Local.
     pub fn table(&self) -> &DynamoTable {
         &self.table

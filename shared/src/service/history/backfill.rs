@@ -54,21 +54,20 @@ where
     let cursor = table.load_backfill_cursor().await?.unwrap_or_default();
     let floor = cursor.complete_through;
     // A pass in progress goes on; otherwise one starts from the newest.
-    let (start, mut next) = if cursor.next_epoch > floor {
-        let next = BackfillCursor {
+    let mut next = if cursor.next_epoch > floor {
+        BackfillCursor {
             next_epoch: cursor.next_epoch.min(newest),
             ..cursor
-        };
-        (next.next_epoch, next)
+        }
     } else {
-        let fresh = BackfillCursor {
+        BackfillCursor {
             next_epoch: newest,
             pass_top: newest,
             pass_clean: true,
             ..cursor
-        };
-        (newest, fresh)
+        }
     };
+    let start = next.next_epoch;
     let mut report = BackfillReport {
         passes: cursor.passes,
         complete_through: floor,
